@@ -1,0 +1,48 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+
+from audit.events import Channel
+from sites.accounts import account_create
+from sites.selectors import users_visible_to
+from trial.selectors import trial_named
+
+
+class AccountOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.EmailField()
+    is_active = serializers.BooleanField()
+
+
+class AccountCreateIn(serializers.Serializer):
+    trial = serializers.CharField(required=False)
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField()
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+
+
+class AccountListView(generics.ListAPIView):
+    """Accounts: a trial manager sees their trial's accounts; anyone else, only their own."""
+
+    serializer_class = AccountOut
+
+    def get_queryset(self):
+        return users_visible_to(self.request.user).order_by("username")
+
+    @extend_schema(
+        request=AccountCreateIn,
+        responses={201: AccountOut},
+        summary="Create an account (trial manager); grant roles separately",
+    )
+    def post(self, request):
+        data = AccountCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        trial = trial_named(request.user, fields.pop("trial", None))
+        user = account_create(actor=request.user, channel=Channel.API, trial=trial, **fields)
+        return Response(AccountOut(user).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,88 @@
+"""Token sign-in and sign-out for API clients (django-rest-knox: only a digest is stored)."""
+
+from django.contrib.auth import authenticate, user_logged_in, user_logged_out
+from django.http import JsonResponse
+from django.shortcuts import render
+from drf_spectacular.utils import extend_schema
+from knox.models import AuthToken
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .errors import error_body
+
+
+class TokenRequestIn(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(
+        max_length=4096, trim_whitespace=False, style={"input_type": "password"}
+    )
+
+
+class TokenOut(serializers.Serializer):
+    token = serializers.CharField()
+    expiry = serializers.DateTimeField(allow_null=True)
+
+
+class TokenObtainView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        request=TokenRequestIn,
+        responses={200: TokenOut},
+        auth=[],
+        summary="Exchange a username and password for an API token",
+    )
+    def post(self, request):
+        data = TokenRequestIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        django_request = request._request
+        user = authenticate(
+            django_request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        if getattr(django_request, "axes_locked_out", False):
+            return Response(locked_out_body(), status=status.HTTP_429_TOO_MANY_REQUESTS)
+        if user is None:
+            return Response(
+                error_body(
+                    "invalid_credentials",
+                    "Username or password is not correct.",
+                    {"password": ["Username or password is not correct."]},
+                ),
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        instance, token = AuthToken.objects.create(user)
+        user_logged_in.send(sender=user.__class__, request=django_request, user=user)
+        return Response({"token": token, "expiry": instance.expiry})
+
+
+class TokenRevokeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None}, summary="Revoke the token in use")
+    def post(self, request):
+        if isinstance(request.auth, AuthToken):
+            request.auth.delete()
+        user_logged_out.send(
+            sender=request.user.__class__, request=request._request, user=request.user
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def locked_out_body() -> dict:
+    return error_body(
+        "locked_out",
+        "Too many failed sign-ins: this account is locked for "
+        "30 minutes. Ask the trial manager if you need it sooner.",
+    )
+
+
+def lockout_response(request, response=None, credentials=None, *args, **kwargs):
+    """django-axes' lockout answer: JSON for the API, a page for people."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(locked_out_body(), status=429)
+    return render(request, "registration/locked_out.html", status=429)

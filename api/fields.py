@@ -1,0 +1,22 @@
+from rest_framework import serializers
+
+
+class UserBriefOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.CharField(source="get_full_name")
+
+
+def supplied(serializer: serializers.Serializer) -> dict:
+    """Only the fields the client sent (a PATCH must not blank the others)."""
+    return {k: v for k, v in serializer.validated_data.items() if k in serializer.initial_data}
+
+
+class VisibleUserField(serializers.PrimaryKeyRelatedField):
+    """A user id, looked up only among the accounts the requester may see, so that an
+    id outside them reads as unknown rather than as someone else's account."""
+
+    def get_queryset(self):
+        from sites.selectors import users_visible_to
+
+        return users_visible_to(self.context["request"].user).filter(is_active=True)

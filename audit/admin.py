@@ -1,0 +1,36 @@
+from django.contrib import admin
+
+from sites.selectors import is_trial_manager
+
+from .models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The ledger, read-only. Monitors review it on their own pages."""
+
+    list_display = [
+        "seq",
+        "at",
+        "actor_username",
+        "channel",
+        "event_type",
+        "object_type",
+        "site_code",
+    ]
+    list_filter = ["channel", "event_type", "site_code"]
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_trial_manager(request.user)
+
+    def has_module_permission(self, request) -> bool:
+        return is_trial_manager(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

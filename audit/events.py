@@ -1,0 +1,31 @@
+"""The vocabulary of the ledger: how a change arrived and what kind of event it was."""
+
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web page"
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    COMMAND = "command", "Management command"
+    TASK = "task", "Background task"
+
+
+class EventType(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    DELETE = "delete", "Deleted"
+    SIGN_IN = "sign_in", "Signed in"
+    SIGN_OUT = "sign_out", "Signed out"
+    SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
+    LOCKOUT = "lockout", "Account locked out"
+    SITE_STATUS = "site_status", "Site status changed"
+    MEMBERSHIP_GRANTED = "membership_granted", "Role granted"
+    MEMBERSHIP_ENDED = "membership_ended", "Role ended"
+    DELEGATION_GRANTED = "delegation_granted", "Duty delegated"
+    DELEGATION_ENDED = "delegation_ended", "Duty delegation ended"
+    ACCOUNT_CREATED = "account_created", "Account created"
+    TRIAL_LOADED = "trial_loaded", "Trial definition loaded"
+    NOTIFICATION_SENT = "notification_sent", "Notification sent"
+    IDENTITY_VIEWED = "identity_viewed", "Identifying data viewed"
+    REVIEW_SIGNOFF = "review_signoff", "Audit events reviewed"

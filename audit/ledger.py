@@ -1,0 +1,87 @@
+"""The one function every service calls to write the ledger, in its own transaction."""
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.utils import timezone
+
+from .chain import GENESIS_HASH, link_hash
+from .events import Channel, EventType
+from .models import AuditEvent, ChainHead
+
+
+def _jsonable(value: Any) -> Any:
+    # Store exactly what is hashed: dates, decimals and UUIDs become strings once, here.
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The named fields' values, foreign keys by id, ready to diff."""
+    values = {}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        values[name] = getattr(obj, field.attname)
+    return _jsonable(values)
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for each field whose value changed."""
+    before, after = _jsonable(dict(before)), _jsonable(dict(after))
+    return {
+        name: [before.get(name), after.get(name)]
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    }
+
+
+def record(
+    *,
+    event: EventType,
+    actor: Any,
+    channel: Channel,
+    obj: models.Model | None = None,
+    site: Any = None,
+    family: str = "",
+    changes: Mapping[str, Any] | None = None,
+    reason: str = "",
+    actor_username: str = "",
+) -> AuditEvent:
+    """Append one event to the chain. Must run inside the caller's transaction, so that
+    the change and its event commit or roll back together."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record must run inside the service's transaction")
+    from sites.selectors import role_label  # the ledger sits below the apps it records
+
+    actor_id = getattr(actor, "pk", None)
+    username = actor_username or (getattr(actor, "get_username", lambda: "")() if actor else "")
+    # The head row lock serialises appends: on PostgreSQL SELECT ... FOR UPDATE makes a
+    # concurrent writer wait here until this transaction commits, so each event sees the
+    # committed previous hash and the sequence has no gaps. SQLite takes its database
+    # write lock at the start of the (IMMEDIATE) transaction, which serialises the same way.
+    head = ChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head = ChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)
+    entry = AuditEvent(
+        seq=head.last_seq + 1,
+        at=timezone.now(),
+        actor_id=actor_id,
+        actor_username=username,
+        actor_role=role_label(actor, site) if actor_id else "",
+        site_id=getattr(site, "pk", None),
+        site_code=getattr(site, "code", "") or "",
+        channel=Channel(channel).value,
+        event_type=EventType(event).value,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        family=family,
+        changes=_jsonable(dict(changes or {})),
+        reason=reason,
+        prev_hash=head.last_hash,
+    )
+    entry.hash = link_hash(entry.prev_hash, entry.chained_fields())
+    entry.save(force_insert=True)
+    ChainHead.objects.filter(pk=1).update(last_seq=entry.seq, last_hash=entry.hash)
+    return entry

@@ -1,0 +1,8 @@
+"""The demo: SQLite file, tasks in-process, email to the console. Not for real data."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = SECRET_KEY or "demo-only-key-not-for-real-data-0a9f3c2e7b1d4e6f8a0b2c4d6e8f0a1b"  # noqa: F405
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -1,0 +1,1 @@
+"""Electronic case report forms: form specs, visits, responses, queries, SDV, signatures."""

@@ -1,0 +1,1 @@
+"""Randomisation: pure allocation algorithms, sealed sequences, strata and allocations."""

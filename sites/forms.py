@@ -1,0 +1,89 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import SiteStatus
+from .roles import Duty, Role
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class SiteRegisterForm(forms.Form):
+    code = forms.CharField(max_length=3, help_text="Three capital letters, e.g. BUC")
+    name = forms.CharField(max_length=200)
+    nhs_trust = forms.CharField(label="NHS trust", max_length=200)
+    local_authority = forms.CharField(max_length=200)
+    recruitment_target = forms.IntegerField(
+        min_value=1, max_value=100_000, help_text="Families to randomise at this site"
+    )
+
+
+class SiteUpdateForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    nhs_trust = forms.CharField(label="NHS trust", max_length=200)
+    local_authority = forms.CharField(max_length=200)
+    recruitment_target = forms.IntegerField(min_value=1, max_value=100_000)
+    principal_investigator = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(),
+        required=False,
+        help_text="Must hold the principal investigator role at this site",
+    )
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, pi_choices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if pi_choices is not None:
+            self.fields["principal_investigator"].queryset = pi_choices
+
+
+class SiteStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=SiteStatus.choices, widget=forms.HiddenInput)
+    effective_date = forms.DateField(
+        required=False, widget=DateInput, help_text="Date of this step; today if left empty"
+    )
+    ethics_approval_date = forms.DateField(required=False, widget=DateInput)
+    rnd_approval_date = forms.DateField(label="R&D approval date", required=False, widget=DateInput)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MembershipGrantForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=get_user_model().objects.none())
+    role = forms.ChoiceField(choices=Role.choices)
+    starts_on = forms.DateField(required=False, widget=DateInput, help_text="Today if left empty")
+
+    def __init__(self, *args, users=None, roles=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if users is not None:
+            self.fields["user"].queryset = users
+        if roles is not None:
+            self.fields["role"].choices = [(r, Role(r).label) for r in roles]
+
+
+class EndForm(forms.Form):
+    ends_on = forms.DateField(required=False, widget=DateInput, help_text="Today if left empty")
+    reason = forms.CharField(required=False, max_length=500)
+
+
+class DelegationGrantForm(forms.Form):
+    duty = forms.ChoiceField(choices=Duty.choices)
+    starts_on = forms.DateField(required=False, widget=DateInput, help_text="Today if left empty")
+
+    def __init__(self, *args, duties=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if duties is not None:
+            self.fields["duty"].choices = [(d, Duty(d).label) for d in sorted(duties)]
+
+
+class AccountCreateForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField()
+    password = forms.CharField(
+        widget=forms.PasswordInput,
+        help_text=(
+            "At least 12 characters, not a common password. Give it to the user in person; "
+            "they can change it under Change password."
+        ),
+    )

@@ -1,0 +1,217 @@
+"""Services for roles (memberships) and the delegation log."""
+
+from datetime import date
+
+from django.db import transaction
+
+from audit.events import Channel, EventType
+from audit.history import stamp
+from audit.ledger import diff, record, snapshot
+from trial.errors import Conflict, TrialError
+from trial.models import Trial
+
+from .models import Delegation, Membership, Site
+from .permissions import require_role
+from .roles import DELEGABLE_DUTIES, TRIAL_WIDE_ROLES, Duty, Role
+from .selectors import today
+
+MEMBERSHIP_FIELDS = ("user", "trial", "site", "role", "starts_on", "ends_on")
+DELEGATION_FIELDS = ("membership", "duty", "starts_on", "ends_on")
+
+
+@transaction.atomic(durable=True)
+def membership_grant(
+    *,
+    actor,
+    channel: Channel,
+    user,
+    trial: Trial,
+    role: str,
+    site: Site | None = None,
+    starts_on: date | None = None,
+) -> Membership:
+    """Give a user a role at a site, or across the trial for trial-wide roles."""
+    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
+    if role not in Role.values:
+        raise TrialError(f"'{role}' is not a role.", field="role")
+    label = Role(role).label
+    if role in TRIAL_WIDE_ROLES and site is not None:
+        raise TrialError(
+            f"{label} is held across the trial, not at one site; leave site empty.", field="site"
+        )
+    if role not in TRIAL_WIDE_ROLES and site is None:
+        raise TrialError(f"{label} is held at a site; choose the site.", field="site")
+    if site is not None and site.trial_id != trial.pk:
+        raise TrialError(f"{site.code} is not a site of {trial}.", field="site")
+    if not user.is_active:
+        raise TrialError(f"{user.get_username()}'s account is disabled.", field="user")
+    open_same = Membership.objects.filter(
+        user=user, trial=trial, site=site, role=role, ends_on__isnull=True
+    )
+    if open_same.exists():
+        where = site.code if site else "this trial"
+        raise TrialError(f"{user.get_username()} already holds {label} at {where}.", field="role")
+    membership = Membership(
+        user=user,
+        trial=trial,
+        site=site,
+        role=role,
+        starts_on=starts_on or today(),
+        granted_by=actor,
+    )
+    stamp(membership, actor=actor).save()
+    record(
+        event=EventType.MEMBERSHIP_GRANTED,
+        actor=actor,
+        channel=channel,
+        obj=membership,
+        site=site,
+        changes=diff({}, snapshot(membership, MEMBERSHIP_FIELDS)),
+    )
+    return membership
+
+
+@transaction.atomic(durable=True)
+def membership_end(
+    *,
+    membership: Membership,
+    actor,
+    channel: Channel,
+    ends_on: date | None = None,
+    reason: str = "",
+) -> Membership:
+    """End a role on a date; the duties delegated under it end the same day. The record stays."""
+    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=membership.trial)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.ends_on is not None:
+        raise Conflict(
+            f"This role already ended on {membership.ends_on:%d %b %Y}.", field="ends_on"
+        )
+    ends_on = ends_on or today()
+    if ends_on < membership.starts_on:
+        raise TrialError("A role cannot end before it started.", field="ends_on")
+    if membership.role == Role.TRIAL_MANAGER:
+        others = Membership.objects.filter(
+            trial=membership.trial, role=Role.TRIAL_MANAGER, ends_on__isnull=True
+        ).exclude(pk=membership.pk)
+        if not others.exists():
+            raise Conflict("The trial must keep at least one trial manager.", field="role")
+    before = snapshot(membership, MEMBERSHIP_FIELDS)
+    membership.ends_on = ends_on
+    stamp(membership, actor=actor, reason=reason).save()
+    record(
+        event=EventType.MEMBERSHIP_ENDED,
+        actor=actor,
+        channel=channel,
+        obj=membership,
+        site=membership.site,
+        changes=diff(before, snapshot(membership, MEMBERSHIP_FIELDS)),
+        reason=reason,
+    )
+    for delegation in membership.delegations.select_for_update().filter(ends_on__isnull=True):
+        _end_delegation(
+            delegation,
+            actor=actor,
+            channel=channel,
+            ends_on=max(ends_on, delegation.starts_on),
+            reason=reason or "role ended",
+        )
+    return membership
+
+
+@transaction.atomic(durable=True)
+def delegation_grant(
+    *,
+    membership: Membership,
+    duty: str,
+    actor,
+    channel: Channel,
+    starts_on: date | None = None,
+) -> Delegation:
+    """Delegate a duty under a membership: by the trial manager, or the site's principal
+    investigator for their own site's staff."""
+    site = membership.site
+    require_role(
+        actor,
+        roles={Role.TRIAL_MANAGER, Role.PRINCIPAL_INVESTIGATOR},
+        site=site,
+        trial=membership.trial,
+    )
+    if duty not in Duty.values:
+        raise TrialError(f"'{duty}' is not a duty.", field="duty")
+    if duty not in DELEGABLE_DUTIES[membership.role]:
+        raise TrialError(
+            f"A {Role(membership.role).label.lower()} cannot be delegated "
+            f"'{Duty(duty).label.lower()}'.",
+            field="duty",
+        )
+    starts_on = starts_on or today()
+    if membership.ends_on is not None and membership.ends_on < starts_on:
+        raise TrialError(
+            "That role has ended; a duty cannot be delegated under it.", field="membership"
+        )
+    if starts_on < membership.starts_on:
+        raise TrialError(
+            "A duty cannot start before the role it is delegated under.", field="starts_on"
+        )
+    if Delegation.objects.filter(membership=membership, duty=duty, ends_on__isnull=True).exists():
+        raise TrialError(
+            f"'{Duty(duty).label}' is already delegated under this role.", field="duty"
+        )
+    delegation = Delegation(membership=membership, duty=duty, starts_on=starts_on, granted_by=actor)
+    stamp(delegation, actor=actor).save()
+    record(
+        event=EventType.DELEGATION_GRANTED,
+        actor=actor,
+        channel=channel,
+        obj=delegation,
+        site=site,
+        changes=diff({}, snapshot(delegation, DELEGATION_FIELDS)),
+    )
+    return delegation
+
+
+def _end_delegation(
+    delegation: Delegation, *, actor, channel: Channel, ends_on: date, reason: str
+) -> Delegation:
+    before = snapshot(delegation, DELEGATION_FIELDS)
+    delegation.ends_on = ends_on
+    stamp(delegation, actor=actor, reason=reason).save()
+    record(
+        event=EventType.DELEGATION_ENDED,
+        actor=actor,
+        channel=channel,
+        obj=delegation,
+        site=delegation.membership.site,
+        changes=diff(before, snapshot(delegation, DELEGATION_FIELDS)),
+        reason=reason,
+    )
+    return delegation
+
+
+@transaction.atomic(durable=True)
+def delegation_end(
+    *,
+    delegation: Delegation,
+    actor,
+    channel: Channel,
+    ends_on: date | None = None,
+    reason: str = "",
+) -> Delegation:
+    """End a delegated duty on a date; the log keeps the line."""
+    membership = delegation.membership
+    require_role(
+        actor,
+        roles={Role.TRIAL_MANAGER, Role.PRINCIPAL_INVESTIGATOR},
+        site=membership.site,
+        trial=membership.trial,
+    )
+    delegation = Delegation.objects.select_for_update().get(pk=delegation.pk)
+    if delegation.ends_on is not None:
+        raise Conflict(
+            f"This duty already ended on {delegation.ends_on:%d %b %Y}.", field="ends_on"
+        )
+    ends_on = ends_on or today()
+    if ends_on < delegation.starts_on:
+        raise TrialError("A duty cannot end before it started.", field="ends_on")
+    return _end_delegation(delegation, actor=actor, channel=channel, ends_on=ends_on, reason=reason)

@@ -1,0 +1,48 @@
+"""Emails the system sends, each recorded (Notification row and ledger event)."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+
+from audit.events import Channel, EventType
+from audit.history import stamp
+from audit.ledger import record
+
+from .models import Notification, Site, SiteStatus
+from .roles import Role
+from .selectors import today
+
+
+@transaction.atomic(durable=True)
+def site_active_notify(*, site: Site, actor) -> int:
+    """Tell every trial manager of the site's trial that the site is active. `actor` is the
+    user whose act queued the email; the channel is the background task."""
+    managers = site.trial.memberships.filter(
+        role=Role.TRIAL_MANAGER, site__isnull=True, ends_on__isnull=True
+    ).select_related("user")
+    recipients = sorted({m.user.email for m in managers if m.user.email})
+    subject = f"[{site.trial.short_name}] {site.code} is active and may recruit"
+    step = site.status_steps.filter(to_status=SiteStatus.ACTIVE).order_by("-recorded_at").first()
+    effective = step.effective_date if step else today()
+    body = (
+        f"{site.name} ({site.code}, {site.nhs_trust}) is active from {effective:%d %B %Y}, "
+        f"recorded "
+        f"by {actor.get_full_name() or actor.get_username()}.\n\n"
+        "The site may now screen and enrol families."
+    )
+    for address in recipients:
+        note = Notification(recipient=address, subject=subject, body=body, site=site)
+        stamp(note, actor=actor).save()
+        record(
+            event=EventType.NOTIFICATION_SENT,
+            actor=actor,
+            channel=Channel.TASK,
+            obj=note,
+            site=site,
+            changes={"recipient": [None, address], "subject": [None, subject]},
+        )
+    if recipients:
+        transaction.on_commit(
+            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        )
+    return len(recipients)

@@ -1,0 +1,21 @@
+"""What every page view needs: call a service and turn its refusal into form errors."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+
+from trial.errors import TrialError
+
+
+def submit(form: forms.Form, call: Callable[[dict], Any]) -> Any | None:
+    """Run the service with the form's cleaned data; on refusal, put the message beside
+    the field it names (or above the form) and return None."""
+    if not form.is_valid():
+        return None
+    try:
+        return call(form.cleaned_data)
+    except TrialError as exc:
+        field = exc.field if exc.field in form.fields else None
+        form.add_error(field, exc.message)
+        return None

@@ -1,0 +1,43 @@
+"""Roles a user may hold, where each may be held, and the duties each may be delegated."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    TRIAL_MANAGER = "trial_manager", "Trial manager"
+    SITE_COORDINATOR = "site_coordinator", "Site coordinator"
+    OUTCOME_ASSESSOR = "outcome_assessor", "Outcome assessor (blinded)"
+    MONITOR = "monitor", "Monitor"
+    STATISTICIAN_BLINDED = "statistician_blinded", "Statistician (blinded)"
+    STATISTICIAN_UNBLINDED = "statistician_unblinded", "Statistician (unblinded)"
+    PRINCIPAL_INVESTIGATOR = "principal_investigator", "Principal investigator"
+
+
+class Duty(models.TextChoices):
+    TAKE_CONSENT = "take_consent", "Take consent"
+    RANDOMISE = "randomise", "Randomise"
+    ENTER_DATA = "enter_data", "Enter data"
+    SIGN = "sign", "Sign casebooks"
+
+
+# Held for the whole trial (no site) versus held at one site.
+TRIAL_WIDE_ROLES = frozenset(
+    {Role.TRIAL_MANAGER, Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}
+)
+SITE_ROLES = frozenset(set(Role) - TRIAL_WIDE_ROLES)
+
+# Duties a role may be delegated: GCP's delegation log records which were, and when.
+DELEGABLE_DUTIES: dict[str, frozenset[str]] = {
+    Role.SITE_COORDINATOR: frozenset({Duty.TAKE_CONSENT, Duty.RANDOMISE, Duty.ENTER_DATA}),
+    Role.PRINCIPAL_INVESTIGATOR: frozenset(
+        {Duty.TAKE_CONSENT, Duty.RANDOMISE, Duty.ENTER_DATA, Duty.SIGN}
+    ),
+    Role.OUTCOME_ASSESSOR: frozenset({Duty.ENTER_DATA}),
+    Role.TRIAL_MANAGER: frozenset(),
+    Role.MONITOR: frozenset(),
+    Role.STATISTICIAN_BLINDED: frozenset(),
+    Role.STATISTICIAN_UNBLINDED: frozenset(),
+}
+
+# Roles that see each site's operational pages (staff lists, status) at their sites.
+SITE_READERS = frozenset(Role)

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("sites/", views.site_list, name="site-list"),
+    path("sites/new/", views.site_register_page, name="site-register"),
+    path("sites/<int:site_id>/", views.site_detail, name="site-detail"),
+    path("sites/<int:site_id>/edit/", views.site_edit_page, name="site-edit"),
+    path("sites/<int:site_id>/status/", views.site_status_page, name="site-status"),
+    path("people/", views.people_page, name="people"),
+    path("people/accounts/new/", views.account_create_page, name="account-create"),
+    path("people/roles/<int:membership_id>/", views.membership_page, name="membership"),
+    path(
+        "people/duties/<int:delegation_id>/end/", views.delegation_end_page, name="delegation-end"
+    ),
+]

@@ -1,0 +1,182 @@
+"""Fixtures shared by the suite, and the rules for tests that need real services.
+
+Tests marked `postgres`, `redis` or `browser` are skipped (and the run says so) where
+that service is missing. CI sets REQUIRE_POSTGRES, REQUIRE_REDIS and REQUIRE_BROWSER,
+and then any such skip fails the run.
+"""
+
+import os
+import shutil
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from sites.models import SiteStatus
+from sites.roles import Duty, Role
+
+from .factories import DelegationFactory, MembershipFactory, SiteFactory, TrialFactory, UserFactory
+
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+HAS_BROKER = bool(settings.CELERY_BROKER_URL)
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _browser_missing() -> str | None:
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+NEEDS = {
+    "postgres": ("REQUIRE_POSTGRES", None if ON_POSTGRES else "DATABASE_URL is not PostgreSQL"),
+    "redis": ("REQUIRE_REDIS", None if HAS_BROKER else "CELERY_BROKER_URL is unset"),
+    "browser": ("REQUIRE_BROWSER", _browser_missing()),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for marker, (_, missing) in NEEDS.items():
+            if missing and marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=f"{marker}: {missing}"))
+
+
+_required_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and report.when in ("setup", "call"):
+        for marker, (env, _missing) in NEEDS.items():
+            if os.environ.get(env) == "1" and marker in report.keywords:
+                _required_skips.append(f"{report.nodeid} ({marker})")
+
+
+def pytest_terminal_summary(terminalreporter):
+    for marker, (_, missing) in NEEDS.items():
+        if missing:
+            terminalreporter.write_line(f"NOTE: {marker} tests skipped: {missing}.")
+    if _required_skips:
+        terminalreporter.write_line(
+            f"FAILED: {len(_required_skips)} required tests were skipped:", red=True
+        )
+        for line in _required_skips[:50]:
+            terminalreporter.write_line(f"  {line}", red=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _required_skips and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lockouts(settings):
+    # Each test starts with no remembered failures; django-axes keeps them in the database.
+    settings.AXES_ENABLED = True
+
+
+class World:
+    """A small trial: BUC and OXF active, MKN proposed, one account per role."""
+
+    def __init__(self):
+        self.trial = TrialFactory()
+        start = self.start = settings_today() - timedelta(days=100)
+        self.buc = SiteFactory(
+            trial=self.trial, code="BUC", status=SiteStatus.APPROVED, approved=True
+        )
+        self.oxf = SiteFactory(
+            trial=self.trial, code="OXF", status=SiteStatus.APPROVED, approved=True
+        )
+        self.mkn = SiteFactory(trial=self.trial, code="MKN", status=SiteStatus.PROPOSED)
+        self.users = {}
+        self.memberships = {}
+
+        def person(name, role, site=None, duties=()):
+            user = self.users.get(name) or UserFactory(username=name)
+            self.users[name] = user
+            membership = MembershipFactory(
+                user=user, trial=self.trial, site=site, role=role, starts_on=start
+            )
+            self.memberships[(name, site.code if site else None)] = membership
+            for duty in duties:
+                DelegationFactory(membership=membership, duty=duty, starts_on=start)
+            return user
+
+        self.manager = person("manager", Role.TRIAL_MANAGER)
+        coord = [Duty.TAKE_CONSENT, Duty.RANDOMISE, Duty.ENTER_DATA]
+        self.coord_buc = person("coord.buc", Role.SITE_COORDINATOR, self.buc, coord)
+        self.coord_oxf = person("coord.oxf", Role.SITE_COORDINATOR, self.oxf, coord)
+        self.assessor_buc = person(
+            "assessor.buc", Role.OUTCOME_ASSESSOR, self.buc, [Duty.ENTER_DATA]
+        )
+        self.pi_buc = person("pi.buc", Role.PRINCIPAL_INVESTIGATOR, self.buc, [Duty.SIGN])
+        self.pi_oxf = person("pi.oxf", Role.PRINCIPAL_INVESTIGATOR, self.oxf, [Duty.SIGN])
+        self.monitor_buc = person("monitor.buc", Role.MONITOR, self.buc)
+        self.stats_blind = person("stats.blind", Role.STATISTICIAN_BLINDED)
+        self.stats_unblind = person("stats.unblind", Role.STATISTICIAN_UNBLINDED)
+        self.outsider = UserFactory(username="outsider")
+        self.users["outsider"] = self.outsider
+        for site, pi in ((self.buc, self.pi_buc), (self.oxf, self.pi_oxf)):
+            site.principal_investigator = pi
+            site.status = SiteStatus.ACTIVE
+            site.save()
+
+    # The role each named account plays in the permission matrices.
+    ROLE_ACCOUNTS = {
+        "trial_manager": "manager",
+        "site_coordinator": "coord.buc",
+        "outcome_assessor": "assessor.buc",
+        "monitor": "monitor.buc",
+        "statistician_blinded": "stats.blind",
+        "statistician_unblinded": "stats.unblind",
+        "principal_investigator": "pi.buc",
+        "no_role": "outsider",
+    }
+
+
+def settings_today():
+    from sites.selectors import today
+
+    return today()
+
+
+@pytest.fixture
+def world(db) -> World:
+    return World()
+
+
+@pytest.fixture
+def api():
+    """An API client authenticated as a given user (force_authenticate skips tokens; the
+    token path has its own tests)."""
+
+    def client_for(user) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def page():
+    """A page client signed in as a given user through Django's session."""
+    from django.test import Client
+
+    def client_for(user) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return client_for
+
+
+def chromium_path() -> str:
+    return shutil.which("chromium") or CHROMIUM

@@ -1,0 +1,211 @@
+"""The demo trial: ReConnect with five sites and one account per role, built through the
+services so that the demo's ledger and history are real ones."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from audit.events import Channel
+from sites.accounts import account_create
+from sites.lifecycle import site_move_status, site_register, site_update
+from sites.memberships import delegation_grant, membership_grant
+from sites.models import Site, SiteStatus
+from sites.roles import Duty, Role
+from sites.selectors import today
+
+from .bootstrap import trial_bootstrap
+from .models import Trial
+
+DEMO_PASSWORD = "demo-Reconnect-2026"
+DEFINITION = Path(__file__).resolve().parent / "definitions" / "reconnect.yaml"
+CH = Channel.COMMAND
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    code: str
+    name: str
+    nhs_trust: str
+    local_authority: str
+    target: int
+    status: str
+
+
+SITES = [
+    DemoSite(
+        "BUC",
+        "Buckinghamshire CAMHS",
+        "Oxford Health NHS Foundation Trust",
+        "Buckinghamshire Council",
+        40,
+        SiteStatus.ACTIVE,
+    ),
+    DemoSite(
+        "OXF",
+        "Oxfordshire CAMHS",
+        "Oxford Health NHS Foundation Trust",
+        "Oxfordshire County Council",
+        40,
+        SiteStatus.ACTIVE,
+    ),
+    DemoSite(
+        "MKN",
+        "Milton Keynes CAMHS",
+        "Central and North West London NHS Foundation Trust",
+        "Milton Keynes City Council",
+        30,
+        SiteStatus.APPROVED,
+    ),
+    DemoSite(
+        "RDG",
+        "Reading CAMHS",
+        "Berkshire Healthcare NHS Foundation Trust",
+        "Reading Borough Council",
+        30,
+        SiteStatus.PROPOSED,
+    ),
+    DemoSite(
+        "SWI",
+        "Swindon CAMHS",
+        "Avon and Wiltshire Mental Health Partnership NHS Trust",
+        "Swindon Borough Council",
+        20,
+        SiteStatus.CLOSED_TO_RECRUITMENT,
+    ),
+]
+
+# username, first name, last name, role, site code (None: trial-wide), duties
+ACCOUNTS = [
+    (
+        "coord.buc",
+        "Amira",
+        "Hussain",
+        Role.SITE_COORDINATOR,
+        "BUC",
+        [Duty.TAKE_CONSENT, Duty.RANDOMISE, Duty.ENTER_DATA],
+    ),
+    (
+        "coord.oxf",
+        "Tom",
+        "Whitfield",
+        Role.SITE_COORDINATOR,
+        "OXF",
+        [Duty.TAKE_CONSENT, Duty.RANDOMISE, Duty.ENTER_DATA],
+    ),
+    ("assessor.buc", "Grace", "Okafor", Role.OUTCOME_ASSESSOR, "BUC", [Duty.ENTER_DATA]),
+    ("assessor.oxf", "Daniel", "Price", Role.OUTCOME_ASSESSOR, "OXF", [Duty.ENTER_DATA]),
+    (
+        "pi.buc",
+        "Helen",
+        "Marsh",
+        Role.PRINCIPAL_INVESTIGATOR,
+        "BUC",
+        [Duty.SIGN, Duty.TAKE_CONSENT],
+    ),
+    (
+        "pi.oxf",
+        "Rajesh",
+        "Nair",
+        Role.PRINCIPAL_INVESTIGATOR,
+        "OXF",
+        [Duty.SIGN, Duty.TAKE_CONSENT],
+    ),
+    ("pi.swi", "Claire", "Dunmore", Role.PRINCIPAL_INVESTIGATOR, "SWI", [Duty.SIGN]),
+    ("monitor", "Sophie", "Lang", Role.MONITOR, "BUC", []),
+    ("monitor", "Sophie", "Lang", Role.MONITOR, "OXF", []),
+    ("stats.blind", "Ben", "Carter", Role.STATISTICIAN_BLINDED, None, []),
+    ("stats.unblind", "Priya", "Shah", Role.STATISTICIAN_UNBLINDED, None, []),
+]
+PI_OF = {"BUC": "pi.buc", "OXF": "pi.oxf", "SWI": "pi.swi"}
+
+
+def demo_logins() -> list[tuple[str, str]]:
+    seen: dict[str, list[str]] = {"manager": ["trial manager"]}
+    for username, _f, _l, role, site, _d in ACCOUNTS:
+        seen.setdefault(username, []).append(
+            Role(role).label.lower() + (f" {site}" if site else "")
+        )
+    return [(u, ", ".join(r)) for u, r in seen.items()]
+
+
+def seed(log=print) -> Trial:
+    """Create the demo trial; refuses if it exists (seed a fresh database)."""
+    start = today() - timedelta(days=240)
+    trial = trial_bootstrap(
+        path=DEFINITION,
+        username="manager",
+        email="manager@reconnect.example",
+        password=DEMO_PASSWORD,
+        first_name="Morag",
+        last_name="Ellis",
+    )
+    manager = trial.memberships.get(role=Role.TRIAL_MANAGER).user
+    log(f"Trial {trial.code} ({trial.short_name}) loaded; manager is its trial manager.")
+
+    users = {"manager": manager}
+    for username, first, last, *_ in ACCOUNTS:
+        if username not in users:
+            users[username] = account_create(
+                actor=manager,
+                channel=CH,
+                trial=trial,
+                username=username,
+                email=f"{username}@reconnect.example",
+                password=DEMO_PASSWORD,
+                first_name=first,
+                last_name=last,
+            )
+
+    sites: dict[str, Site] = {}
+    for s in SITES:
+        sites[s.code] = site_register(
+            trial=trial,
+            actor=manager,
+            channel=CH,
+            code=s.code,
+            name=s.name,
+            nhs_trust=s.nhs_trust,
+            local_authority=s.local_authority,
+            recruitment_target=s.target,
+        )
+
+    for username, _f, _l, role, code, duties in ACCOUNTS:
+        membership = membership_grant(
+            actor=manager,
+            channel=CH,
+            user=users[username],
+            trial=trial,
+            role=role,
+            site=sites.get(code) if code else None,
+            starts_on=start,
+        )
+        for duty in duties:
+            delegation_grant(
+                membership=membership, duty=duty, actor=manager, channel=CH, starts_on=start
+            )
+
+    order = [SiteStatus.APPROVED, SiteStatus.ACTIVE, SiteStatus.CLOSED_TO_RECRUITMENT]
+    for s in SITES:
+        site = sites[s.code]
+        if s.code in PI_OF:
+            site = site_update(
+                site=site, actor=manager, channel=CH, principal_investigator=users[PI_OF[s.code]]
+            )
+        steps = order[: order.index(s.status) + 1] if s.status in order else []
+        for n, status in enumerate(steps):
+            extra = {}
+            if status == SiteStatus.APPROVED:
+                extra = {
+                    "ethics_approval_date": start - timedelta(days=30),
+                    "rnd_approval_date": start - timedelta(days=14),
+                }
+            site = site_move_status(
+                site=site,
+                actor=manager,
+                channel=CH,
+                to_status=status,
+                effective_date=start + timedelta(days=10 + 60 * n),
+                **extra,
+            )
+        log(f"Site {site.code}: {site.get_status_display().lower()}.")
+    return trial

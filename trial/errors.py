@@ -1,0 +1,27 @@
+"""The one domain error type. Pages turn it into form errors, the API into its JSON shape."""
+
+
+class TrialError(Exception):
+    """A request the trial's rules refuse, with a message a coordinator understands."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotPermitted(TrialError):
+    """The actor's role or delegated duties at that site do not allow this."""
+
+    status = 403
+    code = "not_permitted"
+
+
+class Conflict(TrialError):
+    """The request clashes with the record's current state (a step out of order)."""
+
+    status = 409
+    code = "conflict"

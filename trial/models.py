@@ -1,0 +1,27 @@
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class Trial(models.Model):
+    """A trial, as loaded from its definition file."""
+
+    code = models.CharField(
+        max_length=6, unique=True, help_text="Prefix of trial identifiers, e.g. RC"
+    )
+    short_name = models.CharField(max_length=60)
+    name = models.CharField(max_length=300)
+    sponsor = models.CharField(max_length=200)
+    definition = models.JSONField(default=dict)
+    definition_sha256 = models.CharField(max_length=64)
+    loaded_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(code__regex=r"^[A-Z]{2,6}$"), name="trial_code_caps"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.short_name
