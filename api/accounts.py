@@ -7,6 +7,8 @@ from sites.accounts import account_create
 from sites.selectors import users_visible_to
 from trial.selectors import trial_named
 
+from .permissions import ManagerWrites
+
 
 class AccountOut(serializers.Serializer):
     id = serializers.IntegerField()
@@ -30,6 +32,7 @@ class AccountListView(generics.ListAPIView):
     """Accounts: a trial manager sees their trial's accounts; anyone else, only their own."""
 
     serializer_class = AccountOut
+    permission_classes = [ManagerWrites]
 
     def get_queryset(self):
         return users_visible_to(self.request.user).order_by("username")

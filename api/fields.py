@@ -1,3 +1,5 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -12,6 +14,7 @@ def supplied(serializer: serializers.Serializer) -> dict:
     return {k: v for k, v in serializer.validated_data.items() if k in serializer.initial_data}
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleUserField(serializers.PrimaryKeyRelatedField):
     """A user id, looked up only among the accounts the requester may see, so that an
     id outside them reads as unknown rather than as someone else's account."""

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,7 +27,7 @@ class MeOut(serializers.Serializer):
     email = serializers.EmailField()
     roles = serializers.SerializerMethodField()
 
-    @extend_schema(exclude=True)
+    @extend_schema_field(MyRoleOut(many=True))
     def get_roles(self, user) -> list[dict]:
         memberships = (
             open_memberships(user).select_related("trial", "site").prefetch_related("delegations")

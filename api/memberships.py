@@ -13,6 +13,7 @@ from sites.selectors import delegations_visible_to, memberships_visible_to, site
 from trial.selectors import trial_named
 
 from .fields import UserBriefOut, VisibleUserField
+from .permissions import ManagerWrites
 
 
 class DelegationOut(serializers.ModelSerializer):
@@ -75,6 +76,7 @@ def visible_memberships(user):
 
 
 class MembershipListView(generics.ListAPIView):
+    permission_classes = [ManagerWrites]
     serializer_class = MembershipOut
     filterset_class = MembershipFilter
 
@@ -110,6 +112,8 @@ class MembershipDetailView(APIView):
 
 
 class MembershipEndView(APIView):
+    permission_classes = [ManagerWrites]
+
     @extend_schema(
         request=EndIn,
         responses=MembershipOut,

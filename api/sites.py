@@ -12,6 +12,7 @@ from sites.selectors import sites_visible_to
 from trial.selectors import trial_named
 
 from .fields import UserBriefOut, VisibleUserField, supplied
+from .permissions import ManagerWrites
 
 
 class SiteStatusStepOut(serializers.Serializer):
@@ -91,6 +92,7 @@ def visible_sites(user):
 
 
 class SiteListView(generics.ListAPIView):
+    permission_classes = [ManagerWrites]
     serializer_class = SiteOut
     filterset_class = SiteFilter
 
@@ -115,6 +117,8 @@ class SiteListView(generics.ListAPIView):
 
 
 class SiteDetailView(APIView):
+    permission_classes = [ManagerWrites]
+
     @extend_schema(responses=SiteOut, summary="One site")
     def get(self, request, site_id: int):
         return Response(SiteOut(get_object_or_404(visible_sites(request.user), pk=site_id)).data)
@@ -135,6 +139,8 @@ class SiteDetailView(APIView):
 
 
 class SiteStatusView(APIView):
+    permission_classes = [ManagerWrites]
+
     @extend_schema(
         request=SiteStatusIn,
         responses=SiteOut,

@@ -4,17 +4,21 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 
-from trial.errors import TrialError
+from trial.errors import NotPermitted, TrialError
 
 
 def submit(form: forms.Form, call: Callable[[dict], Any]) -> Any | None:
     """Run the service with the form's cleaned data; on refusal, put the message beside
-    the field it names (or above the form) and return None."""
+    the field it names (or above the form) and return None. A refusal for the actor's
+    role is a 403, not a form error."""
     if not form.is_valid():
         return None
     try:
         return call(form.cleaned_data)
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
     except TrialError as exc:
         field = exc.field if exc.field in form.fields else None
         form.add_error(field, exc.message)

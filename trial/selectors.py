@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from trial.errors import TrialError
+from trial.errors import NotPermitted, TrialError
 
 from .models import Trial
 
@@ -20,6 +20,8 @@ def trial_named(user, code: str | None) -> Trial:
             raise TrialError(f"No trial {code} that you take part in.", field="trial")
         return trial
     found = list(trials[:2])
+    if not found:
+        raise NotPermitted("You hold no role in any trial.")
     if len(found) != 1:
         raise TrialError("Name the trial (its code).", field="trial")
     return found[0]

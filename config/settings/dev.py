@@ -6,3 +6,8 @@ from .base import env
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = SECRET_KEY or "demo-only-key-not-for-real-data-0a9f3c2e7b1d4e6f8a0b2c4d6e8f0a1b"  # noqa: F405
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+
+# Static files straight from the source folders; collectstatic is for production.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
