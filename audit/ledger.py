@@ -63,7 +63,11 @@ def record(
     # write lock at the start of the (IMMEDIATE) transaction, which serialises the same way.
     head = ChainHead.objects.select_for_update().filter(pk=1).first()
     if head is None:
-        head = ChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)
+        # The very first appends may race to create the head: insert-or-ignore, then lock.
+        ChainHead.objects.bulk_create(
+            [ChainHead(pk=1, last_seq=0, last_hash=GENESIS_HASH)], ignore_conflicts=True
+        )
+        head = ChainHead.objects.select_for_update().get(pk=1)
     entry = AuditEvent(
         seq=head.last_seq + 1,
         at=timezone.now(),

@@ -8,7 +8,7 @@ from django.db import transaction
 from audit.events import Channel, EventType
 from audit.history import stamp
 from audit.ledger import record
-from trial.errors import TrialError
+from trial.errors import TrialError, refused_if_duplicate
 from trial.models import Trial
 
 from .permissions import require_role
@@ -40,8 +40,9 @@ def account_create(
     username = (username or "").strip()
     if not username or len(username) > 150:
         raise TrialError("Username is required (at most 150 characters).", field="username")
+    taken = f"The username {username} is taken."
     if User.objects.filter(username__iexact=username).exists():
-        raise TrialError(f"The username {username} is taken.", field="username")
+        raise TrialError(taken, field="username")
     try:
         validate_email(email)
     except ValidationError as exc:
@@ -57,7 +58,8 @@ def account_create(
     except ValidationError as exc:
         raise TrialError(" ".join(exc.messages), field="password") from exc
     user.set_password(password)
-    stamp(user, actor=actor).save()
+    with refused_if_duplicate(taken, field="username"):
+        stamp(user, actor=actor).save()
     record(
         event=EventType.ACCOUNT_CREATED,
         actor=actor,

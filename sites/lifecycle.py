@@ -8,7 +8,7 @@ from django.db import transaction
 from audit.events import Channel, EventType
 from audit.history import stamp
 from audit.ledger import diff, record, snapshot
-from trial.errors import Conflict, TrialError
+from trial.errors import Conflict, TrialError, refused_if_duplicate
 from trial.models import Trial
 
 from .models import Site, SiteStatus, SiteStatusStep
@@ -77,10 +77,9 @@ def site_register(
     code = (code or "").strip() if isinstance(code, str) else ""
     if not SITE_CODE.fullmatch(code):
         raise TrialError("Site code must be exactly 3 capital letters, e.g. BUC.", field="code")
+    taken = f"A site with code {code} is already registered in this trial."
     if Site.objects.filter(trial=trial, code=code).exists():
-        raise TrialError(
-            f"A site with code {code} is already registered in this trial.", field="code"
-        )
+        raise TrialError(taken, field="code")
     site = Site(
         trial=trial,
         code=code,
@@ -89,7 +88,8 @@ def site_register(
         local_authority=_clean_text(local_authority, "local_authority", "Local authority"),
         recruitment_target=_clean_target(recruitment_target),
     )
-    stamp(site, actor=actor).save()
+    with refused_if_duplicate(taken, field="code"):
+        stamp(site, actor=actor).save()
     record(
         event=EventType.CREATE,
         actor=actor,

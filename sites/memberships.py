@@ -7,7 +7,7 @@ from django.db import transaction
 from audit.events import Channel, EventType
 from audit.history import stamp
 from audit.ledger import diff, record, snapshot
-from trial.errors import Conflict, TrialError
+from trial.errors import Conflict, TrialError, refused_if_duplicate
 from trial.models import Trial
 
 from .models import Delegation, Membership, Site
@@ -48,9 +48,9 @@ def membership_grant(
     open_same = Membership.objects.filter(
         user=user, trial=trial, site=site, role=role, ends_on__isnull=True
     )
+    held = f"{user.get_username()} already holds {label} at {site.code if site else 'this trial'}."
     if open_same.exists():
-        where = site.code if site else "this trial"
-        raise TrialError(f"{user.get_username()} already holds {label} at {where}.", field="role")
+        raise TrialError(held, field="role")
     membership = Membership(
         user=user,
         trial=trial,
@@ -59,7 +59,8 @@ def membership_grant(
         starts_on=starts_on or today(),
         granted_by=actor,
     )
-    stamp(membership, actor=actor).save()
+    with refused_if_duplicate(held, field="role"):
+        stamp(membership, actor=actor).save()
     record(
         event=EventType.MEMBERSHIP_GRANTED,
         actor=actor,
@@ -108,7 +109,9 @@ def membership_end(
         changes=diff(before, snapshot(membership, MEMBERSHIP_FIELDS)),
         reason=reason,
     )
-    for delegation in membership.delegations.select_for_update().filter(ends_on__isnull=True):
+    for delegation in (
+        membership.delegations.select_for_update().filter(ends_on__isnull=True).order_by("pk")
+    ):
         _end_delegation(
             delegation,
             actor=actor,
@@ -154,12 +157,12 @@ def delegation_grant(
         raise TrialError(
             "A duty cannot start before the role it is delegated under.", field="starts_on"
         )
+    delegated = f"'{Duty(duty).label}' is already delegated under this role."
     if Delegation.objects.filter(membership=membership, duty=duty, ends_on__isnull=True).exists():
-        raise TrialError(
-            f"'{Duty(duty).label}' is already delegated under this role.", field="duty"
-        )
+        raise TrialError(delegated, field="duty")
     delegation = Delegation(membership=membership, duty=duty, starts_on=starts_on, granted_by=actor)
-    stamp(delegation, actor=actor).save()
+    with refused_if_duplicate(delegated, field="duty"):
+        stamp(delegation, actor=actor).save()
     record(
         event=EventType.DELEGATION_GRANTED,
         actor=actor,

@@ -1,5 +1,10 @@
 """The one domain error type. Pages turn it into form errors, the API into its JSON shape."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import IntegrityError, transaction
+
 
 class TrialError(Exception):
     """A request the trial's rules refuse, with a message a coordinator understands."""
@@ -25,3 +30,15 @@ class Conflict(TrialError):
 
     status = 409
     code = "conflict"
+
+
+@contextmanager
+def refused_if_duplicate(message: str, *, field: str) -> Iterator[None]:
+    """The service checked for a duplicate first; a concurrent request can still insert
+    the same row between that check and this write, and the database's unique index then
+    refuses it. Say so in the same words as the check."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        raise TrialError(message, field=field) from exc

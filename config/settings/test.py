@@ -18,3 +18,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Tasks run in-process in tests, except those marked `redis`, which start a real worker
+# on the broker (tests/tasks).
+CELERY_TASK_ALWAYS_EAGER = True

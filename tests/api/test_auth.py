@@ -25,7 +25,9 @@ def test_a_token_from_username_and_password_works_on_every_endpoint(world):
 def test_only_a_digest_of_the_token_is_stored(world):
     from knox.models import AuthToken
 
-    token = APIClient().post(TOKEN_URL, {"username": "manager", "password": PASSWORD}).json()["token"]
+    token = (
+        APIClient().post(TOKEN_URL, {"username": "manager", "password": PASSWORD}).json()["token"]
+    )
     stored = AuthToken.objects.get()
     assert token not in (stored.digest, stored.token_key)
 
@@ -33,7 +35,9 @@ def test_only_a_digest_of_the_token_is_stored(world):
 def test_a_wrong_password_is_400_and_recorded_as_a_failed_sign_in(world):
     answer = APIClient().post(TOKEN_URL, {"username": "coord.buc", "password": "wrong-password-1"})
     assert answer.status_code == 400
-    assert answer.json()["error"]["fields"] == {"password": ["Username or password is not correct."]}
+    assert answer.json()["error"]["fields"] == {
+        "password": ["Username or password is not correct."]
+    }
     event = AuditEvent.objects.filter(event_type="sign_in_failed").last()
     assert (event.actor_username, event.channel, event.actor_id) == ("coord.buc", "api", None)
 
@@ -44,9 +48,17 @@ def test_missing_fields_name_the_field(world):
     assert "password" in answer.json()["error"]["fields"]
 
 
-@pytest.mark.parametrize("header", [
-    "Token", "Token ", "Token abc def", "Token not-a-real-token", "Bearer abc", "Token " + "x" * 300,
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Token",
+        "Token ",
+        "Token abc def",
+        "Token not-a-real-token",
+        "Bearer abc",
+        "Token " + "x" * 300,
+    ],
+)
 def test_a_malformed_or_unknown_token_is_401_with_a_message(world, header):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)

@@ -9,12 +9,30 @@ from rest_framework.test import APIClient
 
 from sites.roles import Duty
 
-ROLES = ["manager", "coord.buc", "assessor.buc", "monitor.buc", "stats.blind", "stats.unblind",
-         "pi.buc", "outsider", None]
+ROLES = [
+    "manager",
+    "coord.buc",
+    "assessor.buc",
+    "monitor.buc",
+    "stats.blind",
+    "stats.unblind",
+    "pi.buc",
+    "outsider",
+    None,
+]
 EVERYONE = {r: 200 for r in ROLES if r} | {None: 401}
 ONLY_MANAGER_WRITES = {r: 403 for r in ROLES if r} | {None: 401}
-SEES_BUC = {"manager": 200, "coord.buc": 200, "assessor.buc": 200, "monitor.buc": 200,
-            "stats.blind": 200, "stats.unblind": 200, "pi.buc": 200, "outsider": 404, None: 401}
+SEES_BUC = {
+    "manager": 200,
+    "coord.buc": 200,
+    "assessor.buc": 200,
+    "monitor.buc": 200,
+    "stats.blind": 200,
+    "stats.unblind": 200,
+    "pi.buc": 200,
+    "outsider": 404,
+    None: 401,
+}
 SEES_OXF = SEES_BUC | {"coord.buc": 404, "assessor.buc": 404, "monitor.buc": 404, "pi.buc": 404}
 
 
@@ -31,57 +49,144 @@ ENDPOINTS = {
     "me": ("get", lambda w: "/api/v1/me/", None, EVERYONE),
     "schema": ("get", lambda w: "/api/schema/?format=json", None, EVERYONE),
     "site list": ("get", lambda w: "/api/v1/sites/", None, EVERYONE),
-    "site register": ("post", lambda w: "/api/v1/sites/", lambda w: {
-        "code": "RDG", "name": "Reading", "nhs_trust": "Berkshire Healthcare",
-        "local_authority": "Reading", "recruitment_target": 30},
-        ONLY_MANAGER_WRITES | {"manager": 201}),
+    "site register": (
+        "post",
+        lambda w: "/api/v1/sites/",
+        lambda w: {
+            "code": "RDG",
+            "name": "Reading",
+            "nhs_trust": "Berkshire Healthcare",
+            "local_authority": "Reading",
+            "recruitment_target": 30,
+        },
+        ONLY_MANAGER_WRITES | {"manager": 201},
+    ),
     "BUC site": ("get", lambda w: f"/api/v1/sites/{w.buc.pk}/", None, SEES_BUC),
     "OXF site": ("get", lambda w: f"/api/v1/sites/{w.oxf.pk}/", None, SEES_OXF),
-    "BUC site edit": ("patch", lambda w: f"/api/v1/sites/{w.buc.pk}/",
-                      lambda w: {"recruitment_target": 41}, ONLY_MANAGER_WRITES | {"manager": 200}),
-    "OXF site edit": ("patch", lambda w: f"/api/v1/sites/{w.oxf.pk}/",
-                      lambda w: {"recruitment_target": 41}, ONLY_MANAGER_WRITES | {"manager": 200}),
-    "MKN status step": ("post", lambda w: f"/api/v1/sites/{w.mkn.pk}/status/", lambda w: {
-        "status": "approved", "ethics_approval_date": "2026-01-05", "rnd_approval_date": "2026-02-01"},
-        ONLY_MANAGER_WRITES | {"manager": 200}),
+    "BUC site edit": (
+        "patch",
+        lambda w: f"/api/v1/sites/{w.buc.pk}/",
+        lambda w: {"recruitment_target": 41},
+        ONLY_MANAGER_WRITES | {"manager": 200},
+    ),
+    "OXF site edit": (
+        "patch",
+        lambda w: f"/api/v1/sites/{w.oxf.pk}/",
+        lambda w: {"recruitment_target": 41},
+        ONLY_MANAGER_WRITES | {"manager": 200},
+    ),
+    "MKN status step": (
+        "post",
+        lambda w: f"/api/v1/sites/{w.mkn.pk}/status/",
+        lambda w: {
+            "status": "approved",
+            "ethics_approval_date": "2026-01-05",
+            "rnd_approval_date": "2026-02-01",
+        },
+        ONLY_MANAGER_WRITES | {"manager": 200},
+    ),
     "membership list": ("get", lambda w: "/api/v1/memberships/", None, EVERYONE),
-    "membership grant": ("post", lambda w: "/api/v1/memberships/", lambda w: {
-        "user": w.outsider.pk, "role": "monitor", "site": w.mkn.pk},
-        ONLY_MANAGER_WRITES | {"manager": 201}),
-    "BUC membership": ("get", lambda w: f"/api/v1/memberships/{m(w, 'coord.buc', 'BUC')}/", None,
-                       SEES_BUC),
-    "OXF membership": ("get", lambda w: f"/api/v1/memberships/{m(w, 'coord.oxf', 'OXF')}/", None,
-                       SEES_OXF),
-    "BUC membership end": ("post", lambda w: f"/api/v1/memberships/{m(w, 'coord.buc', 'BUC')}/end/",
-                           lambda w: {"reason": "left"}, ONLY_MANAGER_WRITES | {"manager": 200}),
-    "BUC delegation log": ("get",
-                           lambda w: f"/api/v1/memberships/{m(w, 'coord.buc', 'BUC')}/delegations/",
-                           None, SEES_BUC),
-    "OXF delegation log": ("get",
-                           lambda w: f"/api/v1/memberships/{m(w, 'coord.oxf', 'OXF')}/delegations/",
-                           None, SEES_OXF),
-    "BUC delegate": ("post", lambda w: f"/api/v1/memberships/{m(w, 'pi.buc', 'BUC')}/delegations/",
-                     lambda w: {"duty": "take_consent"},
-                     {"manager": 201, "pi.buc": 201, "coord.buc": 403, "assessor.buc": 403,
-                      "monitor.buc": 403, "stats.blind": 403, "stats.unblind": 403,
-                      "outsider": 404, None: 401}),
-    "OXF delegate": ("post", lambda w: f"/api/v1/memberships/{m(w, 'pi.oxf', 'OXF')}/delegations/",
-                     lambda w: {"duty": "take_consent"},
-                     {"manager": 201, "pi.buc": 404, "coord.buc": 404, "assessor.buc": 404,
-                      "monitor.buc": 404, "stats.blind": 403, "stats.unblind": 403,
-                      "outsider": 404, None: 401}),
-    "BUC delegation end": ("post",
-                           lambda w: f"/api/v1/delegations/{d(w, 'coord.buc', 'BUC', Duty.RANDOMISE)}/end/",
-                           lambda w: {"reason": "no longer randomises"},
-                           {"manager": 200, "pi.buc": 200, "coord.buc": 403, "assessor.buc": 403,
-                            "monitor.buc": 403, "stats.blind": 403, "stats.unblind": 403,
-                            "outsider": 404, None: 401}),
+    "membership grant": (
+        "post",
+        lambda w: "/api/v1/memberships/",
+        lambda w: {"user": w.outsider.pk, "role": "monitor", "site": w.mkn.pk},
+        ONLY_MANAGER_WRITES | {"manager": 201},
+    ),
+    "BUC membership": (
+        "get",
+        lambda w: f"/api/v1/memberships/{m(w, 'coord.buc', 'BUC')}/",
+        None,
+        SEES_BUC,
+    ),
+    "OXF membership": (
+        "get",
+        lambda w: f"/api/v1/memberships/{m(w, 'coord.oxf', 'OXF')}/",
+        None,
+        SEES_OXF,
+    ),
+    "BUC membership end": (
+        "post",
+        lambda w: f"/api/v1/memberships/{m(w, 'coord.buc', 'BUC')}/end/",
+        lambda w: {"reason": "left"},
+        ONLY_MANAGER_WRITES | {"manager": 200},
+    ),
+    "BUC delegation log": (
+        "get",
+        lambda w: f"/api/v1/memberships/{m(w, 'coord.buc', 'BUC')}/delegations/",
+        None,
+        SEES_BUC,
+    ),
+    "OXF delegation log": (
+        "get",
+        lambda w: f"/api/v1/memberships/{m(w, 'coord.oxf', 'OXF')}/delegations/",
+        None,
+        SEES_OXF,
+    ),
+    "BUC delegate": (
+        "post",
+        lambda w: f"/api/v1/memberships/{m(w, 'pi.buc', 'BUC')}/delegations/",
+        lambda w: {"duty": "take_consent"},
+        {
+            "manager": 201,
+            "pi.buc": 201,
+            "coord.buc": 403,
+            "assessor.buc": 403,
+            "monitor.buc": 403,
+            "stats.blind": 403,
+            "stats.unblind": 403,
+            "outsider": 404,
+            None: 401,
+        },
+    ),
+    "OXF delegate": (
+        "post",
+        lambda w: f"/api/v1/memberships/{m(w, 'pi.oxf', 'OXF')}/delegations/",
+        lambda w: {"duty": "take_consent"},
+        {
+            "manager": 201,
+            "pi.buc": 404,
+            "coord.buc": 404,
+            "assessor.buc": 404,
+            "monitor.buc": 404,
+            "stats.blind": 403,
+            "stats.unblind": 403,
+            "outsider": 404,
+            None: 401,
+        },
+    ),
+    "BUC delegation end": (
+        "post",
+        lambda w: f"/api/v1/delegations/{d(w, 'coord.buc', 'BUC', Duty.RANDOMISE)}/end/",
+        lambda w: {"reason": "no longer randomises"},
+        {
+            "manager": 200,
+            "pi.buc": 200,
+            "coord.buc": 403,
+            "assessor.buc": 403,
+            "monitor.buc": 403,
+            "stats.blind": 403,
+            "stats.unblind": 403,
+            "outsider": 404,
+            None: 401,
+        },
+    ),
     "account list": ("get", lambda w: "/api/v1/accounts/", None, EVERYONE),
-    "account create": ("post", lambda w: "/api/v1/accounts/", lambda w: {
-        "username": "new.person", "email": "new@example.test", "password": "a-Long-enough-pass-42"},
-        ONLY_MANAGER_WRITES | {"manager": 201}),
-    "token revoke": ("post", lambda w: "/api/v1/auth/token/revoke/", None,
-                     {r: 204 for r in ROLES if r} | {None: 401}),
+    "account create": (
+        "post",
+        lambda w: "/api/v1/accounts/",
+        lambda w: {
+            "username": "new.person",
+            "email": "new@example.test",
+            "password": "a-Long-enough-pass-42",
+        },
+        ONLY_MANAGER_WRITES | {"manager": 201},
+    ),
+    "token revoke": (
+        "post",
+        lambda w: "/api/v1/auth/token/revoke/",
+        None,
+        {r: 204 for r in ROLES if r} | {None: 401},
+    ),
 }
 
 CASES = [(name, who) for name in ENDPOINTS for who in ROLES]
@@ -109,10 +214,15 @@ def test_every_api_route_is_in_the_matrix(world):
     assert routes <= covered, f"not in the matrix: {sorted(routes - covered)}"
 
 
-@pytest.mark.parametrize(("who", "codes"), [
-    ("coord.buc", ["BUC"]), ("monitor.buc", ["BUC"]), ("stats.blind", ["BUC", "MKN", "OXF"]),
-    ("outsider", []),
-])
+@pytest.mark.parametrize(
+    ("who", "codes"),
+    [
+        ("coord.buc", ["BUC"]),
+        ("monitor.buc", ["BUC"]),
+        ("stats.blind", ["BUC", "MKN", "OXF"]),
+        ("outsider", []),
+    ],
+)
 def test_site_list_holds_only_the_callers_sites(world, api, who, codes):
     results = api(world.users[who]).get("/api/v1/sites/").json()["results"]
     assert [s["code"] for s in results] == codes
@@ -121,8 +231,11 @@ def test_site_list_holds_only_the_callers_sites(world, api, who, codes):
 def test_a_buc_coordinator_finds_nothing_of_oxf_anywhere(world, api):
     client = api(world.coord_buc)
     oxf_membership = world.memberships[("coord.oxf", "OXF")]
-    for url in (f"/api/v1/sites/{world.oxf.pk}/", f"/api/v1/memberships/{oxf_membership.pk}/",
-                f"/api/v1/memberships/{oxf_membership.pk}/delegations/"):
+    for url in (
+        f"/api/v1/sites/{world.oxf.pk}/",
+        f"/api/v1/memberships/{oxf_membership.pk}/",
+        f"/api/v1/memberships/{oxf_membership.pk}/delegations/",
+    ):
         assert client.get(url).status_code == 404
     listed = client.get("/api/v1/memberships/").json()["results"]
     assert all(m["site_code"] != "OXF" for m in listed)

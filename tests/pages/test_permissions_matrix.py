@@ -6,12 +6,30 @@ from django.test import Client
 
 from sites.roles import Duty
 
-ROLES = ["manager", "coord.buc", "assessor.buc", "monitor.buc", "stats.blind", "stats.unblind",
-         "pi.buc", "outsider", None]
+ROLES = [
+    "manager",
+    "coord.buc",
+    "assessor.buc",
+    "monitor.buc",
+    "stats.blind",
+    "stats.unblind",
+    "pi.buc",
+    "outsider",
+    None,
+]
 SIGNED_IN = {r: 200 for r in ROLES if r} | {None: 302}
 MANAGER_ONLY = {r: 403 for r in ROLES if r} | {"manager": 200, None: 302}
-SEES_BUC = {"manager": 200, "coord.buc": 200, "assessor.buc": 200, "monitor.buc": 200,
-            "stats.blind": 200, "stats.unblind": 200, "pi.buc": 200, "outsider": 404, None: 302}
+SEES_BUC = {
+    "manager": 200,
+    "coord.buc": 200,
+    "assessor.buc": 200,
+    "monitor.buc": 200,
+    "stats.blind": 200,
+    "stats.unblind": 200,
+    "pi.buc": 200,
+    "outsider": 404,
+    None: 302,
+}
 SEES_OXF = SEES_BUC | {"coord.buc": 404, "assessor.buc": 404, "monitor.buc": 404, "pi.buc": 404}
 SEES_MKN = SEES_OXF
 MANAGES_BUC = {k: (403 if v == 200 else v) for k, v in SEES_BUC.items()} | {"manager": 200}
@@ -32,31 +50,68 @@ PAGES = {
     "home": ("get", lambda w: "/", None, SIGNED_IN),
     "site list": ("get", lambda w: "/sites/", None, SIGNED_IN),
     "site register form": ("get", lambda w: "/sites/new/", None, MANAGER_ONLY),
-    "site register": ("post", lambda w: "/sites/new/", lambda w: {
-        "code": "RDG", "name": "Reading CAMHS", "nhs_trust": "Berkshire Healthcare",
-        "local_authority": "Reading", "recruitment_target": 30}, ok_after_post(MANAGER_ONLY)),
+    "site register": (
+        "post",
+        lambda w: "/sites/new/",
+        lambda w: {
+            "code": "RDG",
+            "name": "Reading CAMHS",
+            "nhs_trust": "Berkshire Healthcare",
+            "local_authority": "Reading",
+            "recruitment_target": 30,
+        },
+        ok_after_post(MANAGER_ONLY),
+    ),
     "BUC site": ("get", lambda w: f"/sites/{w.buc.pk}/", None, SEES_BUC),
     "OXF site": ("get", lambda w: f"/sites/{w.oxf.pk}/", None, SEES_OXF),
     "BUC edit": ("get", lambda w: f"/sites/{w.buc.pk}/edit/", None, MANAGES_BUC),
     "OXF edit": ("get", lambda w: f"/sites/{w.oxf.pk}/edit/", None, MANAGES_OXF),
     "MKN status form": ("get", lambda w: f"/sites/{w.mkn.pk}/status/", None, MANAGES_MKN),
-    "MKN status step": ("post", lambda w: f"/sites/{w.mkn.pk}/status/", lambda w: {
-        "status": "approved", "ethics_approval_date": "2026-01-05",
-        "rnd_approval_date": "2026-02-01"}, ok_after_post(MANAGES_MKN)),
+    "MKN status step": (
+        "post",
+        lambda w: f"/sites/{w.mkn.pk}/status/",
+        lambda w: {
+            "status": "approved",
+            "ethics_approval_date": "2026-01-05",
+            "rnd_approval_date": "2026-02-01",
+        },
+        ok_after_post(MANAGES_MKN),
+    ),
     "people": ("get", lambda w: "/people/", None, SIGNED_IN | {"outsider": 403}),
-    "grant role": ("post", lambda w: "/people/", lambda w: {
-        "user": w.outsider.pk, "role": "monitor", "site": w.mkn.pk}, ok_after_post(MANAGER_ONLY)),
+    "grant role": (
+        "post",
+        lambda w: "/people/",
+        lambda w: {"user": w.outsider.pk, "role": "monitor", "site": w.mkn.pk},
+        ok_after_post(MANAGER_ONLY),
+    ),
     "account form": ("get", lambda w: "/people/accounts/new/", None, MANAGER_ONLY),
-    "BUC membership": ("get", lambda w: f"/people/roles/{m(w, 'coord.buc', 'BUC')}/", None, SEES_BUC),
-    "OXF membership": ("get", lambda w: f"/people/roles/{m(w, 'coord.oxf', 'OXF')}/", None, SEES_OXF),
-    "BUC delegate": ("post", lambda w: f"/people/roles/{m(w, 'pi.buc', 'BUC')}/", lambda w: {
-        "action": "delegate", "duty": "take_consent"},
-        ok_after_post(MANAGES_BUC | {"pi.buc": 200})),
-    "BUC duty end": ("post", lambda w: "/people/duties/{}/end/".format(
-        w.memberships[("coord.buc", "BUC")].delegations.get(duty=Duty.RANDOMISE).pk),
-        lambda w: {}, ok_after_post(MANAGES_BUC | {"pi.buc": 200})),
-    "admin": ("get", lambda w: "/admin/", None,
-              {r: 302 for r in ROLES} | {"manager": 200}),
+    "BUC membership": (
+        "get",
+        lambda w: f"/people/roles/{m(w, 'coord.buc', 'BUC')}/",
+        None,
+        SEES_BUC,
+    ),
+    "OXF membership": (
+        "get",
+        lambda w: f"/people/roles/{m(w, 'coord.oxf', 'OXF')}/",
+        None,
+        SEES_OXF,
+    ),
+    "BUC delegate": (
+        "post",
+        lambda w: f"/people/roles/{m(w, 'pi.buc', 'BUC')}/",
+        lambda w: {"action": "delegate", "duty": "take_consent"},
+        ok_after_post(MANAGES_BUC | {"pi.buc": 200}),
+    ),
+    "BUC duty end": (
+        "post",
+        lambda w: "/people/duties/{}/end/".format(
+            w.memberships[("coord.buc", "BUC")].delegations.get(duty=Duty.RANDOMISE).pk
+        ),
+        lambda w: {},
+        ok_after_post(MANAGES_BUC | {"pi.buc": 200}),
+    ),
+    "admin": ("get", lambda w: "/admin/", None, {r: 302 for r in ROLES} | {"manager": 200}),
     "API docs": ("get", lambda w: "/api/docs/", None, SIGNED_IN | {None: 401}),
 }
 

@@ -1,0 +1,90 @@
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+from audit.chain import GENESIS_HASH, link_hash
+from audit.models import AuditEvent
+from sites.models import Membership, Site
+from sites.selectors import sites_visible_to
+from trial.demo import DEMO_PASSWORD
+from trial.errors import Conflict
+from trial.models import Trial
+
+ACCOUNTS = [
+    "manager",
+    "coord.buc",
+    "coord.oxf",
+    "assessor.buc",
+    "assessor.oxf",
+    "pi.buc",
+    "pi.oxf",
+    "monitor",
+    "stats.blind",
+    "stats.unblind",
+]
+
+
+@pytest.fixture
+def seeded(db, settings, capsys, django_capture_on_commit_callbacks):
+    settings.DEBUG = True
+    with django_capture_on_commit_callbacks(execute=True):  # as in the demo: tasks run
+        call_command("seed_demo")
+    return capsys.readouterr().out
+
+
+def test_seed_demo_creates_the_trial_sites_and_accounts(seeded, rf):
+    assert Trial.objects.get().code == "RC"
+    statuses = dict(Site.objects.values_list("code", "status"))
+    assert statuses == {
+        "BUC": "active",
+        "OXF": "active",
+        "MKN": "approved",
+        "RDG": "proposed",
+        "SWI": "closed_to_recruitment",
+    }
+    for username in ACCOUNTS:
+        assert authenticate(rf.get("/"), username=username, password=DEMO_PASSWORD), username
+        assert username in seeded
+    assert DEMO_PASSWORD in seeded
+
+
+def test_the_demo_monitor_sees_buc_and_oxf_only(seeded):
+    monitor = Membership.objects.filter(user__username="monitor").first().user
+    assert {s.code for s in sites_visible_to(monitor)} == {"BUC", "OXF"}
+
+
+def test_the_demo_ledger_is_a_real_unbroken_chain(seeded):
+    prev = GENESIS_HASH
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert len(events) > 50
+    for event in events:
+        assert event.hash == link_hash(prev, event.chained_fields())
+        prev = event.hash
+    assert {e.channel for e in events} >= {"command", "task"}
+
+
+def test_seed_demo_a_second_time_changes_nothing(seeded, capsys):
+    before = AuditEvent.objects.count()
+    call_command("seed_demo")
+    assert "exists already" in capsys.readouterr().out
+    assert AuditEvent.objects.count() == before
+
+
+def test_seed_demo_refuses_with_debug_off(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo")
+    assert not Trial.objects.exists()
+
+
+def test_bootstrap_refuses_an_existing_trial(seeded):
+    from trial.bootstrap import trial_bootstrap
+    from trial.demo import DEFINITION
+
+    with pytest.raises(Conflict):
+        trial_bootstrap(
+            path=DEFINITION,
+            username="second",
+            email="s@example.test",
+            password="another-Long-pass-7",
+        )
