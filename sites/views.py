@@ -188,6 +188,9 @@ def site_status_page(request, site_id: int):
     _require_manager(request.user, site.trial)
     next_status = NEXT_STATUS.get(site.status)
     form = SiteStatusForm(request.POST or None, initial={"status": next_status})
+    if next_status != SiteStatus.APPROVED:
+        # Approval dates belong to the approval step only.
+        del form.fields["ethics_approval_date"], form.fields["rnd_approval_date"]
     if request.method == "POST":
 
         def move(d):

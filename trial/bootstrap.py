@@ -1,5 +1,6 @@
 """A new installation's first step: the first trial manager and their trial, together."""
 
+from datetime import date
 from pathlib import Path
 
 from django.contrib.auth import get_user_model, password_validation
@@ -29,6 +30,7 @@ def trial_bootstrap(
     password: str,
     first_name: str = "",
     last_name: str = "",
+    starts_on: date | None = None,
 ) -> Trial:
     """Load a trial that does not exist yet and make its first trial manager. Run only from
     a management command on the server: nobody is above the first trial manager."""
@@ -78,7 +80,7 @@ def trial_bootstrap(
         user=manager,
         trial=trial,
         role=Role.TRIAL_MANAGER,
-        starts_on=timezone.localdate(),
+        starts_on=starts_on or timezone.localdate(),
         granted_by=None,
     )
     stamp(membership, actor=manager).save()

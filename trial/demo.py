@@ -138,6 +138,7 @@ def seed(log=print) -> Trial:
         password=DEMO_PASSWORD,
         first_name="Morag",
         last_name="Ellis",
+        starts_on=start,
     )
     manager = trial.memberships.get(role=Role.TRIAL_MANAGER).user
     log(f"Trial {trial.code} ({trial.short_name}) loaded; manager is its trial manager.")

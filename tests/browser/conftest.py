@@ -29,7 +29,9 @@ def live_world(transactional_db) -> World:
 
 @pytest.fixture
 def browser_page(chromium, live_server):
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page

@@ -26,8 +26,13 @@ def test_a_wrong_password_is_refused_and_the_right_one_signs_in(live_world, brow
 
 def test_the_manager_approves_and_activates_a_site_on_the_pages(live_world, browser_page):
     world, page = live_world, browser_page
-    MembershipFactory(user=world.pi_oxf, trial=world.trial, site=world.mkn,
-                      role=Role.PRINCIPAL_INVESTIGATOR, starts_on=today() - timedelta(days=30))
+    MembershipFactory(
+        user=world.pi_oxf,
+        trial=world.trial,
+        site=world.mkn,
+        role=Role.PRINCIPAL_INVESTIGATOR,
+        starts_on=today() - timedelta(days=30),
+    )
     sign_in(page, "manager", PASSWORD)
     page.goto(f"/sites/{world.mkn.pk}/")
     expect(page.get_by_test_id("site-status")).to_have_text("Proposed")
