@@ -1,12 +1,13 @@
-import os
-
 import pytest
 
 from ..conftest import CHROMIUM, World
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
-# test itself (setting up data) are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+@pytest.fixture(autouse=True)
+def _sync_orm_beside_playwright(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
+    # (setting up and checking data) are still synchronous and safe. Only for these tests.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
