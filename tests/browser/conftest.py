@@ -1,17 +1,26 @@
+import os
+
 import pytest
 
 from ..conftest import CHROMIUM, World
 
 
-@pytest.fixture(autouse=True)
-def _sync_orm_beside_playwright(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
-    # (setting up and checking data) are still synchronous and safe. Only for these tests.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+@pytest.fixture(scope="module")
+def _sync_orm_beside_playwright():
+    # Playwright's sync API runs an event loop in this thread while the browser is open; the
+    # test's own ORM calls (setting up and checking data) are still synchronous and safe.
+    # Set for these modules only, from before the browser opens until after it closes.
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if before is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
-@pytest.fixture(scope="session")
-def chromium():
+@pytest.fixture(scope="module")
+def chromium(_sync_orm_beside_playwright):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -24,7 +33,7 @@ def chromium():
 
 
 @pytest.fixture
-def live_world(transactional_db) -> World:
+def live_world(_sync_orm_beside_playwright, transactional_db) -> World:
     return World()
 
 
