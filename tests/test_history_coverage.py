@@ -1,0 +1,20 @@
+"""Every domain model keeps its versions (django-simple-history)."""
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+
+DOMAIN_APPS = {"trial", "sites"}
+
+
+def test_every_domain_model_is_history_tracked():
+    models = [
+        m
+        for m in apps.get_models()
+        if m._meta.app_label in DOMAIN_APPS and not m.__name__.startswith("Historical")
+    ]
+    assert len(models) >= 6
+    assert [m._meta.label for m in models if not hasattr(m, "history")] == []
+
+
+def test_user_accounts_are_history_tracked():
+    assert hasattr(get_user_model(), "history")
