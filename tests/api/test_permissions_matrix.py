@@ -9,31 +9,12 @@ from rest_framework.test import APIClient
 
 from sites.roles import Duty
 
-ROLES = [
-    "manager",
-    "coord.buc",
-    "assessor.buc",
-    "monitor.buc",
-    "stats.blind",
-    "stats.unblind",
-    "pi.buc",
-    "outsider",
-    None,
-]
-EVERYONE = {r: 200 for r in ROLES if r} | {None: 401}
-ONLY_MANAGER_WRITES = {r: 403 for r in ROLES if r} | {None: 401}
-SEES_BUC = {
-    "manager": 200,
-    "coord.buc": 200,
-    "assessor.buc": 200,
-    "monitor.buc": 200,
-    "stats.blind": 200,
-    "stats.unblind": 200,
-    "pi.buc": 200,
-    "outsider": 404,
-    None: 401,
-}
-SEES_OXF = SEES_BUC | {"coord.buc": 404, "assessor.buc": 404, "monitor.buc": 404, "pi.buc": 404}
+from ..access import BUC_READERS, OXF_READERS, ROLES, acts_on, everyone, sees
+
+EVERYONE = everyone(200, signed_out=401)
+ONLY_MANAGER_WRITES = everyone(403, signed_out=401)
+SEES_BUC = sees(BUC_READERS, 200, signed_out=401)
+SEES_OXF = sees(OXF_READERS, 200, signed_out=401)
 
 
 def m(world, who, site):
@@ -126,49 +107,19 @@ ENDPOINTS = {
         "post",
         lambda w: f"/api/v1/memberships/{m(w, 'pi.buc', 'BUC')}/delegations/",
         lambda w: {"duty": "take_consent"},
-        {
-            "manager": 201,
-            "pi.buc": 201,
-            "coord.buc": 403,
-            "assessor.buc": 403,
-            "monitor.buc": 403,
-            "stats.blind": 403,
-            "stats.unblind": 403,
-            "outsider": 404,
-            None: 401,
-        },
+        acts_on(BUC_READERS, {"manager": 201, "pi.buc": 201}, signed_out=401),
     ),
     "OXF delegate": (
         "post",
         lambda w: f"/api/v1/memberships/{m(w, 'pi.oxf', 'OXF')}/delegations/",
         lambda w: {"duty": "take_consent"},
-        {
-            "manager": 201,
-            "pi.buc": 404,
-            "coord.buc": 404,
-            "assessor.buc": 404,
-            "monitor.buc": 404,
-            "stats.blind": 403,
-            "stats.unblind": 403,
-            "outsider": 404,
-            None: 401,
-        },
+        acts_on(OXF_READERS, {"manager": 201}, signed_out=401),
     ),
     "BUC delegation end": (
         "post",
         lambda w: f"/api/v1/delegations/{d(w, 'coord.buc', 'BUC', Duty.RANDOMISE)}/end/",
         lambda w: {"reason": "no longer randomises"},
-        {
-            "manager": 200,
-            "pi.buc": 200,
-            "coord.buc": 403,
-            "assessor.buc": 403,
-            "monitor.buc": 403,
-            "stats.blind": 403,
-            "stats.unblind": 403,
-            "outsider": 404,
-            None: 401,
-        },
+        acts_on(BUC_READERS, {"manager": 200, "pi.buc": 200}, signed_out=401),
     ),
     "account list": ("get", lambda w: "/api/v1/accounts/", None, EVERYONE),
     "account create": (

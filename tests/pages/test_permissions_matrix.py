@@ -6,34 +6,15 @@ from django.test import Client
 
 from sites.roles import Duty
 
-ROLES = [
-    "manager",
-    "coord.buc",
-    "assessor.buc",
-    "monitor.buc",
-    "stats.blind",
-    "stats.unblind",
-    "pi.buc",
-    "outsider",
-    None,
-]
-SIGNED_IN = {r: 200 for r in ROLES if r} | {None: 302}
-MANAGER_ONLY = {r: 403 for r in ROLES if r} | {"manager": 200, None: 302}
-SEES_BUC = {
-    "manager": 200,
-    "coord.buc": 200,
-    "assessor.buc": 200,
-    "monitor.buc": 200,
-    "stats.blind": 200,
-    "stats.unblind": 200,
-    "pi.buc": 200,
-    "outsider": 404,
-    None: 302,
-}
-SEES_OXF = SEES_BUC | {"coord.buc": 404, "assessor.buc": 404, "monitor.buc": 404, "pi.buc": 404}
+from ..access import BUC_READERS, OXF_READERS, ROLES, acts_on, everyone, only, sees
+
+SIGNED_IN = everyone(200, signed_out=302)
+MANAGER_ONLY = only({"manager": 200}, signed_out=302)
+SEES_BUC = sees(BUC_READERS, 200, signed_out=302)
+SEES_OXF = sees(OXF_READERS, 200, signed_out=302)
 SEES_MKN = SEES_OXF
-MANAGES_BUC = {k: (403 if v == 200 else v) for k, v in SEES_BUC.items()} | {"manager": 200}
-MANAGES_OXF = {k: (403 if v == 200 else v) for k, v in SEES_OXF.items()} | {"manager": 200}
+MANAGES_BUC = acts_on(BUC_READERS, {"manager": 200}, signed_out=302)
+MANAGES_OXF = acts_on(OXF_READERS, {"manager": 200}, signed_out=302)
 MANAGES_MKN = MANAGES_OXF
 
 
