@@ -29,3 +29,14 @@ class EventType(models.TextChoices):
     NOTIFICATION_SENT = "notification_sent", "Notification sent"
     IDENTITY_VIEWED = "identity_viewed", "Identifying data viewed"
     REVIEW_SIGNOFF = "review_signoff", "Audit events reviewed"
+    AUDIT_EXPORTED = "audit_exported", "Audit events exported"
+    AUDIT_VERIFIED = "audit_verified", "Audit ledger verified"
+    AUDIT_VERIFY_FAILED = "audit_verify_failed", "Audit ledger verification FAILED"
+
+
+class EditAfter(models.TextChoices):
+    """The state a record was in when a change to it was made, if it matters."""
+
+    COMPLETED = "completed", "after completion"
+    VERIFIED = "verified", "after verification"
+    SIGNED = "signed", "after signature"

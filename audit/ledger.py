@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from .chain import GENESIS_HASH, link_hash
-from .events import Channel, EventType
+from .events import Channel, EditAfter, EventType
 from .models import AuditEvent, ChainHead
 
 
@@ -48,6 +48,7 @@ def record(
     changes: Mapping[str, Any] | None = None,
     reason: str = "",
     actor_username: str = "",
+    edit_after: EditAfter | str = "",
 ) -> AuditEvent:
     """Append one event to the chain. Must run inside the caller's transaction, so that
     the change and its event commit or roll back together."""
@@ -83,6 +84,7 @@ def record(
         family=family,
         changes=_jsonable(dict(changes or {})),
         reason=reason,
+        edit_after=EditAfter(edit_after).value if edit_after else "",
         prev_hash=head.last_hash,
     )
     entry.hash = link_hash(entry.prev_hash, entry.chained_fields())

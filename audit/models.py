@@ -1,8 +1,34 @@
 """The append-only ledger of events. Rows are never updated or deleted."""
 
+from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
-from .events import Channel, EventType
+from .events import Channel, EditAfter, EventType
+
+# Every field of an event except its two hashes: what the chain protects.
+CHAINED_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_username",
+    "actor_role",
+    "site_id",
+    "site_code",
+    "channel",
+    "event_type",
+    "object_type",
+    "object_id",
+    "family",
+    "changes",
+    "reason",
+    "edit_after",
+)
+
+
+def chained_fields(values: dict) -> dict:
+    """An event's values in the form they are hashed: the time as ISO 8601 in UTC."""
+    return {**values, "at": values["at"].isoformat(timespec="microseconds")}
 
 
 class AuditEvent(models.Model):
@@ -22,6 +48,9 @@ class AuditEvent(models.Model):
     family = models.CharField(max_length=32, blank=True)
     changes = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
+    # Set when the change came after the record was completed, verified or signed: the
+    # monitor's review highlights these.
+    edit_after = models.CharField(max_length=10, choices=EditAfter.choices, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -41,22 +70,7 @@ class AuditEvent(models.Model):
 
     def chained_fields(self) -> dict:
         """The fields the hash covers, in the form they were hashed."""
-        return {
-            "seq": self.seq,
-            "at": self.at.isoformat(timespec="microseconds"),
-            "actor_id": self.actor_id,
-            "actor_username": self.actor_username,
-            "actor_role": self.actor_role,
-            "site_id": self.site_id,
-            "site_code": self.site_code,
-            "channel": self.channel,
-            "event_type": self.event_type,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "family": self.family,
-            "changes": self.changes,
-            "reason": self.reason,
-        }
+        return chained_fields({name: getattr(self, name) for name in CHAINED_FIELDS})
 
 
 class ChainHead(models.Model):
@@ -74,3 +88,31 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"chain head at #{self.last_seq}"
+
+
+class ReviewSignoff(models.Model):
+    """A monitor's statement that they reviewed a range of a site's events."""
+
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="+")
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    note = models.TextField(blank=True)
+    signed_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-signed_at"]
+        indexes = [models.Index(fields=["site", "last_seq"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(first_seq__gte=1)
+                & models.Q(last_seq__gte=models.F("first_seq")),
+                name="signoff_range_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site.code} #{self.first_seq} to #{self.last_seq} reviewed by {self.reviewer}"

@@ -22,3 +22,6 @@ WHITENOISE_AUTOREFRESH = True
 # Tasks run in-process in tests, except those marked `redis`, which start a real worker
 # on the broker (tests/tasks).
 CELERY_TASK_ALWAYS_EAGER = True
+
+# Test support only: a flush that lifts the ledger's triggers (tests/support).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.support.apps.TestSupportConfig"]  # noqa: F405

@@ -1,0 +1,49 @@
+import re
+
+from django.core.management.base import BaseCommand, CommandError
+
+from audit.events import Channel
+from audit.services import verification_record
+from audit.verification import verify_ledger
+from sites.commands import actor_from
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute the audit ledger's hash chain. Exit 0 printing the events checked, or "
+        "exit 1 naming the first event altered, removed, inserted or reordered."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--expect-head",
+            metavar="SEQ:HASH",
+            help="an anchor kept outside the database (printed by earlier runs)",
+        )
+        parser.add_argument(
+            "--record",
+            action="store_true",
+            help="append the result to the ledger (as the nightly task does)",
+        )
+        parser.add_argument("--as", dest="actor", help="username recorded with --record")
+
+    def handle(self, *args, expect_head=None, record=False, actor=None, **options):
+        anchor = None
+        if expect_head:
+            match = re.fullmatch(r"(\d+):([0-9a-f]{64})", expect_head)
+            if not match:
+                raise CommandError("--expect-head must be SEQ:HASH (a number, a colon, 64 hex)")
+            anchor = (int(match[1]), match[2])
+        result = verify_ledger(expect_head=anchor)
+        if record:
+            verification_record(
+                result=result, actor=actor_from(actor) if actor else None, channel=Channel.COMMAND
+            )
+        if not result.intact:
+            self.stderr.write(f"BROKEN at event #{result.broken_at}: {result.problem}")
+            self.stderr.write(f"({result.checked} events verified before it)")
+            raise SystemExit(1)
+        self.stdout.write(
+            f"OK: {result.checked} events checked; chain intact. "
+            f"Head: {result.last_seq}:{result.last_hash}"
+        )

@@ -1,0 +1,117 @@
+"""Who may read which events, and the monitor's filters over them."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from sites.models import Site
+from sites.roles import Role
+from sites.selectors import sites_where, trials_managed_by
+
+from .models import AuditEvent, ReviewSignoff
+
+# Roles that review the audit trail: the monitor for their sites, the trial manager for all.
+AUDIT_READERS = frozenset({Role.MONITOR, Role.TRIAL_MANAGER})
+
+
+def audit_sites_of(user) -> QuerySet[Site]:
+    return sites_where(user, roles=AUDIT_READERS)
+
+
+def events_visible_to(user) -> QuerySet[AuditEvent]:
+    """A monitor sees the events of their sites only; a trial manager sees every site's
+    events and those that belong to no site (sign-ins, accounts, the trial itself)."""
+    sites = audit_sites_of(user)
+    manages = trials_managed_by(user).exists()
+    if not manages and not sites.exists():
+        return AuditEvent.objects.none()
+    visible = Q(site_id__in=sites.values("pk"))
+    if manages:
+        visible |= Q(site_id__isnull=True)
+    return AuditEvent.objects.filter(visible)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    site: int | None = None
+    family: str = ""
+    actor: str = ""
+    event_type: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    field: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    edits_after_only: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            k: (v.isoformat() if isinstance(v, date) else v)
+            for k, v in self.__dict__.items()
+            if v not in (None, "", False)
+        }
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def filter_events(events: QuerySet[AuditEvent], f: EventFilter) -> QuerySet[AuditEvent]:
+    if f.site is not None:
+        events = events.filter(site_id=f.site)
+    if f.family:
+        events = events.filter(family=f.family)
+    if f.actor:
+        events = events.filter(actor_username=f.actor)
+    if f.event_type:
+        events = events.filter(event_type=f.event_type)
+    if f.object_type:
+        events = events.filter(object_type=f.object_type)
+    if f.object_id:
+        events = events.filter(object_id=f.object_id)
+    if f.field:
+        events = events.filter(changes__has_key=f.field)
+    # Dates are the trial's calendar days (Europe/London), whole days inclusive.
+    if f.date_from:
+        events = events.filter(at__gte=_day_start(f.date_from))
+    if f.date_to:
+        events = events.filter(at__lt=_day_start(f.date_to + timedelta(days=1)))
+    if f.edits_after_only:
+        events = events.exclude(edit_after="")
+    return events
+
+
+def keyset_page(
+    events: QuerySet[AuditEvent], *, before: int | None, size: int
+) -> tuple[list[AuditEvent], int | None]:
+    """Newest first, `size` events older than `before`; and where the next page starts.
+    The seek (seq < before) uses the index, so page 10,000 costs what page 1 does."""
+    if before is not None:
+        events = events.filter(seq__lt=before)
+    rows = list(events.order_by("-seq")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (rows[-1].seq if more and rows else None)
+
+
+def signoffs_covering(events: list[AuditEvent]) -> dict[int, list[ReviewSignoff]]:
+    """For each event on a page, the sign-offs that reviewed it (one query per page)."""
+    sited = [e for e in events if e.site_id]
+    if not sited:
+        return {}
+    low, high = min(e.seq for e in sited), max(e.seq for e in sited)
+    signoffs = list(
+        ReviewSignoff.objects.filter(
+            site_id__in={e.site_id for e in sited},
+            first_seq__lte=high,
+            last_seq__gte=low,
+        ).select_related("reviewer")
+    )
+    return {
+        e.seq: [
+            s for s in signoffs if s.site_id == e.site_id and s.first_seq <= e.seq <= s.last_seq
+        ]
+        for e in sited
+    }
