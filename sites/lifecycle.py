@@ -5,9 +5,10 @@ from datetime import date
 
 from django.db import transaction
 
-from audit.events import Channel, EventType
+from audit.events import Channel, EditAfter, EventType
 from audit.history import stamp
 from audit.ledger import diff, record, snapshot
+from audit.reasons import require_reason
 from trial.errors import Conflict, TrialError, refused_if_duplicate
 from trial.models import Trial
 
@@ -103,7 +104,8 @@ def site_register(
 
 @transaction.atomic(durable=True)
 def site_update(*, site: Site, actor, channel: Channel, reason: str = "", **changes) -> Site:
-    """Change a site's details. The principal investigator must hold that role at the site."""
+    """Change a site's details. The principal investigator must hold that role at the site;
+    once the site is approved (its record complete), every change needs a reason."""
     require_role(actor, roles={Role.TRIAL_MANAGER}, trial=site.trial)
     unknown = set(changes) - set(DETAIL_FIELDS)
     if unknown:
@@ -129,6 +131,10 @@ def site_update(*, site: Site, actor, channel: Channel, reason: str = "", **chan
         setattr(site, field, value)
     changed = diff(before, snapshot(site, DETAIL_FIELDS))
     if changed:
+        after = None if site.status == SiteStatus.PROPOSED else EditAfter.COMPLETED
+        reason = require_reason(
+            reason, after=after, state=f"{site.code} is {site.get_status_display().lower()}"
+        )
         stamp(site, actor=actor, reason=reason).save()
         record(
             event=EventType.UPDATE,
@@ -138,6 +144,7 @@ def site_update(*, site: Site, actor, channel: Channel, reason: str = "", **chan
             site=site,
             changes=changed,
             reason=reason,
+            edit_after=after or "",
         )
     return site
 

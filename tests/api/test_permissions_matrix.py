@@ -47,13 +47,13 @@ ENDPOINTS = {
     "BUC site edit": (
         "patch",
         lambda w: f"/api/v1/sites/{w.buc.pk}/",
-        lambda w: {"recruitment_target": 41},
+        lambda w: {"recruitment_target": 41, "reason": "agreed"},
         ONLY_MANAGER_WRITES | {"manager": 200},
     ),
     "OXF site edit": (
         "patch",
         lambda w: f"/api/v1/sites/{w.oxf.pk}/",
-        lambda w: {"recruitment_target": 41},
+        lambda w: {"recruitment_target": 41, "reason": "agreed"},
         ONLY_MANAGER_WRITES | {"manager": 200},
     ),
     "MKN status step": (

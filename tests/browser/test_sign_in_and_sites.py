@@ -57,6 +57,10 @@ def test_the_manager_approves_and_activates_a_site_on_the_pages(live_world, brow
     page.get_by_role("link", name="Edit details").click()
     page.get_by_label("Principal investigator").select_option(label=str(world.pi_oxf))
     page.get_by_role("button", name="Save").click()
+    # MKN is approved: its record is complete, so the change needs a reason.
+    expect(page.locator('[data-field="reason"]')).to_contain_text("give a reason")
+    page.get_by_label("Reason").fill("PI appointed by the sponsor")
+    page.get_by_role("button", name="Save").click()
     page.get_by_test_id("next-step").click()
     page.get_by_test_id("status-form").get_by_role("button", name="Confirm: Active").click()
     expect(page.get_by_test_id("site-status")).to_have_text("Active (may recruit)")

@@ -42,7 +42,11 @@ def with_pi(world, site):
         site=site,
     )
     return site_update(
-        site=site, actor=world.manager, channel=Channel.WEB, principal_investigator=pi
+        site=site,
+        actor=world.manager,
+        channel=Channel.WEB,
+        principal_investigator=pi,
+        reason="PI appointed by the sponsor",
     )
 
 

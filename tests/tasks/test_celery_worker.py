@@ -55,7 +55,13 @@ def test_activation_is_emailed_by_a_worker_after_commit(world, worker):
         role=Role.PRINCIPAL_INVESTIGATOR,
         site=site,
     )
-    site_update(site=site, actor=manager, channel=Channel.WEB, principal_investigator=world.pi_oxf)
+    site_update(
+        site=site,
+        actor=manager,
+        channel=Channel.WEB,
+        principal_investigator=world.pi_oxf,
+        reason="PI appointed",
+    )
     site_move_status(site=site, actor=manager, channel=Channel.WEB, to_status="active")
 
     wait_for(lambda: Notification.objects.exists())
