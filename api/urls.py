@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import accounts, auth, me, memberships, sites
+from . import accounts, audit, auth, me, memberships, sites
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainView.as_view(), name="api-token"),
@@ -26,6 +26,9 @@ urlpatterns = [
         memberships.DelegationListView.as_view(),
         name="api-delegations",
     ),
+    path("audit/events/", audit.AuditEventListView.as_view(), name="api-audit-events"),
+    path("audit/events/export/", audit.AuditExportView.as_view(), name="api-audit-export"),
+    path("audit/signoffs/", audit.SignoffListView.as_view(), name="api-audit-signoffs"),
     path(
         "delegations/<int:delegation_id>/end/",
         memberships.DelegationEndView.as_view(),

@@ -6,8 +6,12 @@ import json
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
 
+from .events import Channel
 from .models import AuditEvent
+from .selectors import EventFilter, events_visible_to, filter_events
+from .services import export_record
 
 COLUMNS = [
     "seq",
@@ -70,3 +74,12 @@ def csv_rows(events: QuerySet[AuditEvent], chunk: int = 2000) -> Iterator[str]:
         if len(rows) < chunk:
             return
         after = rows[-1].seq
+
+
+def csv_response(*, actor, event_filter: EventFilter, channel: Channel) -> StreamingHttpResponse:
+    """Record the export (who took which events out), then stream the events it covers."""
+    export_record(actor=actor, channel=channel, filters=event_filter.as_dict())
+    events = filter_events(events_visible_to(actor), event_filter)
+    response = StreamingHttpResponse(csv_rows(events), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+    return response

@@ -11,4 +11,5 @@ def roles(request) -> dict:
     return {
         "nav_roles": sorted(Role(r).label for r in held),
         "nav_is_manager": Role.TRIAL_MANAGER in held,
+        "nav_reviews_audit": bool(held & {Role.TRIAL_MANAGER, Role.MONITOR}),
     }

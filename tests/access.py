@@ -25,6 +25,7 @@ BUC_READERS = {
     "pi.buc",
 }
 OXF_READERS = {"manager", "stats.blind", "stats.unblind"}
+AUDIT_READERS = {"manager": 200, "monitor.buc": 200}
 
 
 def everyone(ok: int, *, signed_out: int) -> dict:
@@ -47,3 +48,16 @@ def acts_on(readers: set[str], allowed: dict[str, int], *, signed_out: int) -> d
         | {None: signed_out}
         | allowed
     )
+
+
+def one_event(world) -> int:
+    """Make sure the ledger holds an event (for a sign-off to cover); return its seq."""
+    from django.db import transaction
+
+    from audit.events import Channel, EventType
+    from audit.ledger import record
+
+    with transaction.atomic():
+        return record(
+            event=EventType.UPDATE, actor=world.manager, channel=Channel.COMMAND, site=world.buc
+        ).seq

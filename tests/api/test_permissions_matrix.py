@@ -9,7 +9,17 @@ from rest_framework.test import APIClient
 
 from sites.roles import Duty
 
-from ..access import BUC_READERS, OXF_READERS, ROLES, acts_on, everyone, sees
+from ..access import (
+    AUDIT_READERS,
+    BUC_READERS,
+    OXF_READERS,
+    ROLES,
+    acts_on,
+    everyone,
+    one_event,
+    only,
+    sees,
+)
 
 EVERYONE = everyone(200, signed_out=401)
 ONLY_MANAGER_WRITES = everyone(403, signed_out=401)
@@ -131,6 +141,36 @@ ENDPOINTS = {
             "password": "a-Long-enough-pass-42",
         },
         ONLY_MANAGER_WRITES | {"manager": 201},
+    ),
+    "audit events": (
+        "get",
+        lambda w: "/api/v1/audit/events/",
+        None,
+        only(AUDIT_READERS, signed_out=401),
+    ),
+    "audit export": (
+        "get",
+        lambda w: "/api/v1/audit/events/export/",
+        None,
+        only(AUDIT_READERS, signed_out=401),
+    ),
+    "audit sign-offs": (
+        "get",
+        lambda w: "/api/v1/audit/signoffs/",
+        None,
+        only(AUDIT_READERS, signed_out=401),
+    ),
+    "BUC sign-off": (
+        "post",
+        lambda w: "/api/v1/audit/signoffs/",
+        lambda w: {"site": w.buc.pk, "first_seq": 1, "last_seq": one_event(w)},
+        only({"manager": 201, "monitor.buc": 201}, signed_out=401),
+    ),
+    "OXF sign-off": (
+        "post",
+        lambda w: "/api/v1/audit/signoffs/",
+        lambda w: {"site": w.oxf.pk, "first_seq": 1, "last_seq": one_event(w)},
+        only({"manager": 201, "monitor.buc": 404}, signed_out=401),
     ),
     "token revoke": (
         "post",

@@ -6,7 +6,17 @@ from django.test import Client
 
 from sites.roles import Duty
 
-from ..access import BUC_READERS, OXF_READERS, ROLES, acts_on, everyone, only, sees
+from ..access import (
+    AUDIT_READERS,
+    BUC_READERS,
+    OXF_READERS,
+    ROLES,
+    acts_on,
+    everyone,
+    one_event,
+    only,
+    sees,
+)
 
 SIGNED_IN = everyone(200, signed_out=302)
 MANAGER_ONLY = only({"manager": 200}, signed_out=302)
@@ -91,6 +101,19 @@ PAGES = {
         ),
         lambda w: {},
         ok_after_post(MANAGES_BUC | {"pi.buc": 200}),
+    ),
+    "audit review": ("get", lambda w: "/audit/", None, only(AUDIT_READERS, signed_out=302)),
+    "audit export": (
+        "get",
+        lambda w: "/audit/export.csv",
+        None,
+        only(AUDIT_READERS, signed_out=302),
+    ),
+    "audit sign-off": (
+        "post",
+        lambda w: "/audit/signoff/",
+        lambda w: {"site": w.buc.pk, "first_seq": 1, "last_seq": one_event(w)},
+        only({"manager": 302, "monitor.buc": 302}, signed_out=302),
     ),
     "admin": ("get", lambda w: "/admin/", None, {r: 302 for r in ROLES} | {"manager": 200}),
     "API docs": ("get", lambda w: "/api/docs/", None, SIGNED_IN | {None: 401}),

@@ -1,0 +1,50 @@
+from django import forms
+
+from .events import EventType
+from .selectors import EventFilter
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class EventFilterForm(forms.Form):
+    """The monitor's filters, for the review page and the API alike."""
+
+    site = forms.ModelChoiceField(queryset=None, required=False, empty_label="All your sites")
+    family = forms.CharField(required=False, max_length=32, help_text="trial identifier")
+    actor = forms.CharField(required=False, max_length=150, label="User", help_text="username")
+    event_type = forms.ChoiceField(required=False, choices=[("", "Any"), *EventType.choices])
+    object_type = forms.CharField(required=False, max_length=100, help_text="e.g. sites.Site")
+    object_id = forms.CharField(required=False, max_length=64)
+    field = forms.CharField(required=False, max_length=100, help_text="events that changed it")
+    date_from = forms.DateField(required=False, widget=DateInput, label="From")
+    date_to = forms.DateField(required=False, widget=DateInput, label="To")
+    edits_after_only = forms.BooleanField(
+        required=False, label="Only edits after completion or verification"
+    )
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+    def to_filter(self) -> EventFilter:
+        data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+        if "site" in data:
+            data["site"] = data["site"].pk
+        return EventFilter(**data)
+
+
+class SignoffForm(forms.Form):
+    site = forms.IntegerField(widget=forms.HiddenInput)
+    first_seq = forms.IntegerField(min_value=1, label="From event #")
+    last_seq = forms.IntegerField(min_value=1, label="To event #")
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
