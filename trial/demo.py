@@ -6,6 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from audit.events import Channel
+from audit.models import AuditEvent
+from audit.services import review_signoff, verification_record
+from audit.verification import verify_ledger
 from sites.accounts import account_create
 from sites.lifecycle import site_move_status, site_register, site_update
 from sites.memberships import delegation_grant, membership_grant
@@ -209,4 +212,37 @@ def seed(log=print) -> Trial:
                 **extra,
             )
         log(f"Site {site.code}: {site.get_status_display().lower()}.")
+        sites[s.code] = site
+    _audit_history(trial, sites, users, log)
     return trial
+
+
+def _audit_history(trial: Trial, sites: dict[str, Site], users: dict, log) -> None:
+    """What a monitor finds on a first visit: changes made after approval, each with its
+    reason, a sign-off of BUC's events so far, and a verification of the whole ledger."""
+    manager = users["manager"]
+    site_update(
+        site=sites["BUC"],
+        actor=manager,
+        channel=CH,
+        recruitment_target=45,
+        reason="Target raised after the recruitment review with the sponsor",
+    )
+    site_update(
+        site=sites["OXF"],
+        actor=manager,
+        channel=CH,
+        local_authority="Oxfordshire County Council (Children's Services)",
+        reason="Name as it appears on the research agreement",
+    )
+    buc_events = AuditEvent.objects.filter(site_id=sites["BUC"].pk).order_by("seq")
+    review_signoff(
+        actor=users["monitor"],
+        channel=CH,
+        site=sites["BUC"],
+        first_seq=buc_events.first().seq,
+        last_seq=buc_events.last().seq,
+        note="Set-up of BUC reviewed at the site initiation visit",
+    )
+    verification_record(result=verify_ledger(), actor=manager, channel=CH)
+    log(f"Audit ledger: {AuditEvent.objects.count()} events, verified.")
