@@ -58,20 +58,9 @@ def record(
 
     actor_id = getattr(actor, "pk", None)
     username = actor_username or (getattr(actor, "get_username", lambda: "")() if actor else "")
-    # The head row lock serialises appends: on PostgreSQL SELECT ... FOR UPDATE makes a
-    # concurrent writer wait here until this transaction commits, so each event sees the
-    # committed previous hash and the sequence has no gaps. SQLite takes its database
-    # write lock at the start of the (IMMEDIATE) transaction, which serialises the same way.
-    head = ChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        # The very first appends may race to create the head: insert-or-ignore, then lock.
-        ChainHead.objects.bulk_create(
-            [ChainHead(pk=1, last_seq=0, last_hash=GENESIS_HASH)], ignore_conflicts=True
-        )
-        head = ChainHead.objects.select_for_update().get(pk=1)
+    # Everything that does not depend on the chain is prepared before taking its lock:
+    # the lock is held until the caller commits, so what runs under it is what serialises.
     entry = AuditEvent(
-        seq=head.last_seq + 1,
-        at=timezone.now(),
         actor_id=actor_id,
         actor_username=username,
         actor_role=role_label(actor, site) if actor_id else "",
@@ -85,8 +74,20 @@ def record(
         changes=_jsonable(dict(changes or {})),
         reason=reason,
         edit_after=EditAfter(edit_after).value if edit_after else "",
-        prev_hash=head.last_hash,
     )
+    # The head row lock serialises appends: on PostgreSQL SELECT ... FOR UPDATE makes a
+    # concurrent writer wait here until this transaction commits, so each event sees the
+    # committed previous hash and the sequence has no gaps. SQLite takes its database
+    # write lock at the start of the (IMMEDIATE) transaction, which serialises the same way.
+    head = ChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        # The very first appends may race to create the head: insert-or-ignore, then lock.
+        ChainHead.objects.bulk_create(
+            [ChainHead(pk=1, last_seq=0, last_hash=GENESIS_HASH)], ignore_conflicts=True
+        )
+        head = ChainHead.objects.select_for_update().get(pk=1)
+    # Time is taken under the lock too, so that event times never run backwards along the chain.
+    entry.seq, entry.at, entry.prev_hash = head.last_seq + 1, timezone.now(), head.last_hash
     entry.hash = link_hash(entry.prev_hash, entry.chained_fields())
     entry.save(force_insert=True)
     ChainHead.objects.filter(pk=1).update(last_seq=entry.seq, last_hash=entry.hash)
