@@ -2,13 +2,17 @@
 behaviour call the services."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from sites.models import Delegation, Membership, Site, SiteStatus
+from trial.definition import read_definition
 from trial.models import Trial
+
+DEFINITION = Path(__file__).resolve().parents[1] / "trial" / "definitions" / "reconnect.yaml"
 
 PASSWORD = "correct-horse-Battery-9"
 
@@ -34,8 +38,8 @@ class TrialFactory(factory.django.DjangoModelFactory):
     short_name = "ReConnect"
     name = "ReConnect versus usual care"
     sponsor = "Oxford Health NHS Foundation Trust"
-    definition = factory.LazyAttribute(lambda t: {"trial": {"code": t.code}})
-    definition_sha256 = "0" * 64
+    definition = factory.LazyFunction(lambda: read_definition(DEFINITION)[0])
+    definition_sha256 = factory.LazyFunction(lambda: read_definition(DEFINITION)[1])
     loaded_at = factory.LazyFunction(timezone.now)
 
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,154 @@ class DefinitionError(Exception):
         self.path, self.key, self.problem = str(path), key, problem
 
 
-# Each section's keys: name -> (type, required). Later capabilities add their sections here.
-SECTIONS: dict[str, dict[str, tuple[type, bool]]] = {
-    "trial": {
-        "code": (str, True),
-        "short_name": (str, True),
-        "name": (str, True),
-        "sponsor": (str, True),
-    },
+KEY = re.compile(r"[a-z0-9][a-z0-9_]*")
+
+
+class _Checker:
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> None:
+        raise DefinitionError(self.path, key, problem)
+
+    def mapping(self, value: Any, key: str) -> dict:
+        if not isinstance(value, dict) or not value:
+            self.fail(key, "must be a non-empty mapping")
+        return value
+
+    def listing(self, value: Any, key: str) -> list:
+        if not isinstance(value, list) or not value:
+            self.fail(key, "must be a non-empty list")
+        return value
+
+    def text(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(key, "must be a non-empty str")
+        return value
+
+    def whole(self, value: Any, key: str, low: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            self.fail(key, f"must be a whole number, {low} or more")
+        return value
+
+    def code(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not KEY.fullmatch(value):
+            self.fail(key, "must be a key of lower-case letters, digits and underscores")
+        return value
+
+    def fields(
+        self, body: dict, key: str, required: set[str], optional: set[str] = frozenset()
+    ) -> None:
+        for name in body:
+            if name not in required | optional:
+                self.fail(f"{key}.{name}", "unknown key")
+        for name in sorted(required - set(body)):
+            self.fail(f"{key}.{name}", "required key is missing")
+
+    def labels(self, value: Any, key: str) -> dict[str, str]:
+        """A mapping of keys to labels."""
+        for name, label in self.mapping(value, key).items():
+            self.code(name, f"{key}.{name}")
+            self.text(label, f"{key}.{name}")
+        return value
+
+    def keyed_list(
+        self,
+        value: Any,
+        key: str,
+        required: set[str],
+        optional: set[str],
+        each: Callable[[dict, str], None],
+    ) -> list[dict]:
+        seen = set()
+        for i, item in enumerate(self.listing(value, key)):
+            where = f"{key}[{i}]"
+            item = self.mapping(item, where)
+            self.fields(item, where, required | {"key"}, optional)
+            name = self.code(item["key"], f"{where}.key")
+            if name in seen:
+                self.fail(f"{where}.key", f"'{name}' appears twice")
+            seen.add(name)
+            each(item, where)
+        return value
+
+
+def _trial(c: _Checker, body: Any, data: dict) -> None:
+    c.mapping(body, "trial")
+    c.fields(body, "trial", {"code", "short_name", "name", "sponsor"})
+    for name in ("short_name", "name", "sponsor", "code"):
+        c.text(body[name], f"trial.{name}")
+    if not re.fullmatch(r"[A-Z]{2,6}", body["code"]):
+        c.fail("trial.code", "must be 2 to 6 capital letters")
+
+
+def _eligibility(c: _Checker, body: Any, data: dict) -> None:
+    c.mapping(body, "eligibility")
+    c.fields(body, "eligibility", {"max_age_months", "min_gestation_weeks", "criteria"})
+    c.whole(body["max_age_months"], "eligibility.max_age_months", 1)
+    c.whole(body["min_gestation_weeks"], "eligibility.min_gestation_weeks", 1)
+
+    def criterion(item: dict, where: str) -> None:
+        if item["kind"] not in ("inclusion", "exclusion"):
+            c.fail(f"{where}.kind", "must be inclusion or exclusion")
+        c.text(item["text"], f"{where}.text")
+
+    c.keyed_list(body["criteria"], "eligibility.criteria", {"kind", "text"}, set(), criterion)
+
+
+def _age_bands(c: _Checker, body: Any, data: dict) -> None:
+    def band(item: dict, where: str) -> None:
+        c.text(item["label"], f"{where}.label")
+        c.whole(item["below_months"], f"{where}.below_months", 1)
+        if not isinstance(item.get("includes_unborn", False), bool):
+            c.fail(f"{where}.includes_unborn", "must be true or false")
+
+    c.keyed_list(body, "age_bands", {"label", "below_months"}, {"includes_unborn"}, band)
+
+
+def _consent_items(c: _Checker, body: Any, data: dict) -> None:
+    sources = set(data.get("data_sources") or {})
+
+    def item(entry: dict, where: str) -> None:
+        c.text(entry["label"], f"{where}.label")
+        if not isinstance(entry.get("required", False), bool):
+            c.fail(f"{where}.required", "must be true or false")
+        if "gates" in entry and entry["gates"] not in sources:
+            c.fail(f"{where}.gates", f"'{entry['gates']}' is not one of data_sources")
+
+    c.keyed_list(body, "consent_items", {"label"}, {"required", "gates"}, item)
+    if not any(entry.get("required") for entry in body):
+        c.fail("consent_items", "at least one item must be required for enrolment")
+
+
+def _withdrawal_levels(c: _Checker, body: Any, data: dict) -> None:
+    sources = set(data.get("data_sources") or {})
+
+    def level(item: dict, where: str) -> None:
+        c.text(item["label"], f"{where}.label")
+        for i, source in enumerate(c.listing(item["stops"], f"{where}.stops")):
+            if source not in sources:
+                c.fail(f"{where}.stops[{i}]", f"'{source}' is not one of data_sources")
+
+    c.keyed_list(body, "withdrawal_levels", {"label", "stops"}, set(), level)
+
+
+def _labels(name: str) -> Callable[[_Checker, Any, dict], None]:
+    return lambda c, body, data: c.labels(body, name)
+
+
+# Each section's checker. Later capabilities add theirs here.
+SECTIONS: dict[str, Callable[[_Checker, Any, dict], None]] = {
+    "trial": _trial,
+    "referrers": _labels("referrers"),
+    "eligibility": _eligibility,
+    "decline_reasons": _labels("decline_reasons"),
+    "other_reasons": _labels("other_reasons"),
+    "legal_statuses": _labels("legal_statuses"),
+    "age_bands": _age_bands,
+    "data_sources": _labels("data_sources"),
+    "consent_items": _consent_items,
+    "withdrawal_levels": _withdrawal_levels,
 }
 REQUIRED_SECTIONS = {"trial"}
 
@@ -44,25 +185,10 @@ def read_definition(path: Path | str) -> tuple[dict[str, Any], str]:
 
 
 def check_definition(path: Path | str, data: dict[str, Any]) -> None:
+    checker = _Checker(path)
     for section in sorted(REQUIRED_SECTIONS - set(data)):
-        raise DefinitionError(path, section, "required section is missing")
+        checker.fail(section, "required section is missing")
     for section, body in data.items():
         if section not in SECTIONS:
-            raise DefinitionError(path, section, f"unknown section (known: {', '.join(SECTIONS)})")
-        if not isinstance(body, dict):
-            raise DefinitionError(path, section, "must be a mapping")
-        spec = SECTIONS[section]
-        for key in body:
-            if key not in spec:
-                raise DefinitionError(path, f"{section}.{key}", "unknown key")
-        for key, (kind, required) in spec.items():
-            if key not in body:
-                if required:
-                    raise DefinitionError(path, f"{section}.{key}", "required key is missing")
-                continue
-            if not isinstance(body[key], kind) or (kind is str and not body[key].strip()):
-                raise DefinitionError(
-                    path, f"{section}.{key}", f"must be a non-empty {kind.__name__}"
-                )
-    if not re.fullmatch(r"[A-Z]{2,6}", data["trial"]["code"]):
-        raise DefinitionError(path, "trial.code", "must be 2 to 6 capital letters")
+            checker.fail(section, f"unknown section (known: {', '.join(SECTIONS)})")
+        SECTIONS[section](checker, body, data)

@@ -25,3 +25,32 @@ def trial_named(user, code: str | None) -> Trial:
     if len(found) != 1:
         raise TrialError("Name the trial (its code).", field="trial")
     return found[0]
+
+
+def families_visible_to(user) -> QuerySet:
+    """Families at the sites the user can see. Identifying data is not part of this: see
+    may_see_identity."""
+    from sites.selectors import sites_visible_to
+
+    from .models import Family
+
+    return Family.objects.filter(site__in=sites_visible_to(user)).select_related("site", "trial")
+
+
+def screenings_visible_to(user) -> QuerySet:
+    from sites.selectors import sites_visible_to
+
+    from .models import ScreeningRecord
+
+    return ScreeningRecord.objects.filter(site__in=sites_visible_to(user)).select_related(
+        "site", "trial"
+    )
+
+
+def may_see_identity(user, site) -> bool:
+    """Only the coordinators of the family's own site: not trial-wide roles, not monitors,
+    not assessors, not the PI."""
+    from sites.roles import Role
+    from sites.selectors import open_memberships
+
+    return open_memberships(user).filter(site=site, role=Role.SITE_COORDINATOR).exists()

@@ -167,6 +167,14 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Keys for identifying data at rest (trial/crypto.py): Fernet keys, newest first.
+IDENTITY_KEYS = env.list("IDENTITY_KEYS", default=[])
+# Keys printed in this repository (demo and tests): never acceptable for real data.
+PUBLISHED_IDENTITY_KEYS = {
+    "ZGVtby1vbmx5LWtleS1ub3QtZm9yLXJlYWwtZGF0YSE=",
+    "dGVzdC1vbmx5LWtleS1mb3ItdGhlLXRlc3Qtc3VpdGU=",
+}
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # With no broker, tasks run in-process at once: the demo needs no server.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

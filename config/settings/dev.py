@@ -5,6 +5,8 @@ from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = SECRET_KEY or "demo-only-key-not-for-real-data-0a9f3c2e7b1d4e6f8a0b2c4d6e8f0a1b"  # noqa: F405
+# The demo's identities are made up; real data needs real keys in IDENTITY_KEYS.
+IDENTITY_KEYS = IDENTITY_KEYS or ["ZGVtby1vbmx5LWtleS1ub3QtZm9yLXJlYWwtZGF0YSE="]  # noqa: F405
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
 # Static files straight from the source folders; collectstatic is for production.

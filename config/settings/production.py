@@ -3,13 +3,17 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, SECRET_KEY, env
+from .base import DATABASES, PUBLISHED_IDENTITY_KEYS, SECRET_KEY, env
 
 if DEBUG:  # noqa: F405
     raise ImproperlyConfigured("DEBUG must be off in production.")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(("demo-", "test-", "django-insecure")):
     raise ImproperlyConfigured(
         "SECRET_KEY must be set in the environment to a random value of 50 or more characters."
+    )
+if not IDENTITY_KEYS or set(IDENTITY_KEYS) & PUBLISHED_IDENTITY_KEYS:  # noqa: F405
+    raise ImproperlyConfigured(
+        "IDENTITY_KEYS must hold the keys for identifying data (see trial/crypto.py)."
     )
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: set DATABASE_URL.")

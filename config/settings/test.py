@@ -6,6 +6,7 @@ from .base import DATABASES
 DEBUG = False
 SECRET_KEY = "test-only-key-3f1e9b7c5a2d4f6e8b0c1d3e5f7a9b2c4d6e8f0a"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+IDENTITY_KEYS = ["dGVzdC1vbmx5LWtleS1mb3ItdGhlLXRlc3Qtc3VpdGU="]
 # Argon2 at its production cost would make the suite crawl; tests check behaviour, not cost.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

@@ -110,7 +110,7 @@ def test_a_management_command_records_the_named_operator(world):
     assert trial.history.first().history_user == world.manager
     event = AuditEvent.objects.filter(event_type="trial_loaded").get()
     assert (event.channel, event.actor_username) == ("command", "manager")
-    assert event.changes["definition_sha256"][1] == trial.definition_sha256
+    assert event.reason == "loaded from reconnect.yaml"
 
 
 def test_a_task_records_the_user_whose_act_queued_it(world):

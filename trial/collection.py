@@ -1,0 +1,110 @@
+"""What may be collected from a family now: consent versions in effect, re-consent due,
+consent items that open a data source, and withdrawal levels. One selector answers it for
+every caller (pages, API, eCRF entry, randomisation)."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import QuerySet
+
+from sites.selectors import today
+
+from .config import config_of
+from .models import ConsentRecord, ConsentVersion, ConsentVersionSite, Family
+
+
+def version_in_effect(site, on: date) -> ConsentVersion | None:
+    """The consent form version in use at the site on that date (the latest to take effect)."""
+    current = (
+        ConsentVersionSite.objects.filter(site=site, effective_from__lte=on)
+        .select_related("version")
+        .order_by("-effective_from", "-id")
+        .first()
+    )
+    return current.version if current else None
+
+
+def _required_yes(consent: ConsentRecord, required: set[str]) -> bool:
+    return all(consent.answers.get(key) is True for key in required)
+
+
+def reconsent_due(
+    family: Family, on: date | None = None, consents: list[ConsentRecord] | None = None
+) -> ConsentVersion | None:
+    """The version the family must re-consent on before more data is collected, or None."""
+    version = version_in_effect(family.site, on or today())
+    if version is None or not version.reconsent_required:
+        return None
+    required = {i.key for i in config_of(family.trial).consent_items if i.required}
+    consents = consents if consents is not None else list(family.consents.all())
+    if any(c.version_id == version.pk and _required_yes(c, required) for c in consents):
+        return None
+    return version
+
+
+def families_needing_reconsent(
+    families: QuerySet[Family], on: date | None = None
+) -> list[tuple[Family, ConsentVersion]]:
+    day = on or today()
+    due = []
+    for family in families.prefetch_related("consents", "withdrawals"):
+        version = reconsent_due(family, day, list(family.consents.all()))
+        if version and not collection_status(family, day).withdrawn_completely:
+            due.append((family, version))
+    return due
+
+
+@dataclass(frozen=True)
+class CollectionStatus:
+    """Per data source: may it be collected, and if not, why."""
+
+    allowed: dict[str, bool]
+    reasons: dict[str, str] = field(default_factory=dict)
+    withdrawn_completely: bool = False
+    reconsent_version: str = ""
+
+    def may(self, source: str) -> bool:
+        return self.allowed.get(source, False)
+
+    @property
+    def anything(self) -> bool:
+        return any(self.allowed.values())
+
+
+def collection_status(family: Family, on: date | None = None) -> CollectionStatus:
+    day = on or today()
+    config = config_of(family.trial)
+    allowed = dict.fromkeys(config.data_sources, True)
+    reasons: dict[str, str] = {}
+
+    def stop(source: str, why: str) -> None:
+        if allowed.get(source):
+            allowed[source] = False
+            reasons[source] = why
+
+    consents = [c for c in family.consents.all() if c.consent_date <= day]
+    required = {i.key for i in config.consent_items if i.required}
+    current = [c for c in consents if _required_yes(c, required)]
+    if not current:
+        for source in config.data_sources:
+            stop(source, "no consent to take part")
+    due = reconsent_due(family, day, list(family.consents.all()))
+    if due is not None:
+        for source in config.data_sources:
+            stop(source, f"re-consent on version {due.version} is due")
+    for item in config.consent_items:
+        if item.gates and not any(c.answers.get(item.key) is True for c in current):
+            stop(item.gates, f"no consent to '{item.label.lower()}'")
+    complete = False
+    for withdrawal in family.withdrawals.all():
+        if withdrawal.withdrawal_date <= day:
+            level = config.withdrawal_level(withdrawal.level)
+            for source in sorted(level.stops if level else ()):
+                stop(source, f"withdrawn: {level.label.lower()} ({withdrawal.withdrawal_date})")
+            complete = complete or bool(level and level.stops >= set(config.data_sources))
+    return CollectionStatus(
+        allowed=allowed,
+        reasons=reasons,
+        withdrawn_completely=complete,
+        reconsent_version=due.version if due else "",
+    )
