@@ -1,39 +1,41 @@
 """Trial identifiers with a check character. Pure Python: no Django import.
 
-The check character follows ISO/IEC 7064 MOD 37,36 (the hybrid system for alphanumeric
-strings): it catches every single wrong character and every swap of two adjacent
-characters. It is computed over the identifier's letters and digits, hyphens left out:
-RC-BUC-0007-? covers "RCBUC0007".
+The check character follows ISO/IEC 7064 MOD 37-2, the pure system for alphanumeric
+strings: with the prime modulus 37 and weights that are powers of 2, a single wrong
+character changes the weighted sum by (a - a') * w and a swap of two adjacent characters
+by (a - b) * 2^k, neither of which is 0 modulo 37, so every such mistake is caught. (The
+hybrid MOD 37,36 does not catch every swap: RCBUC1889 and RCBUC1898 share a check
+character.) The price is a 37th check symbol, "*". The check covers the identifier's
+letters and digits, hyphens left out: RC-BUC-0007-? covers "RCBUC0007".
 """
 
 import re
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-MODULUS = 36
+CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+CHECK_SYMBOLS = CHARACTERS + "*"
+MODULUS = 37
 
 
 def _fold(chars: str) -> int:
-    p = MODULUS
+    p = 0
     for char in chars:
-        value = ALPHABET.index(char)
-        p = (p + value) % MODULUS or MODULUS
-        p = (p * 2) % (MODULUS + 1)
+        p = ((p + CHARACTERS.index(char)) * 2) % MODULUS
     return p
 
 
 def check_character(body: str) -> str:
     """The character that completes `body` (capital letters and digits)."""
-    if not body or any(c not in ALPHABET for c in body):
+    if not body or any(c not in CHARACTERS for c in body):
         raise ValueError(f"only capital letters and digits can be checked: {body!r}")
-    return ALPHABET[(MODULUS + 1 - _fold(body)) % MODULUS]
+    return CHECK_SYMBOLS[(MODULUS + 1 - _fold(body)) % MODULUS]
 
 
 def is_valid_check(chars: str) -> bool:
     """True when the last character is the check character of the ones before it."""
-    if len(chars) < 2 or any(c not in ALPHABET for c in chars):
+    body, check = chars[:-1], chars[-1:]
+    if not body or any(c not in CHARACTERS for c in body) or check not in CHECK_SYMBOLS:
         return False
-    p = _fold(chars[:-1])
-    return (p + ALPHABET.index(chars[-1])) % MODULUS == 1
+    return (_fold(body) + CHECK_SYMBOLS.index(check)) % MODULUS == 1
 
 
 def family_identifier(trial_code: str, site_code: str, sequence: int) -> str:
@@ -48,8 +50,8 @@ def screening_identifier(trial_code: str, site_code: str, sequence: int) -> str:
     return f"{trial_code}-S-{site_code}-{sequence:04d}-{check_character(body)}"
 
 
-FAMILY_PATTERN = re.compile(r"([A-Z]{2,6})-([A-Z]{3})-(\d{4,})-([0-9A-Z])")
-SCREENING_PATTERN = re.compile(r"([A-Z]{2,6})-S-([A-Z]{3})-(\d{4,})-([0-9A-Z])")
+FAMILY_PATTERN = re.compile(r"([A-Z]{2,6})-([A-Z]{3})-(\d{4,})-([0-9A-Z*])")
+SCREENING_PATTERN = re.compile(r"([A-Z]{2,6})-S-([A-Z]{3})-(\d{4,})-([0-9A-Z*])")
 
 
 def is_valid_identifier(text: str) -> bool:
