@@ -15,8 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def manage(*args, **env):
     unset = ("SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "IDENTITY_KEYS")
     environment = {k: v for k, v in os.environ.items() if k not in unset}
-    environment.update(DJANGO_SETTINGS_MODULE="config.settings.production",
-                       IDENTITY_KEYS=Fernet.generate_key().decode())
+    environment.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        IDENTITY_KEYS=Fernet.generate_key().decode(),
+    )
     environment.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -62,6 +64,7 @@ def test_check_deploy_is_clean_in_production():
 
 @pytest.mark.parametrize("keys", ["", "ZGVtby1vbmx5LWtleS1ub3QtZm9yLXJlYWwtZGF0YSE="])
 def test_production_refuses_missing_or_published_identity_keys(keys):
-    result = manage("check", SECRET_KEY=secrets.token_urlsafe(60), DATABASE_URL=PG,
-                    IDENTITY_KEYS=keys)
+    result = manage(
+        "check", SECRET_KEY=secrets.token_urlsafe(60), DATABASE_URL=PG, IDENTITY_KEYS=keys
+    )
     assert result.returncode != 0 and "IDENTITY_KEYS" in result.stderr

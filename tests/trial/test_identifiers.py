@@ -20,11 +20,11 @@ def mistakes(identifier: str):
     for i, char in enumerate(identifier):
         for other in TYPED:
             if other != char:
-                yield identifier[:i] + other + identifier[i + 1:]
+                yield identifier[:i] + other + identifier[i + 1 :]
     for i in range(len(identifier) - 1):
         a, b = identifier[i], identifier[i + 1]
         if a != b:
-            yield identifier[:i] + b + a + identifier[i + 2:]
+            yield identifier[:i] + b + a + identifier[i + 2 :]
 
 
 def test_the_example_identifier_is_well_formed():
@@ -64,9 +64,16 @@ def test_the_check_character_completes_any_body(body):
     assert is_valid_check(body + check_character(body))
 
 
-@pytest.mark.parametrize(("number", "valid"), [
-    ("9434765919", True), ("943 476 5919", True), ("9434765918", False), ("943476591", False),
-    ("abcdefghij", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [
+        ("9434765919", True),
+        ("943 476 5919", True),
+        ("9434765918", False),
+        ("943476591", False),
+        ("abcdefghij", False),
+        ("", False),
+    ],
+)
 def test_nhs_numbers_are_checked_by_modulus_11(number, valid):
     assert is_valid_nhs_number(number) is valid
