@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -23,3 +24,15 @@ class VisibleUserField(serializers.PrimaryKeyRelatedField):
         from sites.selectors import users_visible_to
 
         return users_visible_to(self.context["request"].user).filter(is_active=True)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class SiteStaffField(serializers.PrimaryKeyRelatedField):
+    """A user id among the staff of the sites the requester can see."""
+
+    def get_queryset(self):
+        from sites.models import Membership
+        from sites.selectors import sites_visible_to
+
+        staff = Membership.objects.filter(site__in=sites_visible_to(self.context["request"].user))
+        return get_user_model().objects.filter(is_active=True, memberships__in=staff).distinct()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import accounts, audit, auth, me, memberships, sites
+from . import accounts, audit, auth, consent_versions, families, me, memberships, screening, sites
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainView.as_view(), name="api-token"),
@@ -25,6 +25,49 @@ urlpatterns = [
         "memberships/<int:membership_id>/delegations/",
         memberships.DelegationListView.as_view(),
         name="api-delegations",
+    ),
+    path("screening/", screening.ScreeningListView.as_view(), name="api-screening"),
+    path(
+        "screening/<int:screening_id>/",
+        screening.ScreeningDetailView.as_view(),
+        name="api-screening-detail",
+    ),
+    path(
+        "screening/<int:screening_id>/close/",
+        screening.ScreeningCloseView.as_view(),
+        name="api-screening-close",
+    ),
+    path("families/", families.FamilyListView.as_view(), name="api-families"),
+    path("families/<int:family_id>/", families.FamilyDetailView.as_view(), name="api-family"),
+    path(
+        "families/<int:family_id>/identity/",
+        families.FamilyIdentityView.as_view(),
+        name="api-family-identity",
+    ),
+    path(
+        "families/<int:family_id>/consents/",
+        families.FamilyConsentsView.as_view(),
+        name="api-family-consents",
+    ),
+    path(
+        "families/<int:family_id>/consents/<int:consent_id>/correct/",
+        families.ConsentCorrectView.as_view(),
+        name="api-consent-correct",
+    ),
+    path(
+        "families/<int:family_id>/withdrawals/",
+        families.FamilyWithdrawalsView.as_view(),
+        name="api-family-withdrawals",
+    ),
+    path(
+        "consent-versions/",
+        consent_versions.ConsentVersionListView.as_view(),
+        name="api-consent-versions",
+    ),
+    path(
+        "consent-versions/<int:version_id>/sites/",
+        consent_versions.ConsentVersionActivateView.as_view(),
+        name="api-consent-version-sites",
     ),
     path("audit/events/", audit.AuditEventListView.as_view(), name="api-audit-events"),
     path("audit/events/export/", audit.AuditExportView.as_view(), name="api-audit-export"),

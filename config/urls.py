@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("api.urls")),
     path("audit/", include("audit.urls")),
+    path("", include("trial.urls")),
     path("", include("sites.urls")),
 ]
 

@@ -9,10 +9,12 @@ from django.core.exceptions import PermissionDenied
 from trial.errors import NotPermitted, TrialError
 
 
-def submit(form: forms.Form, call: Callable[[dict], Any]) -> Any | None:
+def submit(
+    form: forms.Form, call: Callable[[dict], Any], fields: Callable[[str], str] | None = None
+) -> Any | None:
     """Run the service with the form's cleaned data; on refusal, put the message beside
     the field it names (or above the form) and return None. A refusal for the actor's
-    role is a 403, not a form error."""
+    role is a 403, not a form error. `fields` maps a service's field name to the form's."""
     if not form.is_valid():
         return None
     try:
@@ -20,6 +22,7 @@ def submit(form: forms.Form, call: Callable[[dict], Any]) -> Any | None:
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
     except TrialError as exc:
-        field = exc.field if exc.field in form.fields else None
+        field = fields(exc.field) if fields and exc.field else exc.field
+        field = field if field in form.fields else None
         form.add_error(field, exc.message)
         return None

@@ -61,3 +61,114 @@ def one_event(world) -> int:
         return record(
             event=EventType.UPDATE, actor=world.manager, channel=Channel.COMMAND, site=world.buc
         ).seq
+
+
+def consent_v1(world):
+    """A consent version in use at BUC and OXF (made once per world)."""
+    if not hasattr(world, "_v1"):
+        from audit.events import Channel
+        from trial.consents import consent_version_activate, consent_version_create
+
+        world._v1 = consent_version_create(
+            trial=world.trial,
+            actor=world.manager,
+            channel=Channel.COMMAND,
+            version="1.0",
+            ethics_approval_date=world.start,
+            items=["take_part", "video", "records", "inform_gp", "future_research"],
+        )
+        for site in (world.buc, world.oxf):
+            consent_version_activate(
+                version=world._v1,
+                site=site,
+                effective_from=world.start,
+                actor=world.manager,
+                channel=Channel.COMMAND,
+            )
+    return world._v1
+
+
+def open_screening(world, code: str):
+    """A new eligible referral at BUC or OXF, screened by that site's coordinator."""
+    from tests.trial.conftest import screen
+
+    site = {"BUC": world.buc, "OXF": world.oxf}[code]
+    coordinator = {"BUC": world.coord_buc, "OXF": world.coord_oxf}[code]
+    return screen(world, site=site, actor=coordinator)
+
+
+def family_at(world, code: str):
+    """An enrolled family at BUC or OXF (made once per world and site)."""
+    cache = world.__dict__.setdefault("_families", {})
+    if code not in cache:
+        from tests.trial.conftest import consent, enrol
+
+        coordinator = {"BUC": world.coord_buc, "OXF": world.coord_oxf}[code]
+        cache[code] = enrol(
+            world,
+            consent_v1(world),
+            screening=open_screening(world, code),
+            actor=coordinator,
+            consents=[(1, consent(world, consent_v1(world), taken_by=coordinator))],
+        )
+    return cache[code]
+
+
+def enrol_body(world, code: str) -> dict:
+    screening = open_screening(world, code)
+    coordinator = {"BUC": world.coord_buc, "OXF": world.coord_oxf}[code]
+    from sites.selectors import today
+
+    return {
+        "screening": screening.pk,
+        "legal_status": "cp_plan",
+        "child": {"given_name": "Ava", "family_name": "Morgan"},
+        "parents": [
+            {
+                "given_name": "Jade",
+                "family_name": "Morgan",
+                "date_of_birth": "1999-04-03",
+                "parental_responsibility": True,
+            }
+        ],
+        "contact": {"address": "12 Mill Lane"},
+        "consents": [
+            {
+                "parent": 1,
+                "version": consent_v1(world).pk,
+                "consent_date": today().isoformat(),
+                "taken_by": coordinator.pk,
+                "method": "in_person",
+                "answers": {
+                    "take_part": True,
+                    "video": True,
+                    "records": True,
+                    "inform_gp": True,
+                    "future_research": True,
+                },
+            }
+        ],
+    }
+
+
+def consent_body(world) -> dict:
+    from sites.selectors import today
+
+    return {
+        "parent": 1,
+        "version": consent_v1(world).pk,
+        "consent_date": today().isoformat(),
+        "taken_by": world.coord_buc.pk,
+        "method": "remote",
+        "answers": {
+            "take_part": True,
+            "video": False,
+            "records": True,
+            "inform_gp": True,
+            "future_research": False,
+        },
+    }
+
+
+# Only the coordinators of the site act on its families; its other staff are refused.
+COORDINATOR_ACTS = {"coord.buc": 200}

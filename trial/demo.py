@@ -17,6 +17,7 @@ from sites.roles import Duty, Role
 from sites.selectors import today
 
 from .bootstrap import trial_bootstrap
+from .demo_families import seed_families
 from .models import Trial
 
 DEMO_PASSWORD = "demo-Reconnect-2026"
@@ -213,6 +214,7 @@ def seed(log=print) -> Trial:
             )
         log(f"Site {site.code}: {site.get_status_display().lower()}.")
         sites[s.code] = site
+    seed_families(trial, sites, users, log)
     _audit_history(trial, sites, users, log)
     return trial
 

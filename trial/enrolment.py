@@ -14,7 +14,7 @@ from sites.roles import Role
 from sites.selectors import today
 
 from .config import config_of
-from .consents import ConsentIn, write_consent
+from .consents import ConsentIn, check_consent, write_consent
 from .counters import next_sequence
 from .errors import Conflict, NotPermitted, TrialError
 from .identifiers import family_identifier, is_valid_nhs_number
@@ -87,6 +87,7 @@ def family_enrol(
     parents: list[PersonIn],
     contact: ContactIn,
     consents: list[tuple[int, ConsentIn]],
+    enrolled_on: date | None = None,
 ) -> Family:
     """Enrol an eligible referral as a family, with its first consents. Needs the required
     items (take part) from at least one parent with parental responsibility."""
@@ -110,7 +111,9 @@ def family_enrol(
         )
     if not 1 <= len(parents) <= 2:
         raise TrialError("A family has one or two parents.", field="parents")
-    on = today()
+    on = enrolled_on or today()
+    if on > today():
+        raise TrialError("The enrolment date cannot be in the future.", field="enrolled_on")
     child_born = screening.child_date_of_birth
     ages = [
         _parent_age(p, f"parents.{i}.date_of_birth", on, child_born) for i, p in enumerate(parents)
@@ -132,6 +135,8 @@ def family_enrol(
         raise TrialError(
             "Each consent belongs to parent 1 or 2 of this family, once.", field="consents"
         )
+    for _, given in consents:
+        check_consent(site, given)  # each consent valid on its own, before what follows from it
     if not any(
         parents[n - 1].parental_responsibility and all(c.answers.get(k) is True for k in required)
         for n, c in consents
@@ -143,6 +148,8 @@ def family_enrol(
     if any(c.consent_date < screening.referral_date for _, c in consents):
         raise TrialError("A consent cannot come before the referral.", field="consents")
 
+    if on < min(c.consent_date for _, c in consents):
+        raise TrialError("A family is enrolled on or after its consent.", field="enrolled_on")
     sequence = next_sequence(site, "family")
     family = Family(
         trial=screening.trial,

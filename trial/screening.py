@@ -54,6 +54,16 @@ def screening_record(
         )
     config = config_of(site.trial)
     referral_date = _not_future(referral_date, "referral_date", "Referral date")
+    active_from = (
+        site.status_steps.filter(to_status="active")
+        .values_list("effective_date", flat=True)
+        .order_by("-effective_date")
+        .first()
+    )
+    if active_from and referral_date < active_from:
+        raise TrialError(
+            f"{site.code} has recruited only since {active_from:%d %b %Y}.", field="referral_date"
+        )
     if referrer_type not in config.referrers:
         raise TrialError(
             f"'{referrer_type}' is not a referrer type; use one of: {', '.join(config.referrers)}.",

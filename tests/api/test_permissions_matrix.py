@@ -3,6 +3,7 @@ record outside the caller's sites. A role that may never make a kind of change h
 for any id, so the answer says nothing about which records exist."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from rest_framework.test import APIClient
@@ -12,14 +13,21 @@ from sites.roles import Duty
 from ..access import (
     AUDIT_READERS,
     BUC_READERS,
+    COORDINATOR_ACTS,
     OXF_READERS,
     ROLES,
     acts_on,
+    consent_body,
+    consent_v1,
+    enrol_body,
     everyone,
+    family_at,
     one_event,
     only,
+    open_screening,
     sees,
 )
+from ..trial.conftest import ELIGIBLE
 
 EVERYONE = everyone(200, signed_out=401)
 ONLY_MANAGER_WRITES = everyone(403, signed_out=401)
@@ -171,6 +179,125 @@ ENDPOINTS = {
         lambda w: "/api/v1/audit/signoffs/",
         lambda w: {"site": w.oxf.pk, "first_seq": 1, "last_seq": one_event(w)},
         only({"manager": 201, "monitor.buc": 404}, signed_out=401),
+    ),
+    "screening log": ("get", lambda w: "/api/v1/screening/", None, EVERYONE),
+    "BUC screen": (
+        "post",
+        lambda w: "/api/v1/screening/",
+        lambda w: {
+            "site": w.buc.pk,
+            "referral_date": str(w.start + timedelta(days=60)),
+            "referrer_type": "midwife",
+            "child_date_of_birth": str(w.start),
+            "answers": ELIGIBLE,
+        },
+        acts_on(BUC_READERS, {"coord.buc": 201}, signed_out=401),
+    ),
+    "OXF screen": (
+        "post",
+        lambda w: "/api/v1/screening/",
+        lambda w: {
+            "site": w.oxf.pk,
+            "referral_date": str(w.start + timedelta(days=60)),
+            "referrer_type": "midwife",
+            "child_date_of_birth": str(w.start),
+            "answers": ELIGIBLE,
+        },
+        acts_on(OXF_READERS, {}, signed_out=401),
+    ),
+    "BUC referral": (
+        "get",
+        lambda w: f"/api/v1/screening/{open_screening(w, 'BUC').pk}/",
+        None,
+        SEES_BUC,
+    ),
+    "OXF referral": (
+        "get",
+        lambda w: f"/api/v1/screening/{open_screening(w, 'OXF').pk}/",
+        None,
+        SEES_OXF,
+    ),
+    "BUC close referral": (
+        "post",
+        lambda w: f"/api/v1/screening/{open_screening(w, 'BUC').pk}/close/",
+        lambda w: {"outcome": "declined", "reason": "no_time"},
+        acts_on(BUC_READERS, {"coord.buc": 200}, signed_out=401),
+    ),
+    "family list": ("get", lambda w: "/api/v1/families/", None, EVERYONE),
+    "BUC enrol": (
+        "post",
+        lambda w: "/api/v1/families/",
+        lambda w: enrol_body(w, "BUC"),
+        acts_on(BUC_READERS, {"coord.buc": 201}, signed_out=401),
+    ),
+    "OXF enrol": (
+        "post",
+        lambda w: "/api/v1/families/",
+        lambda w: enrol_body(w, "OXF"),
+        acts_on(OXF_READERS, {}, signed_out=401),
+    ),
+    "BUC family": ("get", lambda w: f"/api/v1/families/{family_at(w, 'BUC').pk}/", None, SEES_BUC),
+    "OXF family": ("get", lambda w: f"/api/v1/families/{family_at(w, 'OXF').pk}/", None, SEES_OXF),
+    "BUC identity": (
+        "get",
+        lambda w: f"/api/v1/families/{family_at(w, 'BUC').pk}/identity/",
+        None,
+        acts_on(BUC_READERS, COORDINATOR_ACTS, signed_out=401),
+    ),
+    "OXF identity": (
+        "get",
+        lambda w: f"/api/v1/families/{family_at(w, 'OXF').pk}/identity/",
+        None,
+        acts_on(OXF_READERS, {}, signed_out=401),
+    ),
+    "BUC consents": (
+        "get",
+        lambda w: f"/api/v1/families/{family_at(w, 'BUC').pk}/consents/",
+        None,
+        SEES_BUC,
+    ),
+    "BUC consent": (
+        "post",
+        lambda w: f"/api/v1/families/{family_at(w, 'BUC').pk}/consents/",
+        consent_body,
+        acts_on(BUC_READERS, {"coord.buc": 201}, signed_out=401),
+    ),
+    "BUC consent correct": (
+        "post",
+        lambda w: "/api/v1/families/{}/consents/{}/correct/".format(
+            family_at(w, "BUC").pk, family_at(w, "BUC").consents.get().pk
+        ),
+        lambda w: {"method": "remote", "reason": "entered wrongly"},
+        acts_on(BUC_READERS, COORDINATOR_ACTS, signed_out=401),
+    ),
+    "BUC withdrawals": (
+        "get",
+        lambda w: f"/api/v1/families/{family_at(w, 'BUC').pk}/withdrawals/",
+        None,
+        SEES_BUC,
+    ),
+    "BUC withdraw": (
+        "post",
+        lambda w: f"/api/v1/families/{family_at(w, 'BUC').pk}/withdrawals/",
+        lambda w: {
+            "level": "questionnaires",
+            "withdrawal_date": str(family_at(w, "BUC").enrolled_on),
+            "reason": "too much",
+        },
+        acts_on(BUC_READERS, {"coord.buc": 201}, signed_out=401),
+    ),
+    "consent versions": ("get", lambda w: "/api/v1/consent-versions/", None, EVERYONE),
+    "consent version create": (
+        "post",
+        lambda w: "/api/v1/consent-versions/",
+        lambda w: {"version": "3.0", "ethics_approval_date": str(w.start), "items": ["take_part"]},
+        ONLY_MANAGER_WRITES | {"manager": 201},
+    ),
+    "consent version activate": (
+        "post",
+        lambda w: f"/api/v1/consent-versions/{consent_v1(w).pk}/sites/",
+        lambda w: {"site": w.mkn.pk, "effective_from": str(w.start + timedelta(days=3))},
+        ONLY_MANAGER_WRITES | {"manager": 201},
     ),
     "token revoke": (
         "post",

@@ -60,6 +60,10 @@ class ScreeningRecord(models.Model):
         return self.identifier
 
     @property
+    def gestation_weeks(self) -> int | None:
+        return None if self.gestation_days is None else self.gestation_days // 7
+
+    @property
     def is_open(self) -> bool:
         """Eligible and approached, with no outcome yet: may still decline or enrol."""
         return self.outcome == ScreeningOutcome.ELIGIBLE

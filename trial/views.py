@@ -1,0 +1,365 @@
+"""Pages for the screening log, enrolment, families, consent and withdrawal. Thin: the
+selectors read, the services write and check."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from audit.events import Channel
+from sites.models import Site
+from sites.pagekit import submit
+from sites.roles import Duty, Role
+from sites.selectors import is_trial_manager, sites_visible_to, sites_where, today
+
+from .collection import collection_status, families_needing_reconsent
+from .config import config_of
+from .consents import ConsentIn, consent_record, consent_version_activate, consent_version_create
+from .enrolment import ContactIn, PersonIn, family_enrol, identity_view, withdrawal_record
+from .forms import (
+    ConsentForm,
+    ConsentVersionForm,
+    EnrolForm,
+    ScreeningCloseForm,
+    ScreeningForm,
+    VersionActivateForm,
+    WithdrawalForm,
+)
+from .models import ConsentVersion
+from .screening import screening_close, screening_record
+from .selectors import (
+    families_visible_to,
+    may_see_identity,
+    screenings_visible_to,
+    trials_visible_to,
+)
+
+
+def _single_trial(user):
+    trials = list(trials_visible_to(user)[:2])
+    if len(trials) != 1:
+        raise PermissionDenied("Choose a trial.")
+    return trials[0]
+
+
+def _coordinated_sites(user):
+    return sites_where(user, roles={Role.SITE_COORDINATOR})
+
+
+def _takers(site: Site):
+    """Staff with the consent duty open at the site today (the form's choices; the service
+    checks the duty on the date of consent)."""
+    return (
+        get_user_model()
+        .objects.filter(
+            memberships__site=site,
+            memberships__delegations__duty=Duty.TAKE_CONSENT,
+            memberships__delegations__ends_on__isnull=True,
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+def _versions(site: Site):
+    return ConsentVersion.objects.filter(sites__site=site).order_by("-ethics_approval_date")
+
+
+@login_required
+@require_GET
+def screening_list(request):
+    records = screenings_visible_to(request.user).select_related("family")
+    site = request.GET.get("site", "")
+    if site.isdigit():
+        records = records.filter(site_id=site)
+    return render(
+        request,
+        "trial/screening_list.html",
+        {
+            "records": records[:500],
+            "sites": sites_visible_to(request.user),
+            "site_filter": site,
+            "can_screen": _coordinated_sites(request.user).exists(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screening_new(request):
+    sites = _coordinated_sites(request.user).filter(status="active")
+    if not sites.exists():
+        raise PermissionDenied("Only the coordinators of an active site screen referrals.")
+    config = config_of(_single_trial(request.user))
+    form = ScreeningForm(
+        request.POST or None,
+        config=config,
+        sites=sites,
+        initial={"referral_date": today(), "site": sites.first()},
+    )
+    if request.method == "POST":
+        record = submit(
+            form,
+            lambda d: screening_record(
+                site=d["site"], actor=request.user, channel=Channel.WEB, **form.service_fields()
+            ),
+            fields=ScreeningForm.form_field,
+        )
+        if record:
+            messages.success(request, f"{record.identifier}: {record.get_outcome_display()}.")
+            return redirect("screening-detail", screening_id=record.pk)
+    return render(request, "trial/screening_form.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screening_detail(request, screening_id: int):
+    record = get_object_or_404(screenings_visible_to(request.user), pk=screening_id)
+    config = config_of(record.trial)
+    coordinator = record.site in _coordinated_sites(request.user)
+    close_form = ScreeningCloseForm(request.POST or None, config=config)
+    if request.method == "POST":
+        closed = submit(
+            close_form,
+            lambda d: screening_close(
+                screening=record, actor=request.user, channel=Channel.WEB, **d
+            ),
+        )
+        if closed:
+            messages.success(
+                request, f"{closed.identifier} closed: {closed.get_outcome_display().lower()}."
+            )
+            return redirect("screening-detail", screening_id=record.pk)
+    criteria = [(c, record.answers.get(c.key)) for c in config.eligibility.criteria]
+    return render(
+        request,
+        "trial/screening_detail.html",
+        {
+            "record": record,
+            "criteria": criteria,
+            "close_form": close_form,
+            "coordinator": coordinator,
+            "config": config,
+            "failed_text": next(
+                (c.text for c in config.eligibility.criteria if c.key == record.failed_criterion),
+                "",
+            ),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screening_enrol(request, screening_id: int):
+    record = get_object_or_404(screenings_visible_to(request.user), pk=screening_id)
+    if record.site not in _coordinated_sites(request.user):
+        raise PermissionDenied("Only the site's coordinators enrol families.")
+    config = config_of(record.trial)
+    form = EnrolForm(
+        request.POST or None,
+        config=config,
+        versions=_versions(record.site),
+        takers=_takers(record.site),
+        initial={
+            "consent_date": today(),
+            "taken_by": request.user,
+            "p1_parental_responsibility": True,
+        },
+    )
+
+    def enrol(d):
+        parents = [
+            PersonIn(
+                given_name=d["p1_given_name"],
+                family_name=d["p1_family_name"],
+                date_of_birth=d["p1_date_of_birth"],
+                nhs_number=d["p1_nhs_number"],
+                relationship=d["p1_relationship"],
+                parental_responsibility=d["p1_parental_responsibility"],
+            )
+        ]
+        if d["add_parent_2"]:
+            parents.append(
+                PersonIn(
+                    given_name=d["p2_given_name"],
+                    family_name=d["p2_family_name"],
+                    date_of_birth=d["p2_date_of_birth"],
+                    nhs_number=d["p2_nhs_number"],
+                    relationship=d["p2_relationship"],
+                    parental_responsibility=d["p2_parental_responsibility"],
+                )
+            )
+        return family_enrol(
+            screening=record,
+            actor=request.user,
+            channel=Channel.WEB,
+            legal_status=d["legal_status"],
+            child=PersonIn(
+                given_name=d["child_given_name"],
+                family_name=d["child_family_name"],
+                nhs_number=d["child_nhs_number"],
+            ),
+            parents=parents,
+            contact=ContactIn(
+                address=d["address"],
+                phone=d["phone"],
+                social_worker_name=d["social_worker_name"],
+                social_worker_contact=d["social_worker_contact"],
+            ),
+            consents=[(1, ConsentIn(**form.consent_values()))],
+        )
+
+    if request.method == "POST":
+        family = submit(form, enrol, fields=EnrolForm.form_field)
+        if family:
+            messages.success(request, f"Enrolled as {family.identifier}.")
+            return redirect("family-detail", family_id=family.pk)
+    return render(request, "trial/enrol_form.html", {"form": form, "record": record})
+
+
+@login_required
+@require_GET
+def family_list(request):
+    families = families_visible_to(request.user).prefetch_related("withdrawals", "consents")
+    coordinated = _coordinated_sites(request.user)
+    return render(
+        request,
+        "trial/family_list.html",
+        {
+            "families": families,
+            "reconsent": families_needing_reconsent(families.filter(site__in=coordinated))
+            if coordinated.exists()
+            else [],
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def family_detail(request, family_id: int):
+    family = get_object_or_404(families_visible_to(request.user), pk=family_id)
+    config = config_of(family.trial)
+    coordinator = may_see_identity(request.user, family.site)
+    parents = list(family.participants.filter(role="parent"))
+    action = request.POST.get("action")
+    consent_form = ConsentForm(
+        request.POST if action == "consent" else None,
+        config=config,
+        versions=_versions(family.site),
+        takers=_takers(family.site),
+        parents=parents,
+        prefix="consent",
+        initial={"consent_date": today(), "taken_by": request.user},
+    )
+    withdrawal_form = WithdrawalForm(
+        request.POST if action == "withdraw" else None,
+        config=config,
+        prefix="withdraw",
+        initial={"withdrawal_date": today()},
+    )
+    if request.method == "POST":
+        done = None
+        if action == "consent":
+            done = submit(
+                consent_form,
+                lambda d: consent_record(
+                    family=family,
+                    parent=next(p for p in parents if p.number == d["parent"]),
+                    actor=request.user,
+                    channel=Channel.WEB,
+                    given=ConsentIn(**consent_form.consent_values()),
+                ),
+                fields=ConsentForm.form_field,
+            )
+        elif action == "withdraw":
+            done = submit(
+                withdrawal_form,
+                lambda d: withdrawal_record(
+                    family=family, actor=request.user, channel=Channel.WEB, **d
+                ),
+            )
+        if done:
+            messages.success(request, "Recorded.")
+            return redirect("family-detail", family_id=family.pk)
+    levels = {w.key: w.label for w in config.withdrawal_levels}
+    return render(
+        request,
+        "trial/family_detail.html",
+        {
+            "family": family,
+            "coordinator": coordinator,
+            "consents": family.consents.select_related("participant", "version", "taken_by"),
+            "withdrawals": [
+                (w, levels.get(w.level, w.level))
+                for w in family.withdrawals.select_related("recorded_by")
+            ],
+            "status": collection_status(family),
+            "sources": config.data_sources,
+            "legal_status": config.legal_statuses.get(family.legal_status, family.legal_status),
+            "consent_form": consent_form if coordinator else None,
+            "withdrawal_form": withdrawal_form if coordinator else None,
+            "items": {i.key: i.label for i in config.consent_items},
+        },
+    )
+
+
+@login_required
+@require_GET
+def family_identity(request, family_id: int):
+    family = get_object_or_404(families_visible_to(request.user), pk=family_id)
+    if not may_see_identity(request.user, family.site):
+        raise PermissionDenied("Only the coordinators of the family's site see identifying data.")
+    return render(
+        request,
+        "trial/_identity.html",
+        {"identity": identity_view(family=family, actor=request.user, channel=Channel.WEB)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent_versions(request):
+    trial = _single_trial(request.user)
+    config = config_of(trial)
+    manager = is_trial_manager(request.user, trial)
+    versions = ConsentVersion.objects.filter(trial=trial).prefetch_related("sites__site")
+    action = request.POST.get("action")
+    create_form = ConsentVersionForm(request.POST if action == "create" else None, config=config)
+    activate_form = VersionActivateForm(
+        request.POST if action == "activate" else None,
+        versions=versions,
+        sites=sites_visible_to(request.user),
+    )
+    if request.method == "POST":
+        if not manager:
+            raise PermissionDenied("Only the trial manager publishes consent versions.")
+        done = None
+        if action == "create":
+            done = submit(
+                create_form,
+                lambda d: consent_version_create(
+                    trial=trial, actor=request.user, channel=Channel.WEB, **d
+                ),
+            )
+        elif action == "activate":
+            done = submit(
+                activate_form,
+                lambda d: consent_version_activate(actor=request.user, channel=Channel.WEB, **d),
+            )
+        if done:
+            messages.success(request, "Recorded.")
+            return redirect("consent-versions")
+    visible = set(sites_visible_to(request.user).values_list("pk", flat=True))
+    return render(
+        request,
+        "trial/consent_versions.html",
+        {
+            "versions": [(v, [s for s in v.sites.all() if s.site_id in visible]) for v in versions],
+            "manager": manager,
+            "create_form": create_form,
+            "activate_form": activate_form,
+            "items": {i.key: i.label for i in config.consent_items},
+        },
+    )
