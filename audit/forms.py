@@ -1,11 +1,9 @@
 from django import forms
 
+from sites.forms import DateInput
+
 from .events import EventType
 from .selectors import EventFilter
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class EventFilterForm(forms.Form):

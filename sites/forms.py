@@ -6,7 +6,12 @@ from .roles import Duty, Role
 
 
 class DateInput(forms.DateInput):
+    """The browser's date picker: its value is always ISO 8601, whatever the locale."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None, format="%Y-%m-%d"):
+        super().__init__(attrs=attrs, format=format)
 
 
 class SiteRegisterForm(forms.Form):

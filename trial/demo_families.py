@@ -166,7 +166,8 @@ def _enrol(screening, coordinator, version, rng: random.Random, referral: date):
         PersonIn(
             given_name=rng.choice(GIVEN),
             family_name=surname,
-            date_of_birth=referral - timedelta(days=365 * rng.randrange(17, 38)),
+            date_of_birth=referral
+            - timedelta(days=365 * rng.randrange(17, 38) + rng.randrange(365)),
             nhs_number=nhs_number(rng),
             relationship="mother",
             parental_responsibility=True,
@@ -177,7 +178,8 @@ def _enrol(screening, coordinator, version, rng: random.Random, referral: date):
             PersonIn(
                 given_name=rng.choice(PARTNERS),
                 family_name=rng.choice(FAMILY),
-                date_of_birth=referral - timedelta(days=365 * rng.randrange(18, 42)),
+                date_of_birth=referral
+                - timedelta(days=365 * rng.randrange(18, 42) + rng.randrange(365)),
                 nhs_number=nhs_number(rng),
                 relationship="father",
                 parental_responsibility=rng.random() < 0.6,
