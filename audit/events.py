@@ -38,6 +38,7 @@ class EventType(models.TextChoices):
     CONSENT_VERSION_CREATED = "consent_version_created", "Consent form version created"
     CONSENT_VERSION_EFFECTIVE = "consent_version_effective", "Consent version made effective"
     WITHDRAWAL_RECORDED = "withdrawal_recorded", "Withdrawal recorded"
+    IDENTITY_KEYS_ROTATED = "identity_keys_rotated", "Identity encryption keys rotated"
     AUDIT_VERIFIED = "audit_verified", "Audit ledger verified"
     AUDIT_VERIFY_FAILED = "audit_verify_failed", "Audit ledger verification FAILED"
 
