@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from audit.events import Channel
 from audit.export import csv_response
 from audit.forms import EventFilterForm
-from audit.models import AuditEvent, ReviewSignoff
+from audit.models import CHAINED_FIELDS, AuditEvent, ReviewSignoff
 from audit.selectors import (
     AUDIT_READERS,
     EventFilter,
@@ -80,26 +80,7 @@ class AuditEventOut(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = [
-            "seq",
-            "at",
-            "actor_id",
-            "actor_username",
-            "actor_role",
-            "site_id",
-            "site_code",
-            "channel",
-            "event_type",
-            "object_type",
-            "object_id",
-            "family",
-            "changes",
-            "reason",
-            "edit_after",
-            "reviewed_by",
-            "prev_hash",
-            "hash",
-        ]
+        fields = [*CHAINED_FIELDS, "reviewed_by", "prev_hash", "hash"]
 
     @extend_schema_field(ChangeOut(many=True))
     def get_changes(self, event) -> list[dict]:

@@ -54,7 +54,7 @@ def build(events: int) -> dict:
 
     from audit.chain import canonical_bytes
     from audit.events import Channel
-    from audit.models import ChainHead, chained_fields
+    from audit.models import CHAINED_FIELDS, ChainHead, chained_fields
     from sites.lifecycle import site_register
     from trial.bootstrap import trial_bootstrap
 
@@ -84,25 +84,7 @@ def build(events: int) -> dict:
     families = [f"RC-{s.code}-{n:04d}-K" for s in sites for n in range(1, 251)]  # 2,000
     start_at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     prev, seq = head.last_hash, head.last_seq
-    columns = (
-        "seq",
-        "at",
-        "actor_id",
-        "actor_username",
-        "actor_role",
-        "site_id",
-        "site_code",
-        "channel",
-        "event_type",
-        "object_type",
-        "object_id",
-        "family",
-        "changes",
-        "reason",
-        "edit_after",
-        "prev_hash",
-        "hash",
-    )
+    columns = (*CHAINED_FIELDS, "prev_hash", "hash")
     began = time.perf_counter()
     with (
         connection.cursor() as cursor,
