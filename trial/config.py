@@ -1,7 +1,7 @@
 """The loaded definition of a trial, as typed values. Code reads these, never a constant
 that belongs to one trial."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from trial.errors import TrialError
 
@@ -24,6 +24,19 @@ class WithdrawalLevel:
 
 
 @dataclass(frozen=True)
+class RandomisationConfig:
+    arms: dict[str, str]
+    ratio: tuple[int, ...]
+    method: str
+    block_sizes: tuple[int, ...]
+    factors: tuple[str, ...]
+    expected_frequencies: dict[str, dict[str, float]]
+    p: float = 0.8
+    imbalance: str = "range"
+    weights: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class TrialConfig:
     referrers: dict[str, str]
     eligibility: EligibilityRules
@@ -34,6 +47,7 @@ class TrialConfig:
     data_sources: dict[str, str]
     consent_items: tuple[ConsentItem, ...]
     withdrawal_levels: tuple[WithdrawalLevel, ...]
+    randomisation: RandomisationConfig | None = None
 
     def consent_item(self, key: str) -> ConsentItem | None:
         return next((i for i in self.consent_items if i.key == key), None)
@@ -93,8 +107,28 @@ def _parse(code: str, data: dict) -> TrialConfig:
             ConsentItem(i["key"], i["label"], i.get("required", False), i.get("gates", ""))
             for i in data["consent_items"]
         ),
+        randomisation=_randomisation(data.get("randomisation")),
         withdrawal_levels=tuple(
             WithdrawalLevel(w["key"], w["label"], frozenset(w["stops"]))
             for w in data["withdrawal_levels"]
         ),
+    )
+
+
+def _randomisation(body: dict | None) -> RandomisationConfig | None:
+    if not body:
+        return None
+    minimisation = body.get("minimisation") or {}
+    return RandomisationConfig(
+        arms=dict(body["arms"]),
+        ratio=tuple(body["ratio"]),
+        method=body["method"],
+        block_sizes=tuple(body["block_sizes"]),
+        factors=tuple(body["factors"]),
+        expected_frequencies={
+            k: dict(v) for k, v in (body.get("expected_frequencies") or {}).items()
+        },
+        p=float(minimisation.get("p", 0.8)),
+        imbalance=minimisation.get("imbalance", "range"),
+        weights={k: float(v) for k, v in (minimisation.get("weights") or {}).items()},
     )

@@ -147,6 +147,64 @@ def _withdrawal_levels(c: _Checker, body: Any, data: dict) -> None:
     c.keyed_list(body, "withdrawal_levels", {"label", "stops"}, set(), level)
 
 
+FACTOR_SOURCES = {"site", "legal_status", "age_band"}
+
+
+def _randomisation(c: _Checker, body: Any, data: dict) -> None:
+    key = "randomisation"
+    c.mapping(body, key)
+    c.fields(
+        body,
+        key,
+        {"arms", "ratio", "method", "block_sizes", "factors"},
+        {"expected_frequencies", "minimisation"},
+    )
+    arms = c.mapping(body["arms"], f"{key}.arms")
+    for code, label in arms.items():
+        if not isinstance(code, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", code):
+            c.fail(f"{key}.arms.{code}", "arm codes are capital letters, digits and underscores")
+        c.text(label, f"{key}.arms.{code}")
+    if len(arms) < 2:
+        c.fail(f"{key}.arms", "needs two or more arms")
+    ratio = c.listing(body["ratio"], f"{key}.ratio")
+    if len(ratio) != len(arms) or any(
+        isinstance(r, bool) or not isinstance(r, int) or r < 1 for r in ratio
+    ):
+        c.fail(f"{key}.ratio", "needs one whole number of 1 or more per arm")
+    if body["method"] not in ("blocks", "minimisation"):
+        c.fail(f"{key}.method", "must be blocks or minimisation")
+    total = sum(ratio)
+    for i, size in enumerate(c.listing(body["block_sizes"], f"{key}.block_sizes")):
+        if c.whole(size, f"{key}.block_sizes[{i}]", 1) % total:
+            c.fail(f"{key}.block_sizes[{i}]", f"must be a multiple of the ratio's sum ({total})")
+    for i, factor in enumerate(c.listing(body["factors"], f"{key}.factors")):
+        if factor not in FACTOR_SOURCES:
+            c.fail(f"{key}.factors[{i}]", f"must be one of {', '.join(sorted(FACTOR_SOURCES))}")
+    known = {
+        "legal_status": set(data.get("legal_statuses") or {}),
+        "age_band": {b.get("key") for b in data.get("age_bands") or []},
+    }
+    for factor, levels in (body.get("expected_frequencies") or {}).items():
+        where = f"{key}.expected_frequencies.{factor}"
+        if factor not in known:
+            c.fail(where, "frequencies are given for legal_status and age_band")
+        c.mapping(levels, where)
+        if set(levels) != known[factor]:
+            c.fail(where, f"must give every level: {', '.join(sorted(known[factor]))}")
+        if (
+            any(not isinstance(v, int | float) or v < 0 for v in levels.values())
+            or abs(sum(levels.values()) - 1) > 1e-6
+        ):
+            c.fail(where, "must be proportions adding up to 1")
+    if "minimisation" in body:
+        m = c.mapping(body["minimisation"], f"{key}.minimisation")
+        c.fields(m, f"{key}.minimisation", set(), {"p", "imbalance", "weights"})
+        if not isinstance(m.get("p", 0.8), int | float) or not 0.5 <= m.get("p", 0.8) <= 1:
+            c.fail(f"{key}.minimisation.p", "must be between 0.5 and 1")
+        if m.get("imbalance", "range") not in ("range", "variance"):
+            c.fail(f"{key}.minimisation.imbalance", "must be range or variance")
+
+
 def _labels(name: str) -> Callable[[_Checker, Any, dict], None]:
     return lambda c, body, data: c.labels(body, name)
 
@@ -163,6 +221,7 @@ SECTIONS: dict[str, Callable[[_Checker, Any, dict], None]] = {
     "data_sources": _labels("data_sources"),
     "consent_items": _consent_items,
     "withdrawal_levels": _withdrawal_levels,
+    "randomisation": _randomisation,
 }
 REQUIRED_SECTIONS = {"trial"}
 

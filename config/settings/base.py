@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "audit",
     "trial",
     "sites",
+    "randomisation",
     "api",
 ]
 

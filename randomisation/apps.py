@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RandomisationConfig(AppConfig):
+    name = "randomisation"
+    verbose_name = "Randomisation"
