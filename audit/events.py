@@ -39,6 +39,13 @@ class EventType(models.TextChoices):
     CONSENT_VERSION_EFFECTIVE = "consent_version_effective", "Consent version made effective"
     WITHDRAWAL_RECORDED = "withdrawal_recorded", "Withdrawal recorded"
     IDENTITY_KEYS_ROTATED = "identity_keys_rotated", "Identity encryption keys rotated"
+    SEQUENCE_GENERATED = "sequence_generated", "Allocation list generated"
+    SEQUENCE_SEALED = "sequence_sealed", "Allocation list sealed"
+    SEQUENCE_EXPORTED = "sequence_exported", "Allocation list exported"
+    RANDOMISATION_LIVE = "randomisation_live", "Randomisation put live"
+    RANDOMISED = "randomised", "Family randomised"
+    STRATUM_EXHAUSTED = "stratum_exhausted", "Stratum exhausted: randomisation refused"
+    FACTOR_CORRECTED = "factor_corrected", "Stratification factor corrected"
     AUDIT_VERIFIED = "audit_verified", "Audit ledger verified"
     AUDIT_VERIFY_FAILED = "audit_verify_failed", "Audit ledger verification FAILED"
 

@@ -142,3 +142,30 @@ def minimise(
         return arms[preferred]
     others = [i for i in range(len(arms)) if i != preferred]
     return arms[int(others[rng.integers(len(others))])]
+
+
+def stratum_list(
+    seed: int,
+    stratum: str,
+    *,
+    arms: Sequence[str],
+    ratio: Sequence[int],
+    block_sizes: Sequence[int],
+    length: int,
+    version: str = ALGORITHM_VERSION,
+) -> list[tuple[int, str, int, int]]:
+    """A stratum's list as (position, arm, block number, block size): what generation stores
+    and verification regenerates."""
+    drawn = blocks(
+        stratum_rng(seed, stratum, version=version),
+        arms=arms,
+        ratio=ratio,
+        block_sizes=block_sizes,
+        length=length,
+    )
+    flat = [
+        (arm, number, len(block)) for number, block in enumerate(drawn, start=1) for arm in block
+    ][:length]
+    return [
+        (position, arm, number, size) for position, (arm, number, size) in enumerate(flat, start=1)
+    ]

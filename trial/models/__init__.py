@@ -1,4 +1,5 @@
 from .consent import ConsentRecord, ConsentVersion, ConsentVersionSite
+from .deviation import ProtocolDeviation
 from .family import Family, FamilyIdentity, IdentifierCounter, Participant, PersonIdentity
 from .screening import ScreeningOutcome, ScreeningRecord
 from .trial import Trial
@@ -13,6 +14,7 @@ __all__ = [
     "IdentifierCounter",
     "Participant",
     "PersonIdentity",
+    "ProtocolDeviation",
     "ScreeningOutcome",
     "ScreeningRecord",
     "Trial",

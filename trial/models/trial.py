@@ -14,6 +14,12 @@ class Trial(models.Model):
     definition = models.JSONField(default=dict)
     definition_sha256 = models.CharField(max_length=64)
     loaded_at = models.DateTimeField()
+    randomisation_mode = models.CharField(
+        max_length=4,
+        choices=[("test", "Test (dummy list)"), ("live", "Live")],
+        default="test",
+        help_text="test until the unblinded statistician puts randomisation live",
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -1,0 +1,49 @@
+"""What must be true before a family is randomised. A list, so that later capabilities (the
+eCRF's "baseline complete") add to it without touching the service."""
+
+from collections.abc import Callable
+from datetime import date
+
+from trial.collection import collection_status
+from trial.errors import TrialError
+from trial.models import Family
+
+Precondition = Callable[[Family, date], None]
+
+
+def eligible_and_enrolled(family: Family, on: date) -> None:
+    if not family.screening.eligible:
+        raise TrialError("The family was not eligible at screening.", field="family")
+
+
+def consented_on_the_current_version(family: Family, on: date) -> None:
+    status = collection_status(family, on)
+    if status.reconsent_version:
+        raise TrialError(
+            f"The family must re-consent on version {status.reconsent_version} first.",
+            field="consent",
+        )
+    if not status.anything:
+        raise TrialError("The family has no consent to take part.", field="consent")
+
+
+def not_withdrawn(family: Family, on: date) -> None:
+    if any(w.withdrawal_date <= on for w in family.withdrawals.all()):
+        raise TrialError("The family has withdrawn: it cannot be randomised.", field="family")
+
+
+def site_active(family: Family, on: date) -> None:
+    if not family.site.can_recruit:
+        raise TrialError(
+            f"{family.site.code} is {family.site.get_status_display().lower()}: "
+            "it cannot randomise.",
+            field="site",
+        )
+
+
+PRECONDITIONS: list[Precondition] = [
+    eligible_and_enrolled,
+    consented_on_the_current_version,
+    not_withdrawn,
+    site_active,
+]

@@ -1,0 +1,335 @@
+"""Services for allocation lists and for randomising a family."""
+
+import hashlib
+import itertools
+import json
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.events import Channel, EventType
+from audit.history import stamp
+from audit.ledger import record
+from sites.models import Site, SiteStatus
+from sites.permissions import require_duty, require_role
+from sites.roles import Duty, Role
+from sites.selectors import today
+from trial.config import config_of
+from trial.errors import Conflict, TrialError
+from trial.models import Family, ProtocolDeviation, Trial
+
+from .algorithms import ALGORITHM_VERSION, check_design, new_seed, stratum_list
+from .factors import factor_values, stratum_key
+from .models import Allocation, FactorCorrection, Mode, RandomisationList, Slot, Stratum
+from .preconditions import PRECONDITIONS
+
+STATISTICIAN = {Role.STATISTICIAN_UNBLINDED}
+
+
+def list_digest(rows: list[tuple[str, int, str, int, int]]) -> str:
+    """SHA-256 over the list's canonical form: (stratum, position, arm, block, block size)."""
+    return hashlib.sha256(json.dumps(sorted(rows), separators=(",", ":")).encode()).hexdigest()
+
+
+def seed_digest(seed: int) -> str:
+    return hashlib.sha256(str(seed).encode()).hexdigest()
+
+
+def strata_levels(trial: Trial, site: Site | None) -> list[dict[str, str]]:
+    config = config_of(trial)
+    choices = []
+    for factor in config.randomisation.factors:
+        if factor == "site":
+            sites = (
+                [site]
+                if site
+                else list(
+                    Site.objects.filter(trial=trial).exclude(
+                        status__in=[SiteStatus.CLOSED, SiteStatus.CLOSED_TO_RECRUITMENT]
+                    )
+                )
+            )
+            choices.append([(factor, s.code) for s in sites])
+        elif factor == "legal_status":
+            choices.append([(factor, k) for k in config.legal_statuses])
+        elif factor == "age_band":
+            choices.append([(factor, b.key) for b in config.age_bands])
+    return [dict(combo) for combo in itertools.product(*choices)]
+
+
+@transaction.atomic(durable=True)
+def sequence_generate(
+    *, trial: Trial, actor, channel: Channel, mode: str, length: int, site: Site | None = None
+) -> RandomisationList:
+    """Generate a list for every stratum (of the trial, or of one site when it is activated):
+    permuted blocks of random size, drawn from a fresh 128-bit seed."""
+    require_role(actor, roles=STATISTICIAN, trial=trial)
+    config = config_of(trial).randomisation
+    if config is None or config.method != "blocks":
+        raise TrialError("The trial's definition asks for no permuted-block list.", field="method")
+    if mode not in Mode.values:
+        raise TrialError("Mode must be test or live.", field="mode")
+    if not 1 <= length <= 10_000:
+        raise TrialError("Length per stratum must be 1 to 10,000.", field="length")
+    arms, ratio = list(config.arms), list(config.ratio)
+    check_design(arms, ratio, config.block_sizes)
+    strata = strata_levels(trial, site)
+    taken = set(
+        Stratum.objects.filter(
+            trial=trial, mode=mode, key__in=[stratum_key(s) for s in strata]
+        ).values_list("key", flat=True)
+    )
+    if taken:
+        raise Conflict(
+            f"{len(taken)} of these strata already have a {mode} list (e.g. {sorted(taken)[0]}).",
+            field="site",
+        )
+    seed = new_seed()
+    rlist = RandomisationList(
+        trial=trial,
+        mode=mode,
+        site=site,
+        method="blocks",
+        algorithm_version=ALGORITHM_VERSION,
+        arms=arms,
+        ratio=ratio,
+        block_sizes=list(config.block_sizes),
+        seed=str(seed),
+        seed_sha256=seed_digest(seed),
+        list_sha256="",
+        generated_by=actor,
+    )
+    stamp(rlist, actor=actor).save()
+    rows, slots = [], []
+    for levels in strata:
+        key = stratum_key(levels)
+        stratum = Stratum.objects.create(
+            rlist=rlist, trial=trial, mode=mode, key=key, levels=levels, length=length
+        )
+        for position, arm, number, size in stratum_list(
+            seed, key, arms=arms, ratio=ratio, block_sizes=config.block_sizes, length=length
+        ):
+            slots.append(
+                Slot(stratum=stratum, position=position, arm=arm, block=number, block_size=size)
+            )
+            rows.append((key, position, arm, number, size))
+    Slot.objects.bulk_create(slots, batch_size=2000)
+    rlist.list_sha256 = list_digest(rows)
+    rlist.save(update_fields=["list_sha256"])
+    record(
+        event=EventType.SEQUENCE_GENERATED,
+        actor=actor,
+        channel=channel,
+        obj=rlist,
+        site=site,
+        changes={
+            "mode": [None, mode],
+            "strata": [None, len(strata)],
+            "length_per_stratum": [None, length],
+        },
+    )
+    return rlist
+
+
+@transaction.atomic(durable=True)
+def sequence_seal(*, rlist: RandomisationList, actor, channel: Channel) -> RandomisationList:
+    """Seal a list: its digest, the seed's digest and the algorithm version go into the
+    ledger, and only sealed lists allocate."""
+    require_role(actor, roles=STATISTICIAN, trial=rlist.trial)
+    rlist = RandomisationList.objects.select_for_update().get(pk=rlist.pk)
+    if rlist.sealed:
+        raise Conflict("This list is already sealed.", field="list")
+    rlist.sealed_by, rlist.sealed_at = actor, timezone.now()
+    stamp(rlist, actor=actor).save()
+    record(
+        event=EventType.SEQUENCE_SEALED,
+        actor=actor,
+        channel=channel,
+        obj=rlist,
+        site=rlist.site,
+        changes={
+            "list_sha256": [None, rlist.list_sha256],
+            "seed_sha256": [None, rlist.seed_sha256],
+            "algorithm_version": [None, rlist.algorithm_version],
+            "mode": [None, rlist.mode],
+        },
+    )
+    return rlist
+
+
+@transaction.atomic(durable=True)
+def randomisation_go_live(*, trial: Trial, actor, channel: Channel) -> Trial:
+    """Leave test mode for good: from now on families are allocated from the live lists."""
+    require_role(actor, roles=STATISTICIAN, trial=trial)
+    trial = Trial.objects.select_for_update().get(pk=trial.pk)
+    if trial.randomisation_mode == Mode.LIVE:
+        raise Conflict("Randomisation is already live.", field="mode")
+    if not RandomisationList.objects.filter(
+        trial=trial, mode=Mode.LIVE, sealed_at__isnull=False
+    ).exists():
+        raise TrialError("Generate and seal a live list first.", field="mode")
+    trial.randomisation_mode = Mode.LIVE
+    stamp(trial, actor=actor).save()
+    record(
+        event=EventType.RANDOMISATION_LIVE,
+        actor=actor,
+        channel=channel,
+        obj=trial,
+        changes={"randomisation_mode": ["test", "live"]},
+    )
+    return trial
+
+
+class _Exhausted(Exception):
+    def __init__(self, stratum: Stratum) -> None:
+        self.stratum = stratum
+
+
+@transaction.atomic(durable=True)
+def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
+    on = today()
+    mode = family.trial.randomisation_mode
+    require_duty(actor, site=family.site, duty=Duty.RANDOMISE, on=on)
+    family = Family.objects.select_for_update().get(pk=family.pk)
+    existing = Allocation.objects.filter(family=family, mode=mode).first()
+    if existing:
+        return existing  # idempotent: the same allocation, nothing consumed
+    for precondition in PRECONDITIONS:
+        precondition(family, on)
+    values = factor_values(family, on)
+    key = stratum_key(values)
+    # The stratum row lock: concurrent randomisations in one stratum queue here, so each
+    # takes the next unused slot in turn, none skipped and none taken twice.
+    stratum = (
+        Stratum.objects.select_for_update()
+        .filter(trial=family.trial, mode=mode, key=key, rlist__sealed_at__isnull=False)
+        .first()
+    )
+    if stratum is None:
+        raise TrialError(f"There is no sealed {mode} list for stratum {key}.", field="stratum")
+    slot = (
+        Slot.objects.filter(stratum=stratum, allocation__isnull=True).order_by("position").first()
+    )
+    if slot is None:
+        raise _Exhausted(stratum)
+    allocation = Allocation(
+        family=family,
+        mode=mode,
+        slot=slot,
+        stratum=stratum,
+        arm=slot.arm,
+        factor_values=values,
+        randomised_by=actor,
+    )
+    stamp(allocation, actor=actor).save()
+    record(
+        event=EventType.RANDOMISED,
+        actor=actor,
+        channel=channel,
+        obj=allocation,
+        site=family.site,
+        family=family.identifier,
+        changes={
+            "mode": [None, mode],
+            "stratum": [None, key],
+            "slot": [None, slot.position],
+            "arm": [None, slot.arm],
+        },
+    )
+    from .tasks import notify_randomised
+
+    allocation_id = allocation.pk
+    transaction.on_commit(lambda: notify_randomised.delay(allocation_id))
+    return allocation
+
+
+@transaction.atomic(durable=True)
+def _record_exhausted(*, family: Family, stratum: Stratum, actor, channel: Channel) -> None:
+    record(
+        event=EventType.STRATUM_EXHAUSTED,
+        actor=actor,
+        channel=channel,
+        obj=stratum,
+        site=family.site,
+        family=family.identifier,
+        changes={"stratum": [None, stratum.key]},
+    )
+    from .tasks import alert_exhausted
+
+    stratum_id, family_id = stratum.pk, family.pk
+    transaction.on_commit(lambda: alert_exhausted.delay(stratum_id, family_id))
+
+
+def family_randomise(*, family: Family, actor, channel: Channel) -> Allocation:
+    """Allocate the family from its stratum's sealed list. Randomising twice returns the
+    same allocation. An exhausted stratum refuses (nothing falls back to another method),
+    and the refusal is recorded and the unblinded statistician alerted, in a transaction of
+    its own since the allocation's rolled back."""
+    try:
+        return _allocate(family=family, actor=actor, channel=channel)
+    except _Exhausted as exhausted:
+        _record_exhausted(family=family, stratum=exhausted.stratum, actor=actor, channel=channel)
+        raise Conflict(
+            "The allocation list for this family's stratum is used up. Nothing was "
+            "allocated; the unblinded statistician has been told.",
+            field="stratum",
+        ) from None
+
+
+@transaction.atomic(durable=True)
+def factor_correct(
+    *,
+    allocation: Allocation,
+    factor: str,
+    correct_value: str,
+    reason: str,
+    severity: str,
+    actor,
+    channel: Channel,
+) -> FactorCorrection:
+    """A factor was wrong at randomisation: record the correct value and a protocol
+    deviation. The allocation stands, unchanged."""
+    family = allocation.family
+    require_role(actor, roles={Role.SITE_COORDINATOR}, site=family.site)
+    if factor not in allocation.factor_values:
+        raise TrialError(f"'{factor}' is not a stratification factor.", field="factor")
+    used = allocation.factor_values[factor]
+    if correct_value == used:
+        raise TrialError("That is the value used; nothing to correct.", field="correct_value")
+    reason = (reason or "").strip()
+    if not reason:
+        raise TrialError("Say how the error came about.", field="reason")
+    if severity not in ProtocolDeviation.Severity.values:
+        raise TrialError("Severity must be minor or major.", field="severity")
+    deviation = ProtocolDeviation(
+        family=family,
+        kind=ProtocolDeviation.Kind.STRATIFICATION_ERROR,
+        severity=severity,
+        occurred_on=allocation.randomised_at.date(),
+        description=f"Randomised with {factor} = {used}; the correct value is {correct_value}. "
+        f"{reason}",
+        action="Allocation stands (intention to treat).",
+        recorded_by=actor,
+    )
+    stamp(deviation, actor=actor).save()
+    correction = FactorCorrection(
+        allocation=allocation,
+        factor=factor,
+        used_value=used,
+        correct_value=correct_value,
+        reason=reason,
+        deviation=deviation,
+        recorded_by=actor,
+    )
+    stamp(correction, actor=actor).save()
+    record(
+        event=EventType.FACTOR_CORRECTED,
+        actor=actor,
+        channel=channel,
+        obj=correction,
+        site=family.site,
+        family=family.identifier,
+        changes={factor: [used, correct_value]},
+        reason=reason,
+    )
+    return correction
