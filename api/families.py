@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.events import Channel
+from randomisation.concealment import may_see_arm
 from trial.collection import collection_status
 from trial.consents import ConsentIn, consent_correct, consent_record
 from trial.enrolment import ContactIn, PersonIn, family_enrol, identity_view, withdrawal_record
@@ -23,6 +24,7 @@ class FamilyOut(serializers.ModelSerializer):
     screening = serializers.CharField(source="screening.identifier")
     parents = serializers.SerializerMethodField()
     collection = serializers.SerializerMethodField()
+    allocation = serializers.SerializerMethodField()
 
     class Meta:
         model = Family
@@ -36,10 +38,25 @@ class FamilyOut(serializers.ModelSerializer):
             "enrolled_on",
             "parents",
             "collection",
+            "allocation",
         ]
 
     def get_parents(self, family) -> int:
         return sum(1 for p in family.participants.all() if p.role == "parent")
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_allocation(self, family) -> dict | None:
+        """The allocation in the trial's current mode; its arm only for those who may know it."""
+        mode = family.trial.randomisation_mode
+        allocation = next((a for a in family.allocations.all() if a.mode == mode), None)
+        if allocation is None:
+            return None
+        viewer = self.context["viewer"]
+        return {
+            "mode": allocation.mode,
+            "randomised_at": allocation.randomised_at,
+            "arm": allocation.arm if may_see_arm(viewer, family.site) else None,
+        }
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_collection(self, family) -> dict:
@@ -112,11 +129,16 @@ def consent_in(data: dict) -> ConsentIn:
 
 
 def visible_families(user):
-    return families_visible_to(user).prefetch_related("participants", "consents", "withdrawals")
+    return families_visible_to(user).prefetch_related(
+        "participants", "consents", "withdrawals", "allocations"
+    )
 
 
 class FamilyListView(generics.ListAPIView):
     serializer_class = FamilyOut
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "viewer": self.request.user}
 
     def get_queryset(self):
         families = visible_families(self.request.user)
@@ -149,7 +171,9 @@ class FamilyListView(generics.ListAPIView):
             consents=[(c["parent"], consent_in(c)) for c in fields["consents"]],
         )
         return Response(
-            FamilyOut(visible_families(request.user).get(pk=family.pk)).data,
+            FamilyOut(
+                visible_families(request.user).get(pk=family.pk), context={"viewer": request.user}
+            ).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -157,9 +181,8 @@ class FamilyListView(generics.ListAPIView):
 class FamilyDetailView(APIView):
     @extend_schema(responses=FamilyOut, summary="One family, by id")
     def get(self, request, family_id: int):
-        return Response(
-            FamilyOut(get_object_or_404(visible_families(request.user), pk=family_id)).data
-        )
+        family = get_object_or_404(visible_families(request.user), pk=family_id)
+        return Response(FamilyOut(family, context={"viewer": request.user}).data)
 
 
 class IdentityOut(serializers.Serializer):

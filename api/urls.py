@@ -1,6 +1,17 @@
 from django.urls import path
 
-from . import accounts, audit, auth, consent_versions, families, me, memberships, screening, sites
+from . import (
+    accounts,
+    audit,
+    auth,
+    consent_versions,
+    families,
+    me,
+    memberships,
+    randomisation,
+    screening,
+    sites,
+)
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainView.as_view(), name="api-token"),
@@ -68,6 +79,27 @@ urlpatterns = [
         "consent-versions/<int:version_id>/sites/",
         consent_versions.ConsentVersionActivateView.as_view(),
         name="api-consent-version-sites",
+    ),
+    path(
+        "families/<int:family_id>/randomise/",
+        randomisation.RandomiseView.as_view(),
+        name="api-family-randomise",
+    ),
+    path("allocations/", randomisation.AllocationListView.as_view(), name="api-allocations"),
+    path("randomisation/lists/", randomisation.ListsView.as_view(), name="api-lists"),
+    path(
+        "randomisation/lists/<int:list_id>/seal/",
+        randomisation.ListSealView.as_view(),
+        name="api-list-seal",
+    ),
+    path(
+        "randomisation/lists/<int:list_id>/export/",
+        randomisation.ListExportView.as_view(),
+        name="api-list-export",
+    ),
+    path("randomisation/live/", randomisation.GoLiveView.as_view(), name="api-go-live"),
+    path(
+        "randomisation/report/", randomisation.DesignReportView.as_view(), name="api-design-report"
     ),
     path("audit/events/", audit.AuditEventListView.as_view(), name="api-audit-events"),
     path("audit/events/export/", audit.AuditExportView.as_view(), name="api-audit-export"),

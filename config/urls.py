@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("audit/", include("audit.urls")),
     path("", include("trial.urls")),
+    path("", include("randomisation.urls")),
     path("", include("sites.urls")),
 ]
 

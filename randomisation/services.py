@@ -333,3 +333,16 @@ def factor_correct(
         reason=reason,
     )
     return correction
+
+
+@transaction.atomic(durable=True)
+def sequence_export_record(*, rlist: RandomisationList, actor, channel: Channel) -> None:
+    """Only the unblinded statistician exports a list, and the export is recorded."""
+    require_role(actor, roles=STATISTICIAN, trial=rlist.trial)
+    record(
+        event=EventType.SEQUENCE_EXPORTED,
+        actor=actor,
+        channel=channel,
+        obj=rlist,
+        changes={"list_sha256": [None, rlist.list_sha256]},
+    )

@@ -7,9 +7,13 @@ def roles(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    held = {m for m in open_memberships(user).values_list("role", flat=True)}
+    memberships = list(open_memberships(user).select_related("trial"))
+    held = {m.role for m in memberships}
     return {
         "nav_roles": sorted(Role(r).label for r in held),
         "nav_is_manager": Role.TRIAL_MANAGER in held,
         "nav_reviews_audit": bool(held & {Role.TRIAL_MANAGER, Role.MONITOR}),
+        "nav_statistics": bool(held & {Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}),
+        # Test mode is marked on every page while any of the user's trials is in it.
+        "test_mode": any(m.trial.randomisation_mode == "test" for m in memberships),
     }

@@ -172,3 +172,59 @@ def consent_body(world) -> dict:
 
 # Only the coordinators of the site act on its families; its other staff are refused.
 COORDINATOR_ACTS = {"coord.buc": 200}
+
+
+def sealed_test_list(world):
+    """A sealed test-mode list for every stratum (made once per world)."""
+    if not hasattr(world, "_test_list"):
+        from tests.randomisation.conftest import sealed_list
+
+        world._test_list = sealed_list(world, length=10)
+    return world._test_list
+
+
+def unsealed_live_list(world):
+    from audit.events import Channel
+    from randomisation.services import sequence_generate
+
+    return sequence_generate(
+        trial=world.trial, actor=world.stats_unblind, channel=Channel.COMMAND, mode="live", length=4
+    )
+
+
+def randomise_url(world, code: str) -> str:
+    sealed_test_list(world)
+    return f"/api/v1/families/{family_at(world, code).pk}/randomise/"
+
+
+def go_live_body(world) -> dict:
+    from tests.randomisation.conftest import sealed_list
+
+    sealed_list(world, mode="live", length=4)
+    return {}
+
+
+UNBLINDED_STATISTICIAN = {"stats.unblind": 200}
+STATISTICIANS = {"stats.blind": 200, "stats.unblind": 200}
+
+
+def allocation_url(world, code: str = "BUC") -> str:
+    """The result page of a BUC family's allocation (randomised once per world)."""
+    from audit.events import Channel
+    from randomisation.services import family_randomise
+
+    sealed_test_list(world)
+    family = family_at(world, code)
+    coordinator = {"BUC": world.coord_buc, "OXF": world.coord_oxf}[code]
+    allocation = family_randomise(family=family, actor=coordinator, channel=Channel.COMMAND)
+    return f"/families/{family.pk}/allocations/{allocation.pk}/"
+
+
+# Who may learn a BUC family's arm: not the blinded assessor or statistician.
+ARM_AT_BUC = {
+    "manager": 200,
+    "coord.buc": 200,
+    "monitor.buc": 200,
+    "pi.buc": 200,
+    "stats.unblind": 200,
+}

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.events import Channel
+from randomisation.concealment import may_see_arm
 from sites.models import Site
 from sites.pagekit import submit
 from sites.roles import Duty, Role
@@ -284,11 +285,19 @@ def family_detail(request, family_id: int):
             messages.success(request, "Recorded.")
             return redirect("family-detail", family_id=family.pk)
     levels = {w.key: w.label for w in config.withdrawal_levels}
+    allocation = family.allocations.filter(mode=family.trial.randomisation_mode).first()
+    arm_label = (
+        config.randomisation.arms.get(allocation.arm)
+        if allocation and may_see_arm(request.user, family.site)
+        else None
+    )
     return render(
         request,
         "trial/family_detail.html",
         {
             "family": family,
+            "allocation": allocation,
+            "arm_label": arm_label,
             "coordinator": coordinator,
             "consents": family.consents.select_related("participant", "version", "taken_by"),
             "withdrawals": [

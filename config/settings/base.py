@@ -165,6 +165,9 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "sites.roles.Role",
         "SiteStatusEnum": "sites.models.SiteStatus",
         "DutyEnum": "sites.roles.Duty",
+        "RandomisationModeEnum": "randomisation.models.Mode",
+        "ConsentMethodEnum": "trial.models.consent.ConsentRecord.Method",
+        "DesignMethodEnum": ["blocks", "minimisation"],
     },
 }
 

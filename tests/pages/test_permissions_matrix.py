@@ -7,17 +7,20 @@ from django.test import Client
 from sites.roles import Duty
 
 from ..access import (
+    ARM_AT_BUC,
     AUDIT_READERS,
     BUC_READERS,
     COORDINATOR_ACTS,
     OXF_READERS,
     ROLES,
     acts_on,
+    allocation_url,
     everyone,
     family_at,
     one_event,
     only,
     open_screening,
+    sealed_test_list,
     sees,
 )
 
@@ -154,6 +157,36 @@ PAGES = {
         None,
         SIGNED_IN | {"outsider": 403},
     ),
+    "BUC randomise confirm": (
+        "get",
+        lambda w: f"/families/{family_at(w, 'BUC').pk}/randomise/",
+        None,
+        acts_on(BUC_READERS, COORDINATOR_ACTS, signed_out=302),
+    ),
+    "OXF randomise confirm": (
+        "get",
+        lambda w: f"/families/{family_at(w, 'OXF').pk}/randomise/",
+        None,
+        acts_on(OXF_READERS, {}, signed_out=302),
+    ),
+    "BUC allocation result": (
+        "get",
+        allocation_url,
+        None,
+        acts_on(BUC_READERS, ARM_AT_BUC, signed_out=302),
+    ),
+    "statistics": (
+        "get",
+        lambda w: "/statistics/",
+        None,
+        only({"stats.blind": 200, "stats.unblind": 200}, signed_out=302),
+    ),
+    "list export": (
+        "get",
+        lambda w: f"/statistics/lists/{sealed_test_list(w).pk}/export.csv",
+        None,
+        everyone(404, signed_out=302) | {"manager": 403, "stats.unblind": 200},
+    ),
     "admin": ("get", lambda w: "/admin/", None, {r: 302 for r in ROLES} | {"manager": 200}),
     "API docs": ("get", lambda w: "/api/docs/", None, SIGNED_IN | {None: 401}),
 }
@@ -176,8 +209,11 @@ def test_page_matrix(world, page_name, who):
 def test_every_page_route_is_in_the_matrix(world):
     from django.urls import resolve
 
-    from sites.urls import urlpatterns
+    from audit.urls import urlpatterns as audit_pages
+    from randomisation.urls import urlpatterns as randomisation_pages
+    from sites.urls import urlpatterns as site_pages
+    from trial.urls import urlpatterns as trial_pages
 
     covered = {resolve(url(world)).url_name for _m, url, _b, _e in PAGES.values()}
-    routes = {p.name for p in urlpatterns}
+    routes = {p.name for p in [*site_pages, *trial_pages, *audit_pages, *randomisation_pages]}
     assert routes <= covered, f"not in the matrix: {sorted(routes - covered)}"

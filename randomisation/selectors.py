@@ -1,0 +1,30 @@
+from django.db.models import QuerySet
+
+from sites.roles import Role
+from sites.selectors import open_memberships
+from trial.selectors import families_visible_to
+
+from .models import Allocation, RandomisationList
+
+
+def allocations_visible_to(user) -> QuerySet[Allocation]:
+    """Allocations of the families the user can see. Whether the arm is shown is decided
+    per site by concealment.may_see_arm."""
+    return Allocation.objects.filter(family__in=families_visible_to(user)).select_related(
+        "family__site", "stratum", "randomised_by"
+    )
+
+
+def lists_visible_to(user) -> QuerySet[RandomisationList]:
+    """List metadata (digests, strata, use) for the unblinded statistician and the trial
+    manager; the arms in a list are shown to no one."""
+    trials = (
+        open_memberships(user)
+        .filter(role__in=[Role.STATISTICIAN_UNBLINDED, Role.TRIAL_MANAGER], site__isnull=True)
+        .values("trial_id")
+    )
+    return RandomisationList.objects.filter(trial_id__in=trials)
+
+
+def is_unblinded_statistician(user, trial) -> bool:
+    return open_memberships(user).filter(trial=trial, role=Role.STATISTICIAN_UNBLINDED).exists()

@@ -1,0 +1,200 @@
+"""Pages: randomising a family, and the statisticians' lists and design report."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from audit.events import Channel
+from sites.pagekit import submit
+from sites.roles import Role
+from sites.selectors import open_memberships, today
+from trial.config import config_of
+from trial.errors import TrialError
+from trial.selectors import families_visible_to, trials_visible_to
+
+from .algorithms import check_design
+from .concealment import may_see_arm
+from .design import design_for
+from .export import list_csv_response
+from .factors import factor_values
+from .models import Allocation
+from .plot import imbalance_svg
+from .preconditions import PRECONDITIONS
+from .selectors import is_unblinded_statistician, lists_visible_to
+from .services import family_randomise, randomisation_go_live, sequence_generate, sequence_seal
+from .simulation import simulate
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def randomise_page(request, family_id: int):
+    """A confirmation step showing the factor values, then the allocation."""
+    family = get_object_or_404(families_visible_to(request.user), pk=family_id)
+    if (
+        not open_memberships(request.user)
+        .filter(site=family.site, role=Role.SITE_COORDINATOR)
+        .exists()
+    ):
+        raise PermissionDenied("Only the site's coordinators randomise.")
+    if request.method == "POST":
+        try:
+            allocation = family_randomise(family=family, actor=request.user, channel=Channel.WEB)
+        except TrialError as exc:
+            messages.error(request, exc.message)
+            return redirect("family-randomise", family_id=family.pk)
+        return redirect("allocation-result", family_id=family.pk, allocation_id=allocation.pk)
+    problems, values = [], {}
+    for check in PRECONDITIONS:
+        try:
+            check(family, today())
+        except TrialError as exc:
+            problems.append(exc.message)
+    try:
+        values = factor_values(family, today())
+    except TrialError as exc:
+        problems.append(exc.message)
+    config = config_of(family.trial)
+    labels = {
+        "legal_status": config.legal_statuses,
+        "age_band": {b.key: b.label for b in config.age_bands},
+    }
+    return render(
+        request,
+        "randomisation/confirm.html",
+        {
+            "family": family,
+            "problems": problems,
+            "values": [(k, labels.get(k, {}).get(v, v)) for k, v in values.items()],
+        },
+    )
+
+
+@login_required
+@require_GET
+def allocation_result(request, family_id: int, allocation_id: int):
+    family = get_object_or_404(families_visible_to(request.user), pk=family_id)
+    allocation = get_object_or_404(Allocation.objects.filter(family=family), pk=allocation_id)
+    if not may_see_arm(request.user, family.site):
+        raise PermissionDenied("The allocation is concealed from you.")
+    arms = config_of(family.trial).randomisation.arms
+    return render(
+        request,
+        "randomisation/result.html",
+        {"family": family, "allocation": allocation, "arm_label": arms.get(allocation.arm)},
+    )
+
+
+class GenerateForm(forms.Form):
+    mode = forms.ChoiceField(choices=[("test", "Test (dummy list)"), ("live", "Live")])
+    length = forms.IntegerField(
+        min_value=1, max_value=10_000, initial=60, help_text="slots per stratum"
+    )
+
+
+class ReportForm(forms.Form):
+    method = forms.ChoiceField(
+        choices=[("blocks", "Permuted blocks"), ("minimisation", "Minimisation")]
+    )
+    block_sizes = forms.CharField(initial="2,4,6", required=False)
+    strata = forms.IntegerField(
+        min_value=1, max_value=500, required=False, help_text="empty: the trial's own factors"
+    )
+    p = forms.FloatField(
+        min_value=0.5, max_value=1, initial=0.8, required=False, help_text="minimisation only"
+    )
+    families = forms.IntegerField(min_value=1, max_value=2000, initial=150)
+    runs = forms.IntegerField(min_value=1, max_value=1000, initial=200)
+    seed = forms.IntegerField(min_value=0, initial=20261126)
+
+    def clean_block_sizes(self):
+        text = self.cleaned_data["block_sizes"] or ""
+        try:
+            return tuple(int(x) for x in text.split(",") if x.strip()) or None
+        except ValueError as exc:
+            raise forms.ValidationError("Whole numbers separated by commas, e.g. 2,4,6.") from exc
+
+
+def _statistician_trial(user):
+    trials = list(trials_visible_to(user)[:2])
+    roles = set(open_memberships(user).values_list("role", flat=True))
+    if len(trials) != 1 or not roles & {Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}:
+        raise PermissionDenied("For statisticians.")
+    return trials[0]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def statistics_page(request):
+    trial = _statistician_trial(request.user)
+    unblinded = is_unblinded_statistician(request.user, trial)
+    generate_form = GenerateForm(request.POST if request.POST.get("action") == "generate" else None)
+    if request.method == "POST":
+        if not unblinded:
+            raise PermissionDenied("Only the unblinded statistician manages lists.")
+        action, done = request.POST.get("action"), None
+        if action == "generate":
+            done = submit(
+                generate_form,
+                lambda d: sequence_generate(
+                    trial=trial, actor=request.user, channel=Channel.WEB, **d
+                ),
+            )
+        elif action in ("seal", "live"):
+            try:
+                if action == "seal":
+                    rlist = get_object_or_404(
+                        lists_visible_to(request.user), pk=request.POST.get("list")
+                    )
+                    done = sequence_seal(rlist=rlist, actor=request.user, channel=Channel.WEB)
+                else:
+                    done = randomisation_go_live(
+                        trial=trial, actor=request.user, channel=Channel.WEB
+                    )
+            except TrialError as exc:
+                messages.error(request, exc.message)
+        if done:
+            messages.success(request, "Recorded.")
+            return redirect("statistics")
+    report, plot = None, ""
+    report_form = ReportForm(request.GET or None)
+    if report_form.is_bound and report_form.is_valid():
+        d = report_form.cleaned_data
+        try:
+            design = design_for(
+                trial,
+                method=d["method"],
+                block_sizes=d["block_sizes"],
+                strata=d["strata"],
+                p=d["p"],
+            )
+            check_design(design.arms, design.ratio, design.block_sizes)
+            report = simulate(design, families=d["families"], runs=d["runs"], seed=d["seed"])
+            plot = imbalance_svg(report["p_abs_imbalance_ge"])
+        except ValueError as exc:
+            report_form.add_error("block_sizes", str(exc))
+    return render(
+        request,
+        "randomisation/statistics.html",
+        {
+            "trial": trial,
+            "unblinded": unblinded,
+            "generate_form": generate_form,
+            "lists": lists_visible_to(request.user).prefetch_related("strata") if unblinded else [],
+            "report_form": report_form,
+            "report": report,
+            "plot": plot,
+        },
+    )
+
+
+@login_required
+@require_GET
+def list_export(request, list_id: int):
+    rlist = get_object_or_404(lists_visible_to(request.user), pk=list_id)
+    try:
+        return list_csv_response(rlist=rlist, actor=request.user, channel=Channel.WEB)
+    except TrialError as exc:
+        raise PermissionDenied(exc.message) from exc
