@@ -3,7 +3,6 @@
 from datetime import date
 
 from trial.config import config_of
-from trial.eligibility import age_band, child_age_on
 from trial.errors import TrialError
 from trial.models import Family
 
@@ -21,22 +20,11 @@ def factor_values(family: Family, on: date) -> dict[str, str]:
                 raise TrialError("The family's legal status is not recorded.", field="legal_status")
             values[factor] = family.legal_status
         elif factor == "age_band":
-            child = family.participants.get(role="child").identity
-            try:
-                age = child_age_on(
-                    on,
-                    date_of_birth=child.date_of_birth,
-                    expected_due_date=None if child.date_of_birth else child.expected_due_date,
-                )
-            except ValueError as exc:
-                raise TrialError(
-                    "The child's age band cannot be derived: record the date of birth.",
-                    field="age_band",
-                ) from exc
-            band = age_band(config.age_bands, age)
-            if not band:
-                raise TrialError("The child is older than every age band.", field="age_band")
-            values[factor] = band
+            # The band at referral, derived there from the date of birth or due date: the
+            # stratum stays put if the child has a birthday before randomisation.
+            if not family.screening.age_band:
+                raise TrialError("The child's age band at referral is not known.", field="age_band")
+            values[factor] = family.screening.age_band
     return values
 
 

@@ -4,7 +4,7 @@ eCRF's "baseline complete") add to it without touching the service."""
 from collections.abc import Callable
 from datetime import date
 
-from trial.collection import collection_status
+from trial.collection import NO_CONSENT, collection_status
 from trial.errors import TrialError
 from trial.models import Family
 
@@ -23,7 +23,7 @@ def consented_on_the_current_version(family: Family, on: date) -> None:
             f"The family must re-consent on version {status.reconsent_version} first.",
             field="consent",
         )
-    if not status.anything:
+    if NO_CONSENT in status.reasons.values():
         raise TrialError("The family has no consent to take part.", field="consent")
 
 

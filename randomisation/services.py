@@ -188,9 +188,12 @@ class _Exhausted(Exception):
 @transaction.atomic(durable=True)
 def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
     on = today()
-    mode = family.trial.randomisation_mode
     require_duty(actor, site=family.site, duty=Duty.RANDOMISE, on=on)
     family = Family.objects.select_for_update().get(pk=family.pk)
+    # Read afresh: a trial object held by the caller may predate going live.
+    mode = (
+        Trial.objects.filter(pk=family.trial_id).values_list("randomisation_mode", flat=True).get()
+    )
     existing = Allocation.objects.filter(family=family, mode=mode).first()
     if existing:
         return existing  # idempotent: the same allocation, nothing consumed

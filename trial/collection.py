@@ -12,6 +12,8 @@ from sites.selectors import today
 from .config import config_of
 from .models import ConsentRecord, ConsentVersion, ConsentVersionSite, Family
 
+NO_CONSENT = "no consent to take part"
+
 
 def version_in_effect(site, on: date) -> ConsentVersion | None:
     """The consent form version in use at the site on that date (the latest to take effect)."""
@@ -87,7 +89,7 @@ def collection_status(family: Family, on: date | None = None) -> CollectionStatu
     current = [c for c in consents if _required_yes(c, required)]
     if not current:
         for source in config.data_sources:
-            stop(source, "no consent to take part")
+            stop(source, NO_CONSENT)
     due = reconsent_due(family, day, list(family.consents.all()))
     if due is not None:
         for source in config.data_sources:

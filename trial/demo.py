@@ -9,6 +9,7 @@ from audit.events import Channel
 from audit.models import AuditEvent
 from audit.services import review_signoff, verification_record
 from audit.verification import verify_ledger
+from randomisation.demo import seed_randomisation
 from sites.accounts import account_create
 from sites.lifecycle import site_move_status, site_register, site_update
 from sites.memberships import delegation_grant, membership_grant
@@ -215,6 +216,7 @@ def seed(log=print) -> Trial:
         log(f"Site {site.code}: {site.get_status_display().lower()}.")
         sites[s.code] = site
     seed_families(trial, sites, users, log)
+    seed_randomisation(trial, users, log)
     _audit_history(trial, sites, users, log)
     return trial
 
