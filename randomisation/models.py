@@ -63,11 +63,15 @@ class Stratum(models.Model):
     key = models.CharField(max_length=200, help_text="e.g. site=BUC|legal_status=cp_plan|...")
     levels = models.JSONField()
     length = models.PositiveIntegerField()
+    used = models.PositiveIntegerField(default=0, help_text="slots allocated so far, in order")
 
     class Meta:
         ordering = ["key"]
         constraints = [
-            models.UniqueConstraint(fields=["trial", "mode", "key"], name="one_list_per_stratum")
+            models.UniqueConstraint(fields=["trial", "mode", "key"], name="one_list_per_stratum"),
+            models.CheckConstraint(
+                condition=models.Q(used__lte=models.F("length")), name="stratum_used_within_length"
+            ),
         ]
 
     def __str__(self) -> str:

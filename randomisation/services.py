@@ -210,11 +210,12 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
     )
     if stratum is None:
         raise TrialError(f"There is no sealed {mode} list for stratum {key}.", field="stratum")
-    slot = (
-        Slot.objects.filter(stratum=stratum, allocation__isnull=True).order_by("position").first()
-    )
-    if slot is None:
+    if stratum.used >= stratum.length:
         raise _Exhausted(stratum)
+    # The next slot is the one after the last used: found by position, in order by design.
+    slot = Slot.objects.get(stratum=stratum, position=stratum.used + 1)
+    stratum.used += 1
+    stratum.save(update_fields=["used"])
     allocation = Allocation(
         family=family,
         mode=mode,

@@ -1,0 +1,272 @@
+"""Benchmark of randomisation on PostgreSQL (not a test).
+
+Randomises families through `family_randomise` (duty check, preconditions, stratum row lock,
+slot, allocation, history, audit event) from 8 and then 32 client processes, and prints
+randomisations per second and p95 latency beside the transactions per second of `pgbench`
+running a single-row update transaction with the same number of clients, in the same run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/reconnect_bench \
+        .venv/bin/python bench/randomise_bench.py [--families 4000] [--seconds 15]
+"""
+
+import argparse
+import multiprocessing as mp
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+os.environ["DEBUG"] = "0"
+os.environ.setdefault("IDENTITY_KEYS", "ZGVtby1vbmx5LWtleS1ub3QtZm9yLXJlYWwtZGF0YSE=")
+# Notifications are queued, as to a worker in production, not run inside the timed call.
+os.environ["CELERY_BROKER_URL"] = "memory://"
+os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
+
+
+def setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def build(url: str, families: int) -> dict:
+    """A trial like the demo's, one active site, a sealed list and `families` enrolled."""
+    from django.core.management import call_command
+
+    from audit.events import Channel
+    from randomisation.services import sequence_generate, sequence_seal
+    from sites.lifecycle import site_move_status, site_register, site_update
+    from sites.memberships import delegation_grant, membership_grant
+    from sites.selectors import today
+    from tests.randomisation.bulk import bulk_families
+    from trial.bootstrap import trial_bootstrap
+    from trial.consents import consent_version_activate, consent_version_create
+
+    call_command("migrate", verbosity=0)
+    trial = trial_bootstrap(
+        path=ROOT / "trial/definitions/reconnect.yaml",
+        username="manager",
+        email="m@example.test",
+        password="bench-Password-2026",
+    )
+    manager = trial.memberships.get().user
+    from django.contrib.auth import get_user_model
+
+    make = get_user_model().objects.create_user
+    coord = make("coord.buc", "c@example.test", "bench-Password-2026")
+    pi = make("pi.buc", "p@example.test", "bench-Password-2026")
+    stats = make("stats.unblind", "s@example.test", "bench-Password-2026")
+    site = site_register(
+        trial=trial,
+        actor=manager,
+        channel=Channel.COMMAND,
+        code="BUC",
+        name="Bucks",
+        nhs_trust="Trust",
+        local_authority="Council",
+        recruitment_target=families,
+    )
+    start = today()
+    for user, role, where in (
+        (coord, "site_coordinator", site),
+        (pi, "principal_investigator", site),
+        (stats, "statistician_unblinded", None),
+    ):
+        m = membership_grant(
+            actor=manager,
+            channel=Channel.COMMAND,
+            user=user,
+            trial=trial,
+            role=role,
+            site=where,
+            starts_on=start,
+        )
+        if role == "site_coordinator":
+            for duty in ("take_consent", "randomise", "enter_data"):
+                delegation_grant(
+                    membership=m, duty=duty, actor=manager, channel=Channel.COMMAND, starts_on=start
+                )
+    site_move_status(
+        site=site,
+        actor=manager,
+        channel=Channel.COMMAND,
+        to_status="approved",
+        ethics_approval_date=start,
+        rnd_approval_date=start,
+    )
+    site_update(
+        site=site, actor=manager, channel=Channel.COMMAND, principal_investigator=pi, reason="bench"
+    )
+    site_move_status(site=site, actor=manager, channel=Channel.COMMAND, to_status="active")
+    version = consent_version_create(
+        trial=trial,
+        actor=manager,
+        channel=Channel.COMMAND,
+        version="1",
+        ethics_approval_date=start,
+        items=["take_part"],
+    )
+    consent_version_activate(
+        version=version, site=site, effective_from=start, actor=manager, channel=Channel.COMMAND
+    )
+    rlist = sequence_generate(
+        trial=trial, actor=stats, channel=Channel.COMMAND, mode="test", length=families
+    )
+    sequence_seal(rlist=rlist, actor=stats, channel=Channel.COMMAND)
+
+    class World:  # what bulk_families reads
+        pass
+
+    world = World()
+    world.trial, world.coord_buc = trial, coord
+    ids = [f.pk for f in bulk_families(world, site, version, families, start=1)]
+    return {"families": ids, "coordinator": coord.pk}
+
+
+def _client(url, family_ids, coordinator_id, start_at, deadline, queue) -> None:
+    os.environ["DATABASE_URL"] = url
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from audit.events import Channel
+    from randomisation.services import family_randomise
+    from trial.models import Family
+
+    actor = get_user_model().objects.get(pk=coordinator_id)
+    families = list(Family.objects.filter(pk__in=family_ids).select_related("site", "trial"))
+    while time.time() < start_at:  # every client starts together
+        time.sleep(0.005)
+    latencies = []
+    for family in families:
+        if time.time() >= deadline:
+            break
+        t0 = time.perf_counter()
+        family_randomise(family=family, actor=actor, channel=Channel.API)
+        latencies.append(time.perf_counter() - t0)
+    connection.close()
+    queue.put((latencies, time.time()))
+
+
+def randomise_run(
+    url: str, ids: list[int], coordinator: int, clients: int, seconds: float
+) -> tuple[float, float, int]:
+    """(randomisations per second, p95 ms, randomisations done) with `clients` processes."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    start_at = time.time() + 10  # time for every process to start Django
+    deadline = start_at + seconds
+    procs = [
+        ctx.Process(
+            target=_client, args=(url, ids[i::clients], coordinator, start_at, deadline, queue)
+        )
+        for i in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    latencies = sorted(x for r, _ in results for x in r)
+    elapsed = max(finished for _, finished in results) - start_at
+    return (
+        len(latencies) / elapsed,
+        latencies[int(0.95 * (len(latencies) - 1))] * 1000,
+        len(latencies),
+    )
+
+
+def pgbench(url: str, clients: int, seconds: int) -> float:
+    """pgbench's TPS for a single-row update transaction, on a table of its own."""
+    parts = urlparse(url)
+    env = {**os.environ, "PGPASSWORD": parts.password or ""}
+    base = [
+        "-h",
+        parts.hostname or "127.0.0.1",
+        "-p",
+        str(parts.port or 5432),
+        "-U",
+        parts.username or "postgres",
+    ]
+    name = parts.path.lstrip("/")
+    subprocess.run(
+        [
+            "psql",
+            *base,
+            "-d",
+            name,
+            "-qc",
+            "DROP TABLE IF EXISTS bench_rows; CREATE TABLE bench_rows (id int PRIMARY "
+            "KEY, n int); INSERT INTO bench_rows SELECT g, 0 FROM "
+            "generate_series(1, 100000) g;",
+        ],
+        check=True,
+        env=env,
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(
+            "\\set id random(1, 100000)\nBEGIN;\n"
+            "UPDATE bench_rows SET n = n + 1 WHERE id = :id;\nEND;\n"
+        )
+    out = subprocess.run(
+        [
+            "pgbench",
+            *base,
+            "-n",
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            str(seconds),
+            "-f",
+            script.name,
+            name,
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", type=int, default=4000)
+    parser.add_argument("--seconds", type=float, default=15)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("Set DATABASE_URL to a PostgreSQL database (it is dropped and recreated).")
+    from audit_bench import ensure_database  # the same database set-up as the audit benchmark
+
+    ensure_database(url)
+    setup_django()
+    built = build(url, args.families)
+    ids = built["families"]
+    print(f"{len(ids):,} enrolled families at one site, 4 strata, one sealed list.\n")
+    print(
+        f"{'clients':>8} {'randomisations/s':>18} {'p95 ms':>8} {'pgbench tps':>12}  "
+        "(pgbench: single-row UPDATE transactions, same clients, same machine)"
+    )
+    used = 0
+    for clients in (8, 32):
+        rate, p95, done = randomise_run(
+            url, ids[used:], built["coordinator"], clients, args.seconds
+        )
+        used += done
+        tps = pgbench(url, clients, int(args.seconds))
+        print(f"{clients:>8} {rate:>18,.0f} {p95:>8.1f} {tps:>12,.0f}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "bench"))
+    main()
