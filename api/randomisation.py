@@ -12,6 +12,7 @@ from randomisation.export import list_csv_response
 from randomisation.models import Allocation, Mode, RandomisationList
 from randomisation.selectors import allocations_visible_to, lists_visible_to
 from randomisation.services import (
+    factor_correct,
     family_randomise,
     randomisation_go_live,
     sequence_generate,
@@ -208,3 +209,36 @@ class DesignReportView(APIView):
         except ValueError as exc:
             raise serializers.ValidationError({"block_sizes": str(exc)}) from exc
         return Response(simulate(design, families=d["families"], runs=d["runs"], seed=d["seed"]))
+
+
+class FactorCorrectionIn(serializers.Serializer):
+    factor = serializers.CharField(max_length=40)
+    correct_value = serializers.CharField(max_length=60)
+    reason = serializers.CharField(max_length=2000, allow_blank=True)
+    severity = serializers.ChoiceField(choices=["minor", "major"])
+
+
+class FactorCorrectionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    factor = serializers.CharField()
+    used_value = serializers.CharField()
+    correct_value = serializers.CharField()
+    reason = serializers.CharField()
+    deviation = serializers.IntegerField(source="deviation_id")
+
+
+class FactorCorrectionView(APIView):
+    @extend_schema(
+        request=FactorCorrectionIn,
+        responses={201: FactorCorrectionOut},
+        summary="Record that a factor was wrong at randomisation (the allocation "
+        "stands; a protocol deviation is recorded)",
+    )
+    def post(self, request, allocation_id: int):
+        allocation = get_object_or_404(allocations_visible_to(request.user), pk=allocation_id)
+        data = FactorCorrectionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        correction = factor_correct(
+            allocation=allocation, actor=request.user, channel=Channel.API, **data.validated_data
+        )
+        return Response(FactorCorrectionOut(correction).data, status=status.HTTP_201_CREATED)

@@ -86,6 +86,11 @@ urlpatterns = [
         name="api-family-randomise",
     ),
     path("allocations/", randomisation.AllocationListView.as_view(), name="api-allocations"),
+    path(
+        "allocations/<int:allocation_id>/corrections/",
+        randomisation.FactorCorrectionView.as_view(),
+        name="api-factor-correction",
+    ),
     path("randomisation/lists/", randomisation.ListsView.as_view(), name="api-lists"),
     path(
         "randomisation/lists/<int:list_id>/seal/",

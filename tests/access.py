@@ -228,3 +228,16 @@ ARM_AT_BUC = {
     "pi.buc": 200,
     "stats.unblind": 200,
 }
+
+
+def buc_allocation_id(world) -> int:
+    """A BUC family's allocation (randomised once per world)."""
+    if not hasattr(world, "_buc_allocation"):
+        from audit.events import Channel
+        from randomisation.services import family_randomise
+
+        sealed_test_list(world)
+        world._buc_allocation = family_randomise(
+            family=family_at(world, "BUC"), actor=world.coord_buc, channel=Channel.COMMAND
+        )
+    return world._buc_allocation.pk

@@ -18,6 +18,7 @@ from ..access import (
     ROLES,
     STATISTICIANS,
     acts_on,
+    buc_allocation_id,
     consent_body,
     consent_v1,
     enrol_body,
@@ -317,6 +318,17 @@ ENDPOINTS = {
         acts_on(OXF_READERS, {}, signed_out=401),
     ),
     "allocations": ("get", lambda w: "/api/v1/allocations/", None, EVERYONE),
+    "BUC factor correction": (
+        "post",
+        lambda w: f"/api/v1/allocations/{buc_allocation_id(w)}/corrections/",
+        lambda w: {
+            "factor": "legal_status",
+            "correct_value": "pre_proceedings",
+            "reason": "PLO letter seen later",
+            "severity": "minor",
+        },
+        acts_on(BUC_READERS, {"coord.buc": 201}, signed_out=401),
+    ),
     "allocation lists": ("get", lambda w: "/api/v1/randomisation/lists/", None, EVERYONE),
     "generate lists": (
         "post",
