@@ -39,6 +39,7 @@ class TrialFactory(factory.django.DjangoModelFactory):
     name = "ReConnect versus usual care"
     sponsor = "Oxford Health NHS Foundation Trust"
     definition = factory.LazyFunction(lambda: read_definition(DEFINITION)[0])
+    definition_source = factory.LazyFunction(lambda: DEFINITION.read_text(encoding="utf-8"))
     definition_sha256 = factory.LazyFunction(lambda: read_definition(DEFINITION)[1])
     loaded_at = factory.LazyFunction(timezone.now)
 

@@ -64,6 +64,7 @@ def trial_bootstrap(
         name=" ".join(section["name"].split()),
         sponsor=section["sponsor"].strip(),
         definition=data,
+        definition_source=Path(path).read_text(encoding="utf-8"),
         definition_sha256=digest,
         loaded_at=timezone.now(),
     )

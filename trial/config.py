@@ -3,6 +3,8 @@ that belongs to one trial."""
 
 from dataclasses import dataclass, field
 
+import yaml
+
 from trial.errors import TrialError
 
 from .eligibility import AgeBand, Criterion, EligibilityRules
@@ -76,7 +78,10 @@ def config_of(trial) -> TrialConfig:
     """The trial's configuration, parsed once per definition digest."""
     key = (trial.code, trial.definition_sha256)
     if key not in _parsed:
-        _parsed[key] = _parse(trial.code, trial.definition)
+        data = (
+            yaml.safe_load(trial.definition_source) if trial.definition_source else trial.definition
+        )
+        _parsed[key] = _parse(trial.code, data)
     return _parsed[key]
 
 

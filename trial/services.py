@@ -36,6 +36,7 @@ def trial_load(*, path: Path | str, actor, channel: Channel) -> Trial:
     trial.name = " ".join(section["name"].split())
     trial.sponsor = section["sponsor"].strip()
     trial.definition = data
+    trial.definition_source = Path(path).read_text(encoding="utf-8")
     trial.definition_sha256 = digest
     trial.loaded_at = timezone.now()
     stamp(trial, actor=actor, reason=f"definition {Path(path).name}").save()

@@ -12,6 +12,9 @@ class Trial(models.Model):
     name = models.CharField(max_length=300)
     sponsor = models.CharField(max_length=200)
     definition = models.JSONField(default=dict)
+    # The file as loaded: configuration is read from it, because PostgreSQL's jsonb does not
+    # keep the order of keys (arms, referrers, levels) that the definition gives.
+    definition_source = models.TextField(blank=True)
     definition_sha256 = models.CharField(max_length=64)
     loaded_at = models.DateTimeField()
     randomisation_mode = models.CharField(
