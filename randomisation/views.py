@@ -105,8 +105,8 @@ class ReportForm(forms.Form):
     p = forms.FloatField(
         min_value=0.5, max_value=1, initial=0.8, required=False, help_text="minimisation only"
     )
-    families = forms.IntegerField(min_value=1, max_value=2000, initial=150)
-    runs = forms.IntegerField(min_value=1, max_value=1000, initial=200)
+    families = forms.IntegerField(min_value=1, max_value=1000, initial=150)
+    runs = forms.IntegerField(min_value=1, max_value=500, initial=200)
     seed = forms.IntegerField(min_value=0, initial=20261126)
 
     def clean_block_sizes(self):
@@ -145,8 +145,9 @@ def statistics_page(request):
         elif action in ("seal", "live"):
             try:
                 if action == "seal":
+                    list_id = request.POST.get("list", "")
                     rlist = get_object_or_404(
-                        lists_visible_to(request.user), pk=request.POST.get("list")
+                        lists_visible_to(request.user), pk=int(list_id) if list_id.isdigit() else 0
                     )
                     done = sequence_seal(rlist=rlist, actor=request.user, channel=Channel.WEB)
                 else:

@@ -221,8 +221,8 @@ def people_page(request):
     memberships = memberships_visible_to(user).prefetch_related(
         Prefetch("delegations", queryset=Delegation.objects.filter(ends_on__isnull=True))
     )
-    site_filter = request.GET.get("site")
-    if site_filter:
+    site_filter = request.GET.get("site", "")
+    if site_filter.isdigit():
         memberships = memberships.filter(site_id=site_filter)
     if request.GET.get("ended") != "1":
         memberships = memberships.filter(ends_on__isnull=True)
