@@ -2,10 +2,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.events import Channel
+from randomisation.algorithms import check_design
 from randomisation.concealment import may_see_arm
 from randomisation.design import design_for
 from randomisation.export import list_csv_response
@@ -190,8 +192,6 @@ class DesignReportView(APIView):
     def post(self, request):
         roles = set(open_memberships(request.user).values_list("role", flat=True))
         if not roles & {Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}:
-            from rest_framework.exceptions import PermissionDenied
-
             raise PermissionDenied("Only statisticians run the design report.")
         data = ReportIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -205,8 +205,6 @@ class DesignReportView(APIView):
                 strata=d.get("strata"),
                 p=d.get("p"),
             )
-            from randomisation.algorithms import check_design
-
             check_design(design.arms, design.ratio, design.block_sizes)
         except ValueError as exc:
             raise serializers.ValidationError({"block_sizes": str(exc)}) from exc
