@@ -2,6 +2,7 @@
 transaction, as separate gunicorn workers would."""
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -23,7 +24,7 @@ from ..factories import UserFactory
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def race(n: int, work: Callable[[int], object]) -> list[object]:
+def race(n: int, work: Callable[[int], object], timeout: float = 600) -> list[object]:
     """Start n threads at one barrier; return each one's result or exception."""
     barrier = threading.Barrier(n)
     results: list[object] = [None] * n
@@ -40,8 +41,11 @@ def race(n: int, work: Callable[[int], object]) -> list[object]:
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + timeout
     for t in threads:
-        t.join(60)
+        t.join(max(0.0, deadline - time.monotonic()))
+    stuck = [i for i, t in enumerate(threads) if t.is_alive()]
+    assert not stuck, f"clients {stuck} still running after {timeout:.0f} s"
     return results
 
 
