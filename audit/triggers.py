@@ -2,6 +2,7 @@
 audit_auditevent fail, whoever asks. Installed by a migration; a database owner can
 still drop them, which is what audit_verify is for."""
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 TABLE = "audit_auditevent"
@@ -42,7 +43,10 @@ def _statements(connection: BaseDatabaseWrapper, install: bool) -> list[str]:
         return POSTGRES_INSTALL if install else POSTGRES_REMOVE
     if connection.vendor == "sqlite":
         return SQLITE_INSTALL if install else SQLITE_REMOVE
-    raise NotImplementedError(f"no ledger triggers for {connection.vendor}")
+    raise ImproperlyConfigured(
+        f"The audit ledger refuses changes through triggers written for PostgreSQL and SQLite; "
+        f"{connection.vendor} is not supported (set DATABASE_URL to PostgreSQL)."
+    )
 
 
 def install(connection: BaseDatabaseWrapper) -> None:

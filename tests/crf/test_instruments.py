@@ -25,9 +25,15 @@ def test_psi4sf_subscales_and_total():
     spec = read_spec(FORMS / "psi4sf-v1.yaml")
     # 12 items of 1, 12 of 3, 12 of 5: subscales 12, 36, 60; total 108.
     result = scores(spec, grid([1] * 12 + [3] * 12 + [5] * 12))
-    assert [result[k].value for k in ("parental_distress",
-                                      "parent_child_dysfunctional_interaction",
-                                      "difficult_child", "total")] == [12, 36, 60, 108]
+    assert [
+        result[k].value
+        for k in (
+            "parental_distress",
+            "parent_child_dysfunctional_interaction",
+            "difficult_child",
+            "total",
+        )
+    ] == [12, 36, 60, 108]
 
 
 def test_psi4sf_any_missing_item_leaves_its_scores_uncomputed():
@@ -43,7 +49,10 @@ def test_psoc_reverses_the_efficacy_items():
     # round to 1: 7 x 1 = 7; total 61.
     result = scores(spec, grid([6] * 16))
     assert (result["satisfaction"].value, result["efficacy"].value, result["total"].value) == (
-        Decimal("54"), Decimal("7"), Decimal("61"))
+        Decimal("54"),
+        Decimal("7"),
+        Decimal("61"),
+    )
     # The most competent answers: agree (1) with efficacy items, disagree (6) with the rest.
     best = grid([1 if n in (1, 6, 7, 10, 11, 13, 15) else 6 for n in range(1, 17)])
     assert scores(spec, best)["total"].value == Decimal("96")
