@@ -42,6 +42,26 @@ def test_enrolment_records_the_consent_with_an_answer_per_item(world, v1):
     assert record.version == v1 and record.participant.number == 1
 
 
+def second_version(world, site, *, effective_from):
+    """Version 2.0, approved a month ago, in use at one site from the given date."""
+    version = consent_version_create(
+        trial=world.trial,
+        actor=world.manager,
+        channel=Channel.API,
+        version="2.0",
+        ethics_approval_date=today() - timedelta(30),
+        items=ITEMS,
+    )
+    consent_version_activate(
+        version=version,
+        site=site,
+        effective_from=effective_from,
+        actor=world.manager,
+        channel=Channel.API,
+    )
+    return version
+
+
 def test_a_consent_dated_in_the_future_is_refused(world, v1):
     error = refused(
         lambda: enrol(
@@ -52,21 +72,7 @@ def test_a_consent_dated_in_the_future_is_refused(world, v1):
 
 
 def test_a_consent_before_the_versions_effective_date_at_the_site_is_refused(world, v1):
-    v2 = consent_version_create(
-        trial=world.trial,
-        actor=world.manager,
-        channel=Channel.API,
-        version="2.0",
-        ethics_approval_date=today() - timedelta(days=30),
-        items=ITEMS,
-    )
-    consent_version_activate(
-        version=v2,
-        site=world.buc,
-        effective_from=today() - timedelta(1),
-        actor=world.manager,
-        channel=Channel.API,
-    )
+    v2 = second_version(world, world.buc, effective_from=today() - timedelta(days=1))
     error = refused(
         lambda: enrol(
             world, v2, consents=[(1, consent(world, v2, consent_date=today() - timedelta(days=2)))]
@@ -76,41 +82,13 @@ def test_a_consent_before_the_versions_effective_date_at_the_site_is_refused(wor
 
 
 def test_a_version_not_in_use_at_the_site_is_refused(world, v1):
-    v2 = consent_version_create(
-        trial=world.trial,
-        actor=world.manager,
-        channel=Channel.API,
-        version="2.0",
-        ethics_approval_date=today() - timedelta(days=30),
-        items=ITEMS,
-    )
-    consent_version_activate(
-        version=v2,
-        site=world.oxf,
-        effective_from=today() - timedelta(9),
-        actor=world.manager,
-        channel=Channel.API,
-    )
+    v2 = second_version(world, world.oxf, effective_from=today() - timedelta(days=9))
     error = refused(lambda: enrol(world, v2, consents=[(1, consent(world, v2))]))
     assert error.field == "version" and "not in use at BUC" in error.message
 
 
 def test_a_superseded_version_is_refused(world, v1):
-    v2 = consent_version_create(
-        trial=world.trial,
-        actor=world.manager,
-        channel=Channel.API,
-        version="2.0",
-        ethics_approval_date=today() - timedelta(days=30),
-        items=ITEMS,
-    )
-    consent_version_activate(
-        version=v2,
-        site=world.buc,
-        effective_from=today() - timedelta(5),
-        actor=world.manager,
-        channel=Channel.API,
-    )
+    second_version(world, world.buc, effective_from=today() - timedelta(days=5))
     error = refused(lambda: enrol(world, v1, consents=[(1, consent(world, v1))]))
     assert error.field == "version" and "replaced at BUC by version 2.0" in error.message
 
