@@ -48,6 +48,19 @@ class EventType(models.TextChoices):
     FACTOR_CORRECTED = "factor_corrected", "Stratification factor corrected"
     AUDIT_VERIFIED = "audit_verified", "Audit ledger verified"
     AUDIT_VERIFY_FAILED = "audit_verify_failed", "Audit ledger verification FAILED"
+    FORM_LOADED = "form_loaded", "Form version loaded"
+    RESPONSE_ENTERED = "response_entered", "Form entered"
+    RESPONSE_CHANGED = "response_changed", "Form changed"
+    RESPONSE_VERIFIED = "response_verified", "Form verified (SDV)"
+    RESPONSE_ALERT = "response_alert", "Form alert raised"
+    QUERY_RAISED = "query_raised", "Query raised"
+    QUERY_ANSWERED = "query_answered", "Query answered"
+    QUERY_CLOSED = "query_closed", "Query closed"
+    QUERY_REOPENED = "query_reopened", "Query re-opened"
+    CASEBOOK_SIGNED = "casebook_signed", "Casebook signed"
+    SIGNATURE_REFUSED = "signature_refused", "Casebook signature refused (password)"
+    SIGNATURE_INVALIDATED = "signature_invalidated", "Casebook signature invalidated"
+    OVERDUE_REMINDED = "overdue_reminded", "Overdue forms reminder sent"
 
 
 class EditAfter(models.TextChoices):

@@ -24,6 +24,8 @@ MISSING_CODES = {
 CHECK_RULES = {"not_before", "not_after", "less_or_equal", "greater_or_equal"}
 SCORE_METHODS = {"sum", "mean"}
 KEY = re.compile(r"[a-z][a-z0-9_]*")
+# The site roles that may enter a form (role keys as the sites app names them).
+ENTRY_ROLES = {"site_coordinator", "outcome_assessor", "principal_investigator"}
 
 
 class SpecError(Exception):
@@ -94,6 +96,10 @@ class FormSpec:
     scores: tuple[Score, ...] = ()
     alerts: tuple[Alert, ...] = ()
     sources: tuple[str, ...] = ()  # data sources it collects from (withdrawal and consent gates)
+    entered_by: tuple[str, ...] = ("site_coordinator",)
+    reveals_arm: bool = False  # its content would unblind: blinded roles never see it
+    repeatable: bool = False  # an any-time form (adverse event): many per family, no visit
+    dated_by: str = ""  # the date field that dates the visit (its window is judged on it)
     source_text: str = field(default="", compare=False)
 
     def field(self, key: str) -> Field | None:
@@ -126,6 +132,10 @@ def parse_spec(data: Any, path: str = "(spec)", text: str = "") -> FormSpec:
         "alerts",
         "sources",
         "copyright",
+        "entered_by",
+        "reveals_arm",
+        "repeatable",
+        "dated_by",
     }
     for key in data:
         if key not in known:
@@ -148,6 +158,25 @@ def parse_spec(data: Any, path: str = "(spec)", text: str = "") -> FormSpec:
     checks = tuple(_check(c, i, by_key, fail) for i, c in enumerate(data.get("checks") or []))
     scores = tuple(_score(s, i, by_key, fail) for i, s in enumerate(data.get("scoring") or []))
     alerts = tuple(_alert(a, i, by_key, fail) for i, a in enumerate(data.get("alerts") or []))
+    entered_by = data.get("entered_by", ["site_coordinator"])
+    if not isinstance(entered_by, list) or not entered_by:
+        fail("entered_by", "must list the roles that enter this form")
+    for role in entered_by:
+        if role not in ENTRY_ROLES:
+            fail("entered_by", f"unknown role '{role}' (known: {', '.join(sorted(ENTRY_ROLES))})")
+    for flag in ("reveals_arm", "repeatable", "copyright"):
+        if not isinstance(data.get(flag, False), bool):
+            fail(flag, "must be true or false")
+    if data.get("reveals_arm") and "outcome_assessor" in entered_by:
+        fail("entered_by", "a form that reveals the arm cannot be entered by a blinded assessor")
+    dated_by = data.get("dated_by", "")
+    if dated_by and (dated_by not in by_key or by_key[dated_by].type != "date"):
+        fail("dated_by", f"'{dated_by}' is not a date field of this form")
+    if dated_by and not by_key[dated_by].required:
+        fail(f"fields.{dated_by}.required", "the field that dates the visit must be required")
+    sources = data.get("sources") or []
+    if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
+        fail("sources", "must be a list of data source keys")
     return FormSpec(
         form=data["form"],
         version=data["version"],
@@ -156,7 +185,11 @@ def parse_spec(data: Any, path: str = "(spec)", text: str = "") -> FormSpec:
         checks=checks,
         scores=scores,
         alerts=alerts,
-        sources=tuple(data.get("sources") or ()),
+        sources=tuple(sources),
+        entered_by=tuple(entered_by),
+        reveals_arm=bool(data.get("reveals_arm")),
+        repeatable=bool(data.get("repeatable")),
+        dated_by=dated_by,
         source_text=text,
     )
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from crf.schedule import Schedule, parse_schedule
 from trial.errors import TrialError
 
 from .eligibility import AgeBand, Criterion, EligibilityRules
@@ -50,6 +51,7 @@ class TrialConfig:
     consent_items: tuple[ConsentItem, ...]
     withdrawal_levels: tuple[WithdrawalLevel, ...]
     randomisation: RandomisationConfig | None = None
+    schedule: Schedule | None = None
 
     def consent_item(self, key: str) -> ConsentItem | None:
         return next((i for i in self.consent_items if i.key == key), None)
@@ -113,6 +115,7 @@ def _parse(code: str, data: dict) -> TrialConfig:
             for i in data["consent_items"]
         ),
         randomisation=_randomisation(data.get("randomisation")),
+        schedule=parse_schedule(data.get("schedule")),
         withdrawal_levels=tuple(
             WithdrawalLevel(w["key"], w["label"], frozenset(w["stops"]))
             for w in data["withdrawal_levels"]

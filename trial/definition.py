@@ -205,6 +205,42 @@ def _randomisation(c: _Checker, body: Any, data: dict) -> None:
             c.fail(f"{key}.minimisation.imbalance", "must be range or variance")
 
 
+def _schedule(c: _Checker, body: Any, data: dict) -> None:
+    c.mapping(body, "schedule")
+    c.fields(body, "schedule", {"visits"}, {"any_time"})
+    days: list[int] = []
+
+    def visit(item: dict, where: str) -> None:
+        c.text(item["label"], f"{where}.label")
+        if isinstance(item["day"], bool) or not isinstance(item["day"], int):
+            c.fail(f"{where}.day", "must be a whole number of days from randomisation")
+        c.whole(item["before"], f"{where}.before")
+        c.whole(item["after"], f"{where}.after")
+        for i, form in enumerate(c.listing(item["forms"], f"{where}.forms")):
+            c.code(form, f"{where}.forms[{i}]")
+        if len(set(item["forms"])) != len(item["forms"]):
+            c.fail(f"{where}.forms", "names a form twice")
+        if not isinstance(item.get("before_randomisation", False), bool):
+            c.fail(f"{where}.before_randomisation", "must be true or false")
+        if "randomise_within" in item:
+            c.whole(item["randomise_within"], f"{where}.randomise_within", 1)
+        if days and item["day"] < days[-1]:
+            c.fail(f"{where}.day", "visits are listed in the order of their days")
+        days.append(item["day"])
+
+    visits = c.keyed_list(
+        body["visits"],
+        "schedule.visits",
+        {"label", "day", "before", "after", "forms"},
+        {"before_randomisation", "randomise_within"},
+        visit,
+    )
+    if sum(1 for v in visits if v.get("before_randomisation")) > 1:
+        c.fail("schedule.visits", "at most one visit comes before randomisation (baseline)")
+    for i, form in enumerate(body.get("any_time") or []):
+        c.code(form, f"schedule.any_time[{i}]")
+
+
 def _labels(name: str) -> Callable[[_Checker, Any, dict], None]:
     return lambda c, body, data: c.labels(body, name)
 
@@ -222,6 +258,7 @@ SECTIONS: dict[str, Callable[[_Checker, Any, dict], None]] = {
     "consent_items": _consent_items,
     "withdrawal_levels": _withdrawal_levels,
     "randomisation": _randomisation,
+    "schedule": _schedule,
 }
 REQUIRED_SECTIONS = {"trial"}
 

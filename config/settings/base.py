@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "trial",
     "sites",
     "randomisation",
+    "crf",
     "api",
 ]
 

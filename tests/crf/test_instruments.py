@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from crf.scoring import scores
+import yaml
+
 from crf.spec import read_spec
 
 FORMS = Path(__file__).resolve().parents[2] / "crf" / "forms"
@@ -14,7 +16,9 @@ FORMS = Path(__file__).resolve().parents[2] / "crf" / "forms"
 @pytest.mark.parametrize("path", sorted(FORMS.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_spec_loads(path):
     spec = read_spec(path)
-    assert spec.form and spec.scores and "questionnaires" in spec.sources
+    definition = yaml.safe_load((FORMS.parents[1] / "trial/definitions/reconnect.yaml").read_text())
+    assert spec.sources and set(spec.sources) <= set(definition["data_sources"])
+    assert path.name == f"{spec.form.replace('_', '-')}-v{spec.version}.yaml"
 
 
 def grid(values: list[int | None]) -> dict:
