@@ -37,7 +37,7 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
 
 def exception_handler(exc, context):
     if isinstance(exc, TrialError):
-        fields = {exc.field: [exc.message]} if exc.field else {}
+        fields = {name: [message] for name, message in exc.fields.items()}
         set_rollback()
         return Response(error_body(exc.code, exc.message, fields), status=exc.status)
     if isinstance(exc, Http404):

@@ -23,6 +23,9 @@ class FormDefinition(models.Model):
     file_name = models.CharField(max_length=200)
     source_text = models.TextField(help_text="the spec file as loaded; parsed from here")
     sha256 = models.CharField(max_length=64)
+    # From the spec, kept as columns so that reads can filter on them.
+    reveals_arm = models.BooleanField(default=False)
+    repeatable = models.BooleanField(default=False)
     loaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
@@ -167,6 +170,9 @@ class QueryMessage(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on query {self.query_id}"
 
 
 class Signature(models.Model):

@@ -47,3 +47,18 @@ PRECONDITIONS: list[Precondition] = [
     not_withdrawn,
     site_active,
 ]
+
+
+def baseline_complete(family: Family, on: date) -> None:
+    """Every baseline form the family's consent allows is complete (the eCRF's rule)."""
+    from crf.selectors import baseline_outstanding
+
+    missing = baseline_outstanding(family, on)
+    if missing:
+        raise TrialError(
+            f"Baseline is not complete: {', '.join(missing)} still to be completed.",
+            field="baseline",
+        )
+
+
+PRECONDITIONS.append(baseline_complete)

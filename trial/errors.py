@@ -12,10 +12,14 @@ class TrialError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, fields: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.field = field or (next(iter(fields)) if fields else None)
+        # Every field's own message, when more than one is wrong at once (a form's answers).
+        self.fields = fields or ({field: message} if field else {})
 
 
 class NotPermitted(TrialError):

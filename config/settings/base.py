@@ -193,6 +193,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.audit_verify_nightly",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Each site's coordinators hear of their overdue forms at the start of the working day.
+    "crf-overdue-daily": {
+        "task": "crf.tasks.remind_overdue",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

@@ -4,10 +4,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from crf.scoring import scores
 import yaml
 
+from crf.scoring import scores
 from crf.spec import read_spec
 
 FORMS = Path(__file__).resolve().parents[2] / "crf" / "forms"

@@ -1,0 +1,422 @@
+"""Entering, changing and verifying responses. Every path (page, API, query correction,
+import) goes through these, with the same checks."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.events import Channel, EditAfter, EventType
+from audit.history import stamp
+from audit.ledger import record
+from audit.reasons import require_reason
+from sites.permissions import require_duty, require_role
+from sites.roles import Duty, Role
+from sites.selectors import today
+from trial.collection import collection_status
+from trial.errors import Conflict, TrialError
+from trial.models import Family
+
+from .models import FormDefinition, Query, QueryMessage, Response, ResponseStatus, Signature
+from .schedule import Visit
+from .scoring import alerts as alert_keys
+from .scoring import scores as score_results
+from .selectors import DONE, current_definitions, randomised_on, schedule_of
+from .validation import Checked, check
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A response as written, and what followed from it."""
+
+    response: Response
+    changed: bool
+    new_alerts: tuple[str, ...] = ()
+    out_of_window: bool = False
+
+
+def _child_born(family: Family) -> date | None:
+    screening = family.screening
+    return screening.child_date_of_birth if screening.child_born else None
+
+
+def _checked(
+    family: Family, definition: FormDefinition, values: dict, *, complete: bool
+) -> Checked:
+    if not isinstance(values, dict):
+        raise TrialError("The answers must be a mapping of field to value.", field="values")
+    spec = definition.spec
+    result = check(spec, values, child_born=_child_born(family))
+    dated = result.values.get(spec.dated_by) if spec.dated_by else None
+    if dated and date.fromisoformat(dated) > today():
+        result.errors.setdefault(spec.dated_by, "cannot be in the future")
+    if result.errors:
+        names = ", ".join(sorted(result.errors))
+        raise TrialError(f"Some answers need correcting: {names}.", fields=result.errors)
+    if complete and result.incomplete:
+        raise TrialError(
+            f"Answer every required question to complete the form ({len(result.incomplete)} "
+            "left), or save it as a draft.",
+            fields=dict.fromkeys(result.incomplete, "is required"),
+        )
+    return result
+
+
+def _may_collect(family: Family, definition: FormDefinition) -> None:
+    status = collection_status(family)
+    for source in definition.spec.sources:
+        if not status.may(source):
+            raise Conflict(
+                f"{definition.title} cannot be entered for {family.identifier}: "
+                f"{status.reasons.get(source, source)}.",
+                field="form",
+            )
+
+
+def _may_enter(actor, family: Family, definition: FormDefinition) -> None:
+    require_role(actor, roles=set(definition.spec.entered_by), site=family.site)
+    require_duty(actor, site=family.site, duty=Duty.ENTER_DATA, on=today())
+
+
+def _scored(definition: FormDefinition, checked: Checked) -> tuple[dict, list[str]]:
+    results = score_results(definition.spec, checked.values)
+    scores = {
+        key: {
+            "value": str(r.value) if r.value is not None else None,
+            "answered": r.answered,
+            "missing": r.missing,
+            "prorated": r.prorated,
+            "reason": r.reason,
+        }
+        for key, r in results.items()
+    }
+    return scores, alert_keys(definition.spec, checked.values)
+
+
+def _dated_on(definition: FormDefinition, checked: Checked) -> date | None:
+    key = definition.spec.dated_by
+    return date.fromisoformat(checked.values[key]) if key in checked.values else None
+
+
+def _window_query(response: Response, visit: Visit | None, actor, channel: Channel) -> bool:
+    """An automatic query when the visit date falls outside its window (accepted, flagged)."""
+    if visit is None or response.dated_on is None or visit.before_randomisation:
+        return False
+    when = randomised_on(response.family)
+    if visit.in_window(response.dated_on, when) is not False:
+        return False
+    field = response.spec.dated_by
+    if response.queries.filter(field=field, automatic=True).exclude(status="closed").exists():
+        return True
+    earliest, _, latest = visit.window(when)
+    text = (
+        f"Dated {response.dated_on:%d %b %Y}, outside the {visit.label} window "
+        f"({earliest:%d %b %Y} to {latest:%d %b %Y}). Confirm the date, or correct it."
+    )
+    _raise(response, field=field, text=text, actor=None, channel=channel, automatic=True)
+    return True
+
+
+def _raise(response: Response, *, field: str, text: str, actor, channel, automatic=False) -> Query:
+    query = Query(
+        response=response,
+        family=response.family,
+        site=response.family.site,
+        field=field,
+        text=text,
+        automatic=automatic,
+        raised_by=actor,
+    )
+    stamp(query, actor=actor).save()
+    QueryMessage.objects.create(query=query, kind="raised", text=text, author=actor)
+    record(
+        event=EventType.QUERY_RAISED,
+        actor=actor,
+        actor_username="" if actor else "automatic check",
+        channel=channel,
+        obj=query,
+        site=response.family.site,
+        family=response.family.identifier,
+        changes={"field": [None, field], "text": [None, text], "response": [None, response.pk]},
+    )
+    return query
+
+
+def _alerted(response: Response, keys: list[str], before: list[str], actor, channel) -> tuple:
+    new = tuple(k for k in keys if k not in before)
+    if new:
+        messages = {a.key: a.message for a in response.spec.alerts}
+        record(
+            event=EventType.RESPONSE_ALERT,
+            actor=actor,
+            channel=channel,
+            obj=response,
+            site=response.family.site,
+            family=response.family.identifier,
+            changes={"alerts": [before, keys]},
+            reason="; ".join(messages.get(k, k) for k in new),
+        )
+        from .tasks import send_alert
+
+        response_id = response.pk
+        transaction.on_commit(lambda: send_alert.delay(response_id, list(new)))
+    return new
+
+
+def _slot(family: Family, form: str, visit: str) -> tuple[FormDefinition, Visit | None]:
+    schedule = schedule_of(family.trial)
+    definition = current_definitions(family.trial).get(form)
+    if definition is None:
+        raise TrialError(f"There is no form '{form}' in this trial.", field="form")
+    if not visit:
+        if form not in schedule.any_time:
+            raise TrialError(f"{definition.title} is entered at a visit; name it.", field="visit")
+        return definition, None
+    scheduled = schedule.visit(visit)
+    if scheduled is None:
+        raise TrialError(f"There is no visit '{visit}' in this trial.", field="visit")
+    if form not in scheduled.forms:
+        raise TrialError(
+            f"{definition.title} is not a form of the {scheduled.label} visit.", field="form"
+        )
+    if not scheduled.before_randomisation and randomised_on(family) is None:
+        raise Conflict(
+            f"{family.identifier} is not randomised: only baseline forms can be entered.",
+            field="visit",
+        )
+    return definition, scheduled
+
+
+@transaction.atomic(durable=True)
+def response_submit(
+    *,
+    family: Family,
+    form: str,
+    visit: str,
+    values: dict[str, Any],
+    actor,
+    channel: Channel,
+    complete: bool = True,
+) -> Saved:
+    """Enter a form for a family at a visit (or an any-time form): saved as a draft, or as
+    complete when every check passes. Errors name each field; nothing is written."""
+    family = (
+        Family.objects.select_for_update()
+        .select_related("site", "trial", "screening")
+        .get(pk=family.pk)
+    )
+    definition, scheduled = _slot(family, form, visit)
+    _may_enter(actor, family, definition)
+    _may_collect(family, definition)
+    checked = _checked(family, definition, values, complete=complete)
+    number = 1
+    if scheduled is None:
+        number = 1 + Response.objects.filter(family=family, visit="", form=form).count()
+    elif Response.objects.filter(family=family, visit=visit, form=form).exists():
+        raise Conflict(
+            f"{definition.title} at {scheduled.label} is already entered: change it instead.",
+            field="form",
+        )
+    scores, alerts = _scored(definition, checked)
+    response = Response(
+        family=family,
+        definition=definition,
+        form=form,
+        visit=visit,
+        number=number,
+        status=ResponseStatus.COMPLETE if complete else ResponseStatus.DRAFT,
+        values=checked.values,
+        missing=checked.missing,
+        scores=scores,
+        alerts=alerts,
+        dated_on=_dated_on(definition, checked),
+        entered_by=actor,
+        updated_by=actor,
+    )
+    stamp(response, actor=actor).save()
+    record(
+        event=EventType.RESPONSE_ENTERED,
+        actor=actor,
+        channel=channel,
+        obj=response,
+        site=family.site,
+        family=family.identifier,
+        changes={
+            "form": [None, f"{form} v{definition.version}"],
+            "visit": [None, visit or f"any time #{number}"],
+            "status": [None, response.status],
+            **{f"values.{k}": [None, v] for k, v in sorted(checked.values.items())},
+            **{f"missing.{k}": [None, v] for k, v in sorted(checked.missing.items())},
+        },
+    )
+    new = _alerted(response, alerts, [], actor, channel)
+    late = _window_query(response, scheduled, actor, channel)
+    return Saved(response, True, new, late)
+
+
+def _covering_signatures(response: Response) -> list[Signature]:
+    return [
+        s
+        for s in Signature.objects.select_for_update()
+        .filter(family=response.family_id, invalidated_at__isnull=True)
+        .order_by("pk")
+        if any(entry[0] == response.pk for entry in s.content)
+    ]
+
+
+def response_change(
+    *,
+    response: Response,
+    values: dict[str, Any],
+    actor,
+    channel: Channel,
+    reason: str = "",
+    complete: bool = True,
+    revision: int | None = None,
+    replace: bool = True,
+) -> Saved:
+    """Change a response (inside the caller's transaction). A completed, verified or signed
+    response needs a reason, clears its verification, and invalidates the signatures that
+    cover it. `replace=False` changes only the fields given (a query's correction)."""
+    response = (
+        Response.objects.select_for_update()
+        .select_related("definition", "family__site", "family__trial", "family__screening")
+        .get(pk=response.pk)
+    )
+    family, definition = response.family, response.definition
+    if revision is not None and revision != response.revision:
+        raise Conflict(
+            f"This form was changed by someone else (now revision {response.revision}); "
+            "reload it and make your change again.",
+            field="revision",
+        )
+    _may_enter(actor, family, definition)
+    _may_collect(family, definition)
+    if not replace:
+        merged: dict[str, Any] = {**response.values}
+        merged.update({k: {"missing": v} for k, v in response.missing.items()})
+        merged.update(values)
+        values = merged
+    was_done = response.status in DONE
+    checked = _checked(family, definition, values, complete=complete or was_done)
+    before = {**response.values, **{k: {"missing": v} for k, v in response.missing.items()}}
+    after = {**checked.values, **{k: {"missing": v} for k, v in checked.missing.items()}}
+    changes = {
+        f"values.{k}": [before.get(k), after.get(k)]
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    }
+    status = ResponseStatus.COMPLETE if (complete or was_done) else ResponseStatus.DRAFT
+    if not changes and status == response.status:
+        return Saved(response, False)
+    signatures = _covering_signatures(response)
+    after_state = (
+        EditAfter.SIGNED
+        if signatures
+        else EditAfter.VERIFIED
+        if response.status == ResponseStatus.VERIFIED
+        else EditAfter.COMPLETED
+        if was_done
+        else None
+    )
+    reason = require_reason(
+        reason, after=after_state, state=f"{definition.title} is {response.status}"
+    )
+    if response.status != status:
+        changes["status"] = [response.status, status]
+    scores, alerts = _scored(definition, checked)
+    old_alerts = list(response.alerts)
+    response.values, response.missing = checked.values, checked.missing
+    response.scores, response.alerts = scores, alerts
+    response.dated_on = _dated_on(definition, checked)
+    response.status, response.verified_by, response.verified_at = status, None, None
+    response.revision += 1
+    response.updated_by = actor
+    stamp(response, actor=actor, reason=reason).save()
+    record(
+        event=EventType.RESPONSE_CHANGED,
+        actor=actor,
+        channel=channel,
+        obj=response,
+        site=family.site,
+        family=family.identifier,
+        changes=changes,
+        reason=reason,
+        edit_after=after_state or "",
+    )
+    now = timezone.now()
+    for signature in signatures:
+        signature.invalidated_at = now
+        signature.invalidated_reason = (
+            f"{definition.title} ({response.visit or 'any time'}) changed by "
+            f"{actor.get_username()}: {reason}"
+        )
+        stamp(signature, actor=actor, reason=reason).save()
+        record(
+            event=EventType.SIGNATURE_INVALIDATED,
+            actor=actor,
+            channel=channel,
+            obj=signature,
+            site=family.site,
+            family=family.identifier,
+            changes={"invalidated_at": [None, now.isoformat()]},
+            reason=signature.invalidated_reason,
+        )
+    new = _alerted(response, alerts, old_alerts, actor, channel)
+    late = _window_query(response, schedule_of(family.trial).visit(response.visit), actor, channel)
+    return Saved(response, True, new, late)
+
+
+@transaction.atomic(durable=True)
+def response_update(
+    *,
+    response: Response,
+    values: dict[str, Any],
+    actor,
+    channel: Channel,
+    reason: str = "",
+    complete: bool = True,
+    revision: int | None = None,
+    replace: bool = True,
+) -> Saved:
+    return response_change(
+        response=response,
+        values=values,
+        actor=actor,
+        channel=channel,
+        reason=reason,
+        complete=complete,
+        revision=revision,
+        replace=replace,
+    )
+
+
+@transaction.atomic(durable=True)
+def response_verify(*, response: Response, actor, channel: Channel) -> Response:
+    """A monitor's source-data verification of a complete response with no open query."""
+    response = (
+        Response.objects.select_for_update().select_related("family__site").get(pk=response.pk)
+    )
+    family = response.family
+    require_role(actor, roles={Role.MONITOR}, site=family.site)
+    if response.status == ResponseStatus.DRAFT:
+        raise Conflict("A draft cannot be verified: it must be complete.", field="status")
+    if response.status == ResponseStatus.VERIFIED:
+        raise Conflict("This form is already verified.", field="status")
+    if response.queries.exclude(status="closed").exists():
+        raise Conflict("Close this form's queries before verifying it.", field="queries")
+    response.status = ResponseStatus.VERIFIED
+    response.verified_by, response.verified_at = actor, timezone.now()
+    stamp(response, actor=actor).save()
+    record(
+        event=EventType.RESPONSE_VERIFIED,
+        actor=actor,
+        channel=channel,
+        obj=response,
+        site=family.site,
+        family=family.identifier,
+        changes={"status": ["complete", "verified"], "revision": [None, response.revision]},
+    )
+    return response

@@ -1,0 +1,308 @@
+"""Reads of forms, responses, queries and signatures, scoped to what the user may see.
+Blinded roles never see a form that reveals the arm, at the sites where they are blinded."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from randomisation.concealment import BLINDED_ROLES
+from sites.selectors import sites_where, today
+from trial.collection import CollectionStatus, collection_status
+from trial.config import config_of
+from trial.models import Family, Trial
+from trial.selectors import families_visible_to
+
+from .models import FormDefinition, Query, QueryStatus, Response, ResponseStatus
+from .schedule import Schedule, Visit
+
+DONE = (ResponseStatus.COMPLETE, ResponseStatus.VERIFIED)
+
+
+def schedule_of(trial: Trial) -> Schedule:
+    schedule = config_of(trial).schedule
+    return schedule if schedule is not None else Schedule(visits=())
+
+
+def current_definitions(trial: Trial) -> dict[str, FormDefinition]:
+    """The newest version of each form: new responses are entered on it."""
+    latest: dict[str, FormDefinition] = {}
+    for definition in FormDefinition.objects.filter(trial=trial).order_by("form", "version"):
+        latest[definition.form] = definition
+    return latest
+
+
+def scheduled_forms_without_definition(trial: Trial) -> list[str]:
+    loaded = set(FormDefinition.objects.filter(trial=trial).values_list("form", flat=True))
+    return sorted(schedule_of(trial).form_keys() - loaded)
+
+
+def definitions_visible_to(user) -> QuerySet[FormDefinition]:
+    from trial.selectors import trials_visible_to
+
+    return FormDefinition.objects.filter(trial__in=trials_visible_to(user))
+
+
+def blinded_sites(user) -> QuerySet:
+    return sites_where(user, roles=BLINDED_ROLES)
+
+
+def responses_visible_to(user) -> QuerySet[Response]:
+    return (
+        Response.objects.filter(family__in=families_visible_to(user))
+        .exclude(definition__reveals_arm=True, family__site__in=blinded_sites(user))
+        .select_related("definition", "family__site")
+    )
+
+
+def queries_visible_to(user) -> QuerySet[Query]:
+    return Query.objects.filter(response__in=responses_visible_to(user)).select_related(
+        "response", "family", "site"
+    )
+
+
+def randomised_on(family: Family) -> date | None:
+    """The date of the family's allocation in the trial's current mode (prefetch
+    `allocations` to make this free)."""
+    mode = family.trial.randomisation_mode
+    allocation = next((a for a in family.allocations.all() if a.mode == mode), None)
+    return timezone.localdate(allocation.randomised_at) if allocation else None
+
+
+@dataclass
+class Cell:
+    """One form at one visit of a family's casebook."""
+
+    visit: Visit | None
+    form: str
+    title: str
+    response: Response | None = None
+    open_queries: int = 0
+    allowed: bool = True
+    why_not: str = ""
+    hidden: bool = False
+    due: bool = False
+    overdue: bool = False
+    in_window: bool | None = None
+
+    @property
+    def state(self) -> str:
+        if self.response is not None:
+            return self.response.status
+        if not self.allowed:
+            return "not_collected"
+        return "overdue" if self.overdue else ("due" if self.due else "not_started")
+
+
+@dataclass
+class VisitRow:
+    visit: Visit
+    window: tuple[date, date, date] | None
+    cells: list[Cell] = field(default_factory=list)
+    flag: str = ""
+
+
+@dataclass
+class Casebook:
+    family: Family
+    randomised_on: date | None
+    rows: list[VisitRow]
+    any_time: list[Cell]
+    any_time_forms: list[tuple[str, str]]
+    collection: CollectionStatus
+    signatures: list
+    open_queries: int
+
+
+def _gate(spec_sources: tuple[str, ...], status: CollectionStatus) -> str:
+    for source in spec_sources:
+        if not status.may(source):
+            return status.reasons.get(source, f"{source} may not be collected")
+    return ""
+
+
+def casebook(family: Family, viewer, *, on: date | None = None) -> Casebook:
+    """Every visit and form of the family with status, window and open queries, in a fixed
+    number of queries whatever the number of forms."""
+    day = on or today()
+    schedule = schedule_of(family.trial)
+    definitions = current_definitions(family.trial)
+    hidden = family.site_id in set(blinded_sites(viewer).values_list("pk", flat=True))
+    responses = list(
+        Response.objects.filter(family=family).select_related("definition").order_by("pk")
+    )
+    counts = dict(
+        Query.objects.filter(family=family, status=QueryStatus.OPEN)
+        .values_list("response_id")
+        .annotate(n=Count("id"))
+    )
+    when = randomised_on(family)
+    status = collection_status(family, day)
+    by_slot = {(r.visit, r.form): r for r in responses if r.visit}
+    rows = []
+    for visit in schedule.visits:
+        window = visit.window(when) if when else None
+        row = VisitRow(visit=visit, window=window)
+        for form in visit.forms:
+            definition = definitions.get(form)
+            response = by_slot.get((visit.key, form))
+            cell = Cell(visit=visit, form=form, title=definition.title if definition else form)
+            cell.hidden = bool(hidden and definition and definition.reveals_arm)
+            if cell.hidden:
+                row.cells.append(cell)
+                continue
+            cell.response = response
+            cell.open_queries = counts.get(response.pk, 0) if response else 0
+            why = _gate(definition.spec.sources, status) if definition else "form not loaded"
+            cell.allowed, cell.why_not = not why, why
+            if response is not None and response.dated_on:
+                cell.in_window = visit.in_window(response.dated_on, when)
+            done = response is not None and response.status in DONE
+            if not done and cell.allowed:
+                if visit.before_randomisation:
+                    cell.due = when is None
+                elif window:
+                    cell.due = window[0] <= day
+                    cell.overdue = day > window[2]
+            row.cells.append(cell)
+        if visit.before_randomisation and when and visit.randomise_within:
+            dates = [c.response.dated_on for c in row.cells if c.response and c.response.dated_on]
+            if dates and (when - max(dates)).days > visit.randomise_within:
+                gap = (when - max(dates)).days
+                row.flag = (
+                    f"randomised {gap} days after the last {visit.label.lower()} form "
+                    f"(at most {visit.randomise_within})"
+                )
+        rows.append(row)
+    any_time = []
+    for response in responses:
+        if response.visit or (hidden and response.definition.reveals_arm):
+            continue
+        any_time.append(
+            Cell(
+                visit=None,
+                form=response.form,
+                title=response.definition.title,
+                response=response,
+                open_queries=counts.get(response.pk, 0),
+            )
+        )
+    any_time_forms = [
+        (key, definitions[key].title)
+        for key in schedule.any_time
+        if key in definitions and not (hidden and definitions[key].reveals_arm)
+    ]
+    return Casebook(
+        family=family,
+        randomised_on=when,
+        rows=rows,
+        any_time=any_time,
+        any_time_forms=any_time_forms,
+        collection=status,
+        signatures=list(family.signatures.select_related("signer").order_by("-signed_at")),
+        open_queries=sum(c.open_queries for r in rows for c in r.cells)
+        + sum(c.open_queries for c in any_time),
+    )
+
+
+@dataclass(frozen=True)
+class Outstanding:
+    family: Family
+    visit: Visit
+    form: str
+    latest: date | None
+    overdue: bool
+
+
+def outstanding_forms(families: QuerySet[Family], *, on: date | None = None) -> list[Outstanding]:
+    """Forms due or overdue for these families, today: baseline forms of families not yet
+    randomised, and follow-up forms whose window has opened and that are not complete."""
+    day = on or today()
+    found: list[Outstanding] = []
+    families = families.select_related("trial", "site").prefetch_related(
+        "allocations", "consents", "withdrawals"
+    )
+    done = Counter()
+    for family_id, visit, form in Response.objects.filter(
+        family__in=families, status__in=DONE
+    ).values_list("family_id", "visit", "form"):
+        done[(family_id, visit, form)] += 1
+    specs: dict[int, dict[str, FormDefinition]] = {}
+    for family in families:
+        if family.trial_id not in specs:
+            specs[family.trial_id] = current_definitions(family.trial)
+        definitions = specs[family.trial_id]
+        when = randomised_on(family)
+        status = collection_status(family, day)
+        if not status.anything:
+            continue
+        for visit in schedule_of(family.trial).visits:
+            if visit.before_randomisation:
+                if when is not None:
+                    continue
+                latest, overdue = None, False
+            else:
+                if when is None:
+                    continue
+                earliest, _, latest = visit.window(when)
+                if day < earliest:
+                    continue
+                overdue = day > latest
+            for form in visit.forms:
+                definition = definitions.get(form)
+                if definition is None or done[(family.pk, visit.key, form)]:
+                    continue
+                if _gate(definition.spec.sources, status):
+                    continue
+                found.append(Outstanding(family, visit, form, latest, overdue))
+    return found
+
+
+AGE_BANDS = (
+    (7, "up to 7 days"),
+    (14, "8 to 14 days"),
+    (30, "15 to 30 days"),
+    (None, "over 30 days"),
+)
+
+
+def open_queries_by_site_and_age(user, *, on: date | None = None) -> dict[str, dict[str, int]]:
+    """{site code: {age band: count}} of open and answered (not yet closed) queries."""
+    day = on or today()
+    counts: dict[str, dict[str, int]] = {}
+    rows = (
+        queries_visible_to(user)
+        .filter(~Q(status=QueryStatus.CLOSED))
+        .values_list("site__code", "raised_at")
+    )
+    for code, raised in rows:
+        age = (day - timezone.localdate(raised)).days
+        label = next(lbl for limit, lbl in AGE_BANDS if limit is None or age <= limit)
+        bucket = counts.setdefault(code, dict.fromkeys((b for _, b in AGE_BANDS), 0))
+        bucket[label] += 1
+    return dict(sorted(counts.items()))
+
+
+def baseline_outstanding(family: Family, on: date | None = None) -> list[str]:
+    """Titles of the loaded baseline forms not yet complete, among those the family's consent
+    and withdrawal allow (a family without video consent has no CARE-Index to complete).
+    A form the schedule names but nobody has loaded cannot be entered, so it is not asked
+    for here; forms_load and the casebook name it."""
+    baseline = schedule_of(family.trial).baseline
+    if baseline is None:
+        return []
+    definitions = current_definitions(family.trial)
+    status = collection_status(family, on or today())
+    done = set(
+        Response.objects.filter(family=family, visit=baseline.key, status__in=DONE).values_list(
+            "form", flat=True
+        )
+    )
+    outstanding = []
+    for form in baseline.forms:
+        definition = definitions.get(form)
+        if definition is not None and form not in done and not _gate(definition.spec.sources, status):
+            outstanding.append(definition.title)
+    return outstanding

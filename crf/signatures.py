@@ -1,0 +1,126 @@
+"""The principal investigator's signature of a family's casebook (21 CFR 11.50, 11.200):
+the signer re-enters their password; the signature records name, time, meaning and the
+SHA-256 of the content signed. A later change to a signed response invalidates it."""
+
+import hashlib
+import json
+
+from django.db import transaction
+
+from audit.events import Channel, EventType
+from audit.history import stamp
+from audit.ledger import record
+from sites.permissions import require_duty, require_role
+from sites.roles import Duty, Role
+from sites.selectors import today
+from trial.errors import Conflict, TrialError
+from trial.models import Family
+
+from .models import Query, QueryStatus, Response, ResponseStatus, Signature
+
+MEANINGS = {
+    "reviewed": "I have reviewed the data in this casebook and confirm that they are accurate "
+    "and complete.",
+    "approved": "I approve the data in this casebook as the site's principal investigator.",
+}
+
+
+def content_digest(responses: list[Response]) -> tuple[str, list[list[int]]]:
+    """The SHA-256 of what is signed (each response's form, version, visit and answers,
+    in id order) and the [id, revision] list it covers. Verification is not content."""
+    rows = sorted(responses, key=lambda r: r.pk)
+    canonical = [
+        {
+            "id": r.pk,
+            "revision": r.revision,
+            "form": r.form,
+            "version": r.definition.version,
+            "visit": r.visit,
+            "number": r.number,
+            "values": r.values,
+            "missing": r.missing,
+        }
+        for r in rows
+    ]
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest(), [[r.pk, r.revision] for r in rows]
+
+
+def signature_intact(signature: Signature) -> bool:
+    """Valid and the covered content still hashes to what was signed (a check that also
+    catches a change made outside the services)."""
+    if signature.invalidated_at is not None:
+        return False
+    ids = [entry[0] for entry in signature.content]
+    responses = list(Response.objects.filter(pk__in=ids).select_related("definition"))
+    digest, _ = content_digest(responses)
+    return len(responses) == len(ids) and digest == signature.content_sha256
+
+
+@transaction.atomic(durable=True)
+def _refused(*, family: Family, actor, channel: Channel) -> None:
+    record(
+        event=EventType.SIGNATURE_REFUSED,
+        actor=actor,
+        channel=channel,
+        site=family.site,
+        family=family.identifier,
+        reason="the password did not match",
+    )
+
+
+def casebook_sign(
+    *, family: Family, actor, password: str, meaning: str, channel: Channel
+) -> Signature:
+    """Sign the family's casebook. A wrong password is refused and the refusal recorded."""
+    require_role(actor, roles={Role.PRINCIPAL_INVESTIGATOR}, site=family.site)
+    if not password or not actor.check_password(password):
+        _refused(family=family, actor=actor, channel=channel)
+        raise TrialError(
+            "That is not your password: the casebook was not signed.", field="password"
+        )
+    return _sign(family=family, actor=actor, meaning=meaning, channel=channel)
+
+
+@transaction.atomic(durable=True)
+def _sign(*, family: Family, actor, meaning: str, channel: Channel) -> Signature:
+    family = Family.objects.select_for_update().select_related("site").get(pk=family.pk)
+    require_duty(actor, site=family.site, duty=Duty.SIGN, on=today())
+    if meaning not in MEANINGS:
+        raise TrialError(
+            f"Choose what the signature means: {', '.join(MEANINGS)}.", field="meaning"
+        )
+    responses = list(family.responses.select_related("definition"))
+    if not responses:
+        raise Conflict("There is nothing entered to sign.", field="family")
+    drafts = [r for r in responses if r.status == ResponseStatus.DRAFT]
+    if drafts:
+        raise Conflict(
+            f"{len(drafts)} form(s) are drafts: complete them before signing.", field="family"
+        )
+    if Query.objects.filter(family=family, status=QueryStatus.OPEN).exists():
+        raise Conflict("Open queries must be answered before signing.", field="family")
+    digest, content = content_digest(responses)
+    signature = Signature(
+        family=family,
+        signer=actor,
+        signer_name=actor.get_full_name() or actor.get_username(),
+        meaning=MEANINGS[meaning],
+        content_sha256=digest,
+        content=content,
+    )
+    stamp(signature, actor=actor).save()
+    record(
+        event=EventType.CASEBOOK_SIGNED,
+        actor=actor,
+        channel=channel,
+        obj=signature,
+        site=family.site,
+        family=family.identifier,
+        changes={
+            "content_sha256": [None, digest],
+            "responses": [None, len(content)],
+            "meaning": [None, signature.meaning],
+        },
+    )
+    return signature

@@ -1,0 +1,84 @@
+"""Shared set-up for the eCRF tests: the shipped forms loaded, baseline entered, and a
+family randomised some days ago (so that its follow-up windows have opened)."""
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from audit.events import Channel
+from crf.demo import answers_for
+from crf.entry import response_submit
+from crf.loading import forms_load, shipped_spec_files
+from crf.selectors import current_definitions, schedule_of
+from randomisation.models import Allocation
+from randomisation.services import family_randomise
+from sites.selectors import today
+from tests.access import family_at, sealed_test_list
+
+
+def load_forms(world):
+    if not hasattr(world, "_forms"):
+        forms_load(
+            trial=world.trial,
+            paths=shipped_spec_files(),
+            actor=world.manager,
+            channel=Channel.COMMAND,
+        )
+        world._forms = current_definitions(world.trial)
+    return world._forms
+
+
+@pytest.fixture
+def forms(world):
+    return load_forms(world)
+
+
+def enter(world, family, form, visit, *, actor=None, on=None, complete=True, **changes):
+    """Enter a whole valid form; `changes` override answers (None removes one)."""
+    definition = load_forms(world)[form]
+    values = answers_for(definition.spec, on or today(), random.Random(family.pk))
+    for key, value in changes.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    actor = actor or (world.coord_buc if family.site == world.buc else world.coord_oxf)
+    if actor not in (world.coord_buc, world.coord_oxf) and "site_coordinator" in (
+        definition.spec.entered_by
+    ) and "outcome_assessor" not in definition.spec.entered_by:
+        actor = world.coord_buc
+    return response_submit(
+        family=family,
+        form=form,
+        visit=visit,
+        values=values,
+        actor=actor,
+        channel=Channel.COMMAND,
+        complete=complete,
+    ).response
+
+
+def enter_baseline(world, family, *, on=None):
+    baseline = schedule_of(world.trial).baseline
+    for form in baseline.forms:
+        actor = world.assessor_buc if form == "care_index" else None
+        if family.site != world.buc and form == "care_index":
+            continue
+        enter(world, family, form, baseline.key, actor=actor, on=on)
+
+
+def randomised(world, code="BUC", *, days_ago=0):
+    """An enrolled family with baseline complete, randomised `days_ago` days ago."""
+    load_forms(world)
+    family = family_at(world, code)
+    enter_baseline(world, family)
+    sealed_test_list(world)
+    coordinator = world.coord_buc if code == "BUC" else world.coord_oxf
+    allocation = family_randomise(family=family, actor=coordinator, channel=Channel.COMMAND)
+    if days_ago:
+        Allocation.objects.filter(pk=allocation.pk).update(
+            randomised_at=allocation.randomised_at - timedelta(days=days_ago)
+        )
+    family.refresh_from_db()
+    return family
