@@ -5,6 +5,7 @@ from . import (
     audit,
     auth,
     consent_versions,
+    crf,
     families,
     me,
     memberships,
@@ -14,6 +15,33 @@ from . import (
 )
 
 urlpatterns = [
+    path("forms/", crf.FormListView.as_view(), name="api-forms"),
+    path("forms/<int:form_id>/", crf.FormDetailView.as_view(), name="api-form"),
+    path(
+        "families/<int:family_id>/responses/",
+        crf.FamilyResponsesView.as_view(),
+        name="api-responses",
+    ),
+    path(
+        "families/<int:family_id>/responses/<int:response_id>/",
+        crf.FamilyResponseView.as_view(),
+        name="api-response",
+    ),
+    path(
+        "families/<int:family_id>/responses/<int:response_id>/verify/",
+        crf.ResponseVerifyView.as_view(),
+        name="api-response-verify",
+    ),
+    path(
+        "families/<int:family_id>/signatures/",
+        crf.FamilySignaturesView.as_view(),
+        name="api-signatures",
+    ),
+    path("queries/", crf.QueryListView.as_view(), name="api-queries"),
+    path("queries/<int:query_id>/", crf.QueryDetailView.as_view(), name="api-query"),
+    path("queries/<int:query_id>/answer/", crf.QueryAnswerView.as_view(), name="api-query-answer"),
+    path("queries/<int:query_id>/close/", crf.QueryCloseView.as_view(), name="api-query-close"),
+    path("queries/<int:query_id>/reopen/", crf.QueryReopenView.as_view(), name="api-query-reopen"),
     path("auth/token/", auth.TokenObtainView.as_view(), name="api-token"),
     path("auth/token/revoke/", auth.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("me/", me.MeView.as_view(), name="api-me"),

@@ -24,6 +24,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("", include("trial.urls")),
     path("", include("randomisation.urls")),
+    path("", include("crf.urls")),
     path("", include("sites.urls")),
 ]
 

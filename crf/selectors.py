@@ -303,6 +303,10 @@ def baseline_outstanding(family: Family, on: date | None = None) -> list[str]:
     outstanding = []
     for form in baseline.forms:
         definition = definitions.get(form)
-        if definition is not None and form not in done and not _gate(definition.spec.sources, status):
+        if (
+            definition is not None
+            and form not in done
+            and not _gate(definition.spec.sources, status)
+        ):
             outstanding.append(definition.title)
     return outstanding
