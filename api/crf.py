@@ -293,11 +293,9 @@ class QueryListView(generics.ListCreateAPIView):
     def post(self, request):
         data = QueryIn(data=request.data)
         data.is_valid(raise_exception=True)
-        response = (
-            responses_visible_to(request.user).filter(pk=data.validated_data["response"]).first()
+        response = get_object_or_404(
+            responses_visible_to(request.user), pk=data.validated_data["response"]
         )
-        if response is None:
-            raise serializers.ValidationError({"response": "No such form."})
         query = query_raise(
             response=response,
             field=data.validated_data["field"],

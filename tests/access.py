@@ -241,3 +241,58 @@ def buc_allocation_id(world) -> int:
             family=family_at(world, "BUC"), actor=world.coord_buc, channel=Channel.COMMAND
         )
     return world._buc_allocation.pk
+
+
+# The eCRF's records: a BUC family randomised 190 days ago (its 6-month window is open),
+# with baseline complete; its CORE-10 and intervention receipt at 6 months; queries.
+def crf_family(world, code: str = "BUC"):
+    cache = world.__dict__.setdefault("_crf_families", {})
+    if code not in cache:
+        from tests.crf.conftest import randomised
+
+        cache[code] = randomised(world, code, days_ago=190)
+    return cache[code]
+
+
+def crf_response(world, form: str = "core10", code: str = "BUC"):
+    cache = world.__dict__.setdefault("_crf_responses", {})
+    if (form, code) not in cache:
+        from tests.crf.conftest import enter
+
+        family = crf_family(world, code)
+        actor = None if code == "OXF" or form == "intervention_receipt" else world.assessor_buc
+        cache[(form, code)] = enter(world, family, form, "month_6", actor=actor)
+    return cache[(form, code)]
+
+
+def crf_query(world, *, closed: bool = False):
+    from audit.events import Channel
+    from crf.queries import query_close, query_raise
+
+    query = query_raise(
+        response=crf_response(world),
+        field="item_3",
+        text="Please check item 3 against the paper form.",
+        actor=world.monitor_buc,
+        channel=Channel.COMMAND,
+    )
+    if closed:
+        query_close(query=query, actor=world.monitor_buc, channel=Channel.COMMAND)
+    return query
+
+
+def crf_entry_body(world) -> dict:
+    from crf.demo import answers_for
+    from sites.selectors import today
+    from tests.crf.conftest import load_forms
+
+    crf_family(world)
+    spec = load_forms(world)["psoc"].spec
+    return {"form": "psoc", "visit": "month_6", "values": answers_for(spec, today())}
+
+
+# Who enters questionnaires at BUC: its coordinator and its blinded assessor.
+QUESTIONNAIRE_ENTRY = {"coord.buc": 200, "assessor.buc": 200}
+ANSWERERS_AT_BUC = {"coord.buc": 200, "assessor.buc": 200, "pi.buc": 200}
+# Readers of BUC's records who may see a form that reveals the arm (not the blinded ones).
+UNBLINDED_BUC_READERS = BUC_READERS - {"assessor.buc", "stats.blind"}

@@ -11,16 +11,23 @@ from rest_framework.test import APIClient
 from sites.roles import Duty
 
 from ..access import (
+    ANSWERERS_AT_BUC,
     AUDIT_READERS,
     BUC_READERS,
     COORDINATOR_ACTS,
     OXF_READERS,
+    QUESTIONNAIRE_ENTRY,
     ROLES,
     STATISTICIANS,
+    UNBLINDED_BUC_READERS,
     acts_on,
     buc_allocation_id,
     consent_body,
     consent_v1,
+    crf_entry_body,
+    crf_family,
+    crf_query,
+    crf_response,
     enrol_body,
     everyone,
     family_at,
@@ -33,6 +40,7 @@ from ..access import (
     sees,
     unsealed_live_list,
 )
+from ..factories import PASSWORD
 from ..trial.conftest import ELIGIBLE
 
 EVERYONE = everyone(200, signed_out=401)
@@ -359,6 +367,110 @@ ENDPOINTS = {
         lambda w: "/api/v1/randomisation/report/",
         lambda w: {"families": 20, "runs": 5},
         only(STATISTICIANS, signed_out=401),
+    ),
+    "forms": ("get", lambda w: "/api/v1/forms/", None, EVERYONE),
+    "form": (
+        "get",
+        lambda w: f"/api/v1/forms/{crf_response(w).definition_id}/",
+        None,
+        sees(BUC_READERS, 200, signed_out=401),
+    ),
+    "BUC responses": (
+        "get",
+        lambda w: f"/api/v1/families/{crf_family(w).pk}/responses/",
+        None,
+        SEES_BUC,
+    ),
+    "OXF responses": (
+        "get",
+        lambda w: f"/api/v1/families/{crf_family(w, 'OXF').pk}/responses/",
+        None,
+        SEES_OXF,
+    ),
+    "BUC response enter": (
+        "post",
+        lambda w: f"/api/v1/families/{crf_family(w).pk}/responses/",
+        crf_entry_body,
+        acts_on(BUC_READERS, {k: 201 for k in QUESTIONNAIRE_ENTRY}, signed_out=401),
+    ),
+    "BUC response": (
+        "get",
+        lambda w: f"/api/v1/families/{crf_family(w).pk}/responses/{crf_response(w).pk}/",
+        None,
+        SEES_BUC,
+    ),
+    "BUC arm-revealing response": (
+        "get",
+        lambda w: (
+            f"/api/v1/families/{crf_family(w).pk}/responses/"
+            f"{crf_response(w, 'intervention_receipt').pk}/"
+        ),
+        None,
+        sees(UNBLINDED_BUC_READERS, 200, signed_out=401),
+    ),
+    "BUC response change": (
+        "patch",
+        lambda w: f"/api/v1/families/{crf_family(w).pk}/responses/{crf_response(w).pk}/",
+        lambda w: {"values": {"item_1": 0}, "reason": "transcription error"},
+        acts_on(BUC_READERS, QUESTIONNAIRE_ENTRY, signed_out=401),
+    ),
+    "BUC response verify": (
+        "post",
+        lambda w: f"/api/v1/families/{crf_family(w).pk}/responses/{crf_response(w).pk}/verify/",
+        None,
+        acts_on(BUC_READERS, {"monitor.buc": 200}, signed_out=401),
+    ),
+    "OXF response verify": (
+        "post",
+        lambda w: (
+            f"/api/v1/families/{crf_family(w, 'OXF').pk}/responses/"
+            f"{crf_response(w, code='OXF').pk}/verify/"
+        ),
+        None,
+        acts_on(OXF_READERS, {}, signed_out=401),
+    ),
+    "queries": ("get", lambda w: "/api/v1/queries/", None, EVERYONE),
+    "query raise": (
+        "post",
+        lambda w: "/api/v1/queries/",
+        lambda w: {"response": crf_response(w).pk, "field": "item_2", "text": "Check item 2."},
+        acts_on(BUC_READERS, {"monitor.buc": 201}, signed_out=401),
+    ),
+    "query": (
+        "get",
+        lambda w: f"/api/v1/queries/{crf_query(w).pk}/",
+        None,
+        SEES_BUC,
+    ),
+    "query answer": (
+        "post",
+        lambda w: f"/api/v1/queries/{crf_query(w).pk}/answer/",
+        lambda w: {"text": "Checked against the paper form: correct as entered."},
+        acts_on(BUC_READERS, ANSWERERS_AT_BUC, signed_out=401),
+    ),
+    "query close": (
+        "post",
+        lambda w: f"/api/v1/queries/{crf_query(w).pk}/close/",
+        lambda w: {"text": "Resolved."},
+        acts_on(BUC_READERS, {"monitor.buc": 200}, signed_out=401),
+    ),
+    "query reopen": (
+        "post",
+        lambda w: f"/api/v1/queries/{crf_query(w, closed=True).pk}/reopen/",
+        lambda w: {"text": "The paper form says otherwise."},
+        acts_on(BUC_READERS, {"monitor.buc": 200}, signed_out=401),
+    ),
+    "BUC signatures": (
+        "get",
+        lambda w: f"/api/v1/families/{crf_family(w).pk}/signatures/",
+        None,
+        SEES_BUC,
+    ),
+    "BUC sign": (
+        "post",
+        lambda w: f"/api/v1/families/{crf_family(w).pk}/signatures/",
+        lambda w: {"password": PASSWORD, "meaning": "reviewed"},
+        acts_on(BUC_READERS, {"pi.buc": 201}, signed_out=401),
     ),
     "token revoke": (
         "post",

@@ -44,10 +44,6 @@ def enter(world, family, form, visit, *, actor=None, on=None, complete=True, **c
         else:
             values[key] = value
     actor = actor or (world.coord_buc if family.site == world.buc else world.coord_oxf)
-    if actor not in (world.coord_buc, world.coord_oxf) and "site_coordinator" in (
-        definition.spec.entered_by
-    ) and "outcome_assessor" not in definition.spec.entered_by:
-        actor = world.coord_buc
     return response_submit(
         family=family,
         form=form,
@@ -59,12 +55,31 @@ def enter(world, family, form, visit, *, actor=None, on=None, complete=True, **c
     ).response
 
 
+def assessor_at(world, site):
+    """The site's blinded assessor (OXF's is made when first needed)."""
+    if site == world.buc:
+        return world.assessor_buc
+    if not hasattr(world, "_assessor_oxf"):
+        from sites.roles import Duty, Role
+        from tests.factories import DelegationFactory, MembershipFactory, UserFactory
+
+        user = UserFactory(username="assessor.oxf")
+        membership = MembershipFactory(
+            user=user,
+            trial=world.trial,
+            site=site,
+            role=Role.OUTCOME_ASSESSOR,
+            starts_on=world.start,
+        )
+        DelegationFactory(membership=membership, duty=Duty.ENTER_DATA, starts_on=world.start)
+        world._assessor_oxf = user
+    return world._assessor_oxf
+
+
 def enter_baseline(world, family, *, on=None):
     baseline = schedule_of(world.trial).baseline
     for form in baseline.forms:
-        actor = world.assessor_buc if form == "care_index" else None
-        if family.site != world.buc and form == "care_index":
-            continue
+        actor = assessor_at(world, family.site) if form == "care_index" else None
         enter(world, family, form, baseline.key, actor=actor, on=on)
 
 

@@ -5,7 +5,13 @@ def test_flow(world, page):
     family = randomised(world, days_ago=190)
     r = enter(world, family, "core10", "month_6", actor=world.assessor_buc)
     assert r.status == "complete"
-    for user in (world.coord_buc, world.assessor_buc, world.monitor_buc, world.pi_buc, world.manager):
+    for user in (
+        world.coord_buc,
+        world.assessor_buc,
+        world.monitor_buc,
+        world.pi_buc,
+        world.manager,
+    ):
         c = page(user)
         assert c.get(f"/families/{family.pk}/casebook/").status_code == 200
         assert c.get(f"/families/{family.pk}/responses/{r.pk}/").status_code == 200

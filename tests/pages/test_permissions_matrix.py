@@ -7,14 +7,20 @@ from django.test import Client
 from sites.roles import Duty
 
 from ..access import (
+    ANSWERERS_AT_BUC,
     ARM_AT_BUC,
     AUDIT_READERS,
     BUC_READERS,
     COORDINATOR_ACTS,
     OXF_READERS,
+    QUESTIONNAIRE_ENTRY,
     ROLES,
+    UNBLINDED_BUC_READERS,
     acts_on,
     allocation_url,
+    crf_family,
+    crf_query,
+    crf_response,
     everyone,
     family_at,
     one_event,
@@ -187,6 +193,64 @@ PAGES = {
         None,
         everyone(404, signed_out=302) | {"manager": 403, "stats.unblind": 200},
     ),
+    "forms dashboard": ("get", lambda w: "/forms/", None, SIGNED_IN),
+    "BUC casebook": ("get", lambda w: f"/families/{crf_family(w).pk}/casebook/", None, SEES_BUC),
+    "OXF casebook": (
+        "get",
+        lambda w: f"/families/{crf_family(w, 'OXF').pk}/casebook/",
+        None,
+        SEES_OXF,
+    ),
+    "BUC entry": (
+        "get",
+        lambda w: f"/families/{crf_family(w).pk}/enter/month_6/psoc/",
+        None,
+        acts_on(BUC_READERS, QUESTIONNAIRE_ENTRY, signed_out=302),
+    ),
+    "BUC arm-revealing entry": (
+        "get",
+        lambda w: f"/families/{crf_family(w).pk}/enter/month_6/intervention_receipt/",
+        None,
+        acts_on(UNBLINDED_BUC_READERS, {"coord.buc": 200}, signed_out=302),
+    ),
+    "BUC entry preview": (
+        "post",
+        lambda w: f"/families/{crf_family(w).pk}/forms/{crf_response(w).definition_id}/preview/",
+        lambda w: {"item_1": "3"},
+        SEES_BUC,
+    ),
+    "BUC response": (
+        "get",
+        lambda w: f"/families/{crf_family(w).pk}/responses/{crf_response(w).pk}/",
+        None,
+        SEES_BUC,
+    ),
+    "BUC arm-revealing response": (
+        "get",
+        lambda w: (
+            f"/families/{crf_family(w).pk}/responses/{crf_response(w, 'intervention_receipt').pk}/"
+        ),
+        None,
+        sees(UNBLINDED_BUC_READERS, 200, signed_out=302),
+    ),
+    "BUC response verify": (
+        "post",
+        lambda w: f"/families/{crf_family(w).pk}/responses/{crf_response(w).pk}/",
+        lambda w: {"action": "verify"},
+        ok_after_post(acts_on(BUC_READERS, {"monitor.buc": 200}, signed_out=302)),
+    ),
+    "BUC query answer": (
+        "post",
+        lambda w: f"/families/{crf_family(w).pk}/responses/{crf_query(w).response_id}/",
+        lambda w: {"action": "answer", "query": crf_query(w).pk, "text": "Correct as entered."},
+        ok_after_post(acts_on(BUC_READERS, ANSWERERS_AT_BUC, signed_out=302)),
+    ),
+    "BUC sign": (
+        "get",
+        lambda w: f"/families/{crf_family(w).pk}/sign/",
+        None,
+        acts_on(BUC_READERS, {"pi.buc": 200}, signed_out=302),
+    ),
     "admin": ("get", lambda w: "/admin/", None, {r: 302 for r in ROLES} | {"manager": 200}),
     "API docs": ("get", lambda w: "/api/docs/", None, SIGNED_IN | {None: 401}),
 }
@@ -210,10 +274,13 @@ def test_every_page_route_is_in_the_matrix(world):
     from django.urls import resolve
 
     from audit.urls import urlpatterns as audit_pages
+    from crf.urls import urlpatterns as crf_pages
     from randomisation.urls import urlpatterns as randomisation_pages
     from sites.urls import urlpatterns as site_pages
     from trial.urls import urlpatterns as trial_pages
 
     covered = {resolve(url(world)).url_name for _m, url, _b, _e in PAGES.values()}
-    routes = {p.name for p in [*site_pages, *trial_pages, *audit_pages, *randomisation_pages]}
+    routes = {
+        p.name for p in [*site_pages, *trial_pages, *audit_pages, *randomisation_pages, *crf_pages]
+    }
     assert routes <= covered, f"not in the matrix: {sorted(routes - covered)}"
