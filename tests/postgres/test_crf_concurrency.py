@@ -1,0 +1,84 @@
+"""Concurrent form entry on PostgreSQL: one response per slot, one winner per revision,
+and any-time forms numbered without gaps or duplicates."""
+
+import pytest
+
+from audit.events import Channel
+from crf.demo import answers_for
+from crf.entry import Saved, response_submit, response_update
+from crf.models import Response
+from sites.selectors import today
+from trial.errors import Conflict
+
+from ..crf.conftest import enter, load_forms, randomised
+from .test_concurrency import assert_chain_unbroken, race
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_eight_clients_entering_one_form_at_one_visit_make_one_response(world):
+    family = randomised(world, days_ago=182)
+    values = answers_for(load_forms(world)["core10"].spec, today())
+    results = race(
+        8,
+        lambda i: response_submit(
+            family=family,
+            form="core10",
+            visit="month_6",
+            values=values,
+            actor=world.assessor_buc if i % 2 else world.coord_buc,
+            channel=Channel.API,
+        ),
+    )
+    saved = [r for r in results if isinstance(r, Saved)]
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(saved) == 1 and len(refused) == 7, results
+    assert Response.objects.filter(family=family, visit="month_6", form="core10").count() == 1
+    assert_chain_unbroken()
+
+
+def test_eight_changes_from_one_revision_leave_one_winner(world):
+    family = randomised(world, days_ago=182)
+    response = enter(world, family, "core10", "month_6", actor=world.assessor_buc)
+    results = race(
+        8,
+        lambda i: response_update(
+            response=response,
+            values={"item_1": i % 5},
+            replace=False,
+            reason=f"client {i}",
+            revision=1,
+            actor=world.assessor_buc,
+            channel=Channel.API,
+        ),
+    )
+    winners = [r for r in results if isinstance(r, Saved)]
+    losers = [r for r in results if isinstance(r, Conflict)]
+    # A client whose value equals the stored one changes nothing and is not refused.
+    assert len(winners) + len(losers) == 8 and len([w for w in winners if w.changed]) == 1
+    assert all(r.field == "revision" for r in losers)
+    response.refresh_from_db()
+    assert response.revision == 2
+    assert_chain_unbroken()
+
+
+def test_concurrent_any_time_reports_are_numbered_one_to_n(world):
+    family = randomised(world, days_ago=30)
+    spec = load_forms(world)["sae"].spec
+    results = race(
+        8,
+        lambda i: response_submit(
+            family=family,
+            form="sae",
+            visit="",
+            values=answers_for(spec, today()),
+            actor=world.coord_buc,
+            channel=Channel.API,
+        ),
+    )
+    assert all(isinstance(r, Saved) for r in results), results
+    numbers = sorted(
+        Response.objects.filter(family=family, form="sae").values_list("number", flat=True)
+    )
+    assert numbers == list(range(1, 9))
+    assert_chain_unbroken()
