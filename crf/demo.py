@@ -11,17 +11,28 @@ from .spec import FormSpec
 from .validation import _shown
 
 
-def answers_for(spec: FormSpec, on: date, rng: random.Random | None = None) -> dict[str, Any]:
+def answers_for(
+    spec: FormSpec,
+    on: date,
+    rng: random.Random | None = None,
+    fixed: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`fixed` sets chosen answers (a field or a grid item) as the form is filled, so that
+    the conditions that follow from them are followed too."""
     rng = rng or random.Random(0)  # noqa: S311 (demonstration values, not secrets)
+    fixed = fixed or {}
     values: dict[str, Any] = {}
     for f in spec.fields:
         if not _shown(f, values):
+            continue
+        if f.key in fixed:
+            values[f.key] = fixed[f.key]
             continue
         low = int(f.minimum) if f.minimum is not None else 0
         high = int(f.maximum) if f.maximum is not None else low + 10
         if f.type == "grid":
             for key in f.item_keys():
-                values[key] = rng.randint(low, high)
+                values[key] = fixed.get(key, rng.randint(low, high))
         elif f.type == "integer":
             values[f.key] = rng.randint(low, min(high, low + 20))
         elif f.type == "decimal":

@@ -84,31 +84,14 @@ def test_a_six_month_visit_from_entry_to_invalidated_signature(live_world, brows
     casebook = f"/families/{family.pk}/casebook/"
     for n, form in enumerate(ASSESSOR_FORMS):
         spec = forms[form].spec
-        values = answers_for(spec, today(), random.Random(n))
-        if form == "assessor_guess":
-            values.update(guess="USUAL", confidence=3)
-        if form == "care_index":
-            values["version"] = "toddler"
-            for key in [k for k in values if k.startswith("infant_")]:
-                del values[key]
-            values.update(
-                {
-                    f"toddler_{s}": 2
-                    for s in (
-                        "cooperativeness",
-                        "compulsivity",
-                        "threatening",
-                        "disarming",
-                        "passivity",
-                    )
-                }
-            )
+        fixed = {"guess": "USUAL", "confidence": 3, "filmed": True, "version": "toddler"}
+        values = answers_for(spec, today(), random.Random(n), fixed=fixed)
         assessor.goto(casebook)
         assessor.get_by_test_id(f"cell-month_6-{form}").get_by_role("link").click()
         if form == "assessor_guess":
             expect(assessor.locator("#id_confidence")).to_have_count(0)
         if form == "care_index":
-            expect(assessor.locator("#id_toddler_passivity")).to_have_count(0)
+            expect(assessor.locator("#id_version")).to_have_count(0)
         controllers = {f.show_if["field"] for f in spec.fields if f.show_if}
         fill_form(assessor, spec, values, controllers)
         assessor.get_by_test_id("save-complete").click()

@@ -37,12 +37,10 @@ def forms(world):
 def enter(world, family, form, visit, *, actor=None, on=None, complete=True, **changes):
     """Enter a whole valid form; `changes` override answers (None removes one)."""
     definition = load_forms(world)[form]
-    values = answers_for(definition.spec, on or today(), random.Random(family.pk))
-    for key, value in changes.items():
-        if value is None:
-            values.pop(key, None)
-        else:
-            values[key] = value
+    fixed = {k: v for k, v in changes.items() if v is not None}
+    values = answers_for(definition.spec, on or today(), random.Random(family.pk), fixed=fixed)
+    for key in [k for k, v in changes.items() if v is None]:
+        values.pop(key, None)
     actor = actor or (world.coord_buc if family.site == world.buc else world.coord_oxf)
     return response_submit(
         family=family,
