@@ -9,6 +9,7 @@ from audit.events import Channel
 from audit.models import AuditEvent
 from audit.services import review_signoff, verification_record
 from audit.verification import verify_ledger
+from crf.demo_data import seed_baseline, seed_follow_up, seed_review
 from randomisation.demo import seed_randomisation
 from sites.accounts import account_create
 from sites.lifecycle import site_move_status, site_register, site_update
@@ -18,7 +19,7 @@ from sites.roles import Duty, Role
 from sites.selectors import today
 
 from .bootstrap import trial_bootstrap
-from .demo_families import seed_families
+from .demo_families import TRIAL_DAYS, seed_families
 from .models import Trial
 
 DEMO_PASSWORD = "demo-Reconnect-2026"
@@ -135,7 +136,7 @@ def demo_logins() -> list[tuple[str, str]]:
 
 def seed(log=print) -> Trial:
     """Create the demo trial; refuses if it exists (seed a fresh database)."""
-    start = today() - timedelta(days=240)
+    start = today() - timedelta(days=TRIAL_DAYS)
     trial = trial_bootstrap(
         path=DEFINITION,
         username="manager",
@@ -216,7 +217,10 @@ def seed(log=print) -> Trial:
         log(f"Site {site.code}: {site.get_status_display().lower()}.")
         sites[s.code] = site
     seed_families(trial, sites, users, log)
+    seed_baseline(trial, users, log)
     seed_randomisation(trial, users, log)
+    seed_follow_up(trial, users, log)
+    seed_review(trial, users, log, pi_password=DEMO_PASSWORD)
     _audit_history(trial, sites, users, log)
     return trial
 

@@ -82,6 +82,10 @@ NOT_ELIGIBLE = [
 ]
 
 
+# How long ago the demo trial started: long enough for follow-up visits to have fallen due.
+TRIAL_DAYS = 600
+
+
 def nhs_number(rng: random.Random) -> str:
     while True:
         digits = [rng.randrange(10) for _ in range(9)]
@@ -94,7 +98,7 @@ def nhs_number(rng: random.Random) -> str:
 def seed_families(trial: Trial, sites: dict[str, Site], users: dict, log) -> None:
     rng = random.Random(2026)  # noqa: S311  (made-up people, the same on every seed)
     manager = users["manager"]
-    start = today() - timedelta(days=240)
+    start = today() - timedelta(days=TRIAL_DAYS)
     v1 = consent_version_create(
         trial=trial,
         actor=manager,
