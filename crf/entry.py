@@ -130,7 +130,7 @@ def _raise(response: Response, *, field: str, text: str, actor, channel, automat
         raised_by=actor,
     )
     stamp(query, actor=actor).save()
-    QueryMessage.objects.create(query=query, kind="raised", text=text, author=actor)
+    stamp(QueryMessage(query=query, kind="raised", text=text, author=actor), actor=actor).save()
     record(
         event=EventType.QUERY_RAISED,
         actor=actor,

@@ -56,7 +56,7 @@ def _step(query: Query, *, kind: str, text: str, actor, channel, event, status: 
     query.status = status
     query.closed_at = timezone.now() if status == QueryStatus.CLOSED else None
     stamp(query, actor=actor, reason=text).save()
-    QueryMessage.objects.create(query=query, kind=kind, text=text, author=actor)
+    stamp(QueryMessage(query=query, kind=kind, text=text, author=actor), actor=actor).save()
     record(
         event=event,
         actor=actor,

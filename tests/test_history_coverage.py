@@ -3,7 +3,7 @@
 from django.apps import apps
 from django.contrib.auth import get_user_model
 
-DOMAIN_APPS = {"trial", "sites"}
+DOMAIN_APPS = {"trial", "sites", "crf"}
 # Internal counters, not records: each identifier they hand out is itself recorded (on the
 # screening record or family, with its history and its ledger event).
 NOT_RECORDS = {"trial.IdentifierCounter"}
