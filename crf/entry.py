@@ -202,8 +202,12 @@ def response_submit(
 ) -> Saved:
     """Enter a form for a family at a visit (or an any-time form): saved as a draft, or as
     complete when every check passes. Errors name each field; nothing is written."""
+    # The family row alone (of=self: without it PostgreSQL also locks the joined site and
+    # trial rows, serialising a whole site's entry), and NO KEY UPDATE: a concurrent
+    # transaction that holds the ledger's head and inserts a row referring to this family
+    # needs KEY SHARE on it, which FOR UPDATE would refuse: a deadlock.
     family = (
-        Family.objects.select_for_update()
+        Family.objects.select_for_update(of=("self",), no_key=True)
         .select_related("site", "trial", "screening")
         .get(pk=family.pk)
     )
@@ -259,7 +263,7 @@ def response_submit(
 def _covering_signatures(response: Response) -> list[Signature]:
     return [
         s
-        for s in Signature.objects.select_for_update()
+        for s in Signature.objects.select_for_update(of=("self",), no_key=True)
         .filter(family=response.family_id, invalidated_at__isnull=True)
         .order_by("pk")
         if any(entry[0] == response.pk for entry in s.content)
@@ -281,7 +285,7 @@ def response_change(
     response needs a reason, clears its verification, and invalidates the signatures that
     cover it. `replace=False` changes only the fields given (a query's correction)."""
     response = (
-        Response.objects.select_for_update()
+        Response.objects.select_for_update(of=("self",), no_key=True)
         .select_related("definition", "family__site", "family__trial", "family__screening")
         .get(pk=response.pk)
     )
@@ -397,7 +401,9 @@ def response_update(
 def response_verify(*, response: Response, actor, channel: Channel) -> Response:
     """A monitor's source-data verification of a complete response with no open query."""
     response = (
-        Response.objects.select_for_update().select_related("family__site").get(pk=response.pk)
+        Response.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("family__site")
+        .get(pk=response.pk)
     )
     family = response.family
     require_role(actor, roles={Role.MONITOR}, site=family.site)

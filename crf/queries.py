@@ -45,7 +45,7 @@ def query_raise(*, response: Response, field: str, text: str, actor, channel: Ch
 
 def _locked(query: Query) -> Query:
     return (
-        Query.objects.select_for_update()
+        Query.objects.select_for_update(of=("self",), no_key=True)
         .select_related("response", "family", "site")
         .get(pk=query.pk)
     )

@@ -84,7 +84,11 @@ def casebook_sign(
 
 @transaction.atomic(durable=True)
 def _sign(*, family: Family, actor, meaning: str, channel: Channel) -> Signature:
-    family = Family.objects.select_for_update().select_related("site").get(pk=family.pk)
+    family = (
+        Family.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("site")
+        .get(pk=family.pk)
+    )
     require_duty(actor, site=family.site, duty=Duty.SIGN, on=today())
     if meaning not in MEANINGS:
         raise TrialError(

@@ -189,7 +189,7 @@ class _Exhausted(Exception):
 def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
     on = today()
     require_duty(actor, site=family.site, duty=Duty.RANDOMISE, on=on)
-    family = Family.objects.select_for_update().get(pk=family.pk)
+    family = Family.objects.select_for_update(no_key=True).get(pk=family.pk)
     # Read afresh: a trial object held by the caller may predate going live.
     mode = (
         Trial.objects.filter(pk=family.trial_id).values_list("randomisation_mode", flat=True).get()
@@ -204,7 +204,9 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
     # The stratum row lock: concurrent randomisations in one stratum queue here, so each
     # takes the next unused slot in turn, none skipped and none taken twice.
     stratum = (
-        Stratum.objects.select_for_update()
+        # of=self: lock the stratum alone, not the list row the filter joins (which every
+        # stratum shares: locking it would serialise all randomisations of the trial).
+        Stratum.objects.select_for_update(of=("self",), no_key=True)
         .filter(trial=family.trial, mode=mode, key=key, rlist__sealed_at__isnull=False)
         .first()
     )

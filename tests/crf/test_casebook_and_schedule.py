@@ -226,3 +226,12 @@ def test_the_schedule_is_checked_on_load(schedule, where):
             },
         )
     assert refused.value.key == where
+
+
+def test_the_overdue_reminder_is_scheduled_daily_in_beat(settings):
+    import crf.tasks  # noqa: F401  (registers the task, as the worker's autodiscovery does)
+    from config.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["crf-overdue-daily"]
+    assert entry["task"] == "crf.tasks.remind_overdue" and entry["task"] in app.tasks
+    assert entry["schedule"].hour == {7} and entry["schedule"].minute == {0}

@@ -82,3 +82,38 @@ def test_concurrent_any_time_reports_are_numbered_one_to_n(world):
     )
     assert numbers == list(range(1, 9))
     assert_chain_unbroken()
+
+
+def test_queries_raised_while_the_family_is_being_entered_do_not_deadlock(world):
+    """A query's insert refers to the family (its foreign key is checked at commit, after
+    the ledger's head is taken) while entry holds the family row: the entry lock must not
+    refuse that check (NO KEY UPDATE), or the two wait for each other."""
+    from crf.queries import query_raise
+
+    family = randomised(world, days_ago=30)
+    response = family.responses.get(visit="baseline", form="legal_status")
+    spec = load_forms(world)["sae"].spec
+
+    def work(i: int):
+        if i % 2:
+            return query_raise(
+                response=response,
+                field="status",
+                text=f"Check {i}",
+                actor=world.monitor_buc,
+                channel=Channel.API,
+            )
+        return response_submit(
+            family=family,
+            form="sae",
+            visit="",
+            values=answers_for(spec, today()),
+            actor=world.coord_buc,
+            channel=Channel.API,
+        )
+
+    for _ in range(3):
+        results = race(8, work)
+        assert not [r for r in results if isinstance(r, Exception)], results
+    assert response.queries.count() == 12
+    assert_chain_unbroken()

@@ -72,3 +72,23 @@ def test_activation_is_emailed_by_a_worker_after_commit(world, worker):
     assert (event.channel, event.actor_username) == ("task", "manager")
     wait_for(lambda: len(mail.outbox) == 1)
     assert [m.subject for m in mail.outbox] == [note.subject]
+
+
+def test_the_overdue_reminder_and_a_risk_alert_run_on_a_worker(world, worker):
+    from crf.models import Response
+    from crf.tasks import remind_overdue
+    from tests.crf.conftest import enter, randomised
+
+    family = randomised(world, "OXF", days_ago=215)  # its 6-month forms are overdue
+    from tests.crf.conftest import assessor_at
+
+    enter(world, family, "core10", "month_6", actor=assessor_at(world, world.oxf), item_6=3)
+    response = Response.objects.get(family=family, visit="month_6", form="core10")
+    assert response.alerts == ["risk"]
+    wait_for(lambda: any("ALERT" in m.subject for m in mail.outbox))
+    remind_overdue.delay()
+    wait_for(lambda: any("overdue" in m.subject for m in mail.outbox))
+    subjects = [m.subject for m in mail.outbox]
+    assert any("ALERT" in s and family.identifier in s for s in subjects)
+    assert any("OXF: 8 overdue" in s for s in subjects)  # nine forms, CORE-10 now entered
+    assert Notification.objects.filter(subject__contains="overdue").count() == 1
