@@ -32,6 +32,8 @@ def _blank(value: Any) -> bool:
 def _coerce(f: Field, value: Any, *, child_born: date | None) -> Any:
     """The value as its type, or ValueError with a message for the person entering it."""
     kind = f.type
+    if kind != "multiple" and isinstance(value, dict | list):
+        raise ValueError("must be a single value")
     if kind in ("integer", "grid"):
         if isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit():
             raise ValueError("must be a whole number")
@@ -68,6 +70,8 @@ def _coerce(f: Field, value: Any, *, child_born: date | None) -> Any:
         return str(value)
     if kind == "multiple":
         chosen = value if isinstance(value, list) else [value]
+        if any(isinstance(c, dict | list) for c in chosen):
+            raise ValueError("must be a list of choices")
         unknown = [c for c in chosen if str(c) not in dict(f.choices)]
         if unknown:
             raise ValueError(f"'{unknown[0]}' is not one of the choices")

@@ -51,6 +51,11 @@ def _hidden(request, family, definition: FormDefinition) -> bool:
     return definition.reveals_arm and blinded_sites(request.user).filter(pk=family.site_id).exists()
 
 
+def _whole(value: str | None) -> int | None:
+    """A posted id or revision; anything but digits is as if none was sent."""
+    return int(value) if value and value.isdigit() else None
+
+
 def _attempt(call) -> dict[str, str] | None:
     """Run a service; its refusal as {field: message} ("" for the form as a whole)."""
     try:
@@ -189,7 +194,7 @@ def response_page(request, family_id: int, response_id: int):
                     values=answers,
                     reason=post.get("reason", ""),
                     complete=action == "save",
-                    revision=int(post.get("revision") or 0) or None,
+                    revision=_whole(post.get("revision")),
                     actor=request.user,
                     channel=Channel.WEB,
                 )
@@ -208,7 +213,7 @@ def response_page(request, family_id: int, response_id: int):
                     channel=Channel.WEB,
                 )
         elif action in ("answer", "close", "reopen"):
-            query = get_object_or_404(response.queries.all(), pk=post.get("query") or 0)
+            query = get_object_or_404(response.queries.all(), pk=_whole(post.get("query")) or 0)
 
             def call():
                 if action == "answer":

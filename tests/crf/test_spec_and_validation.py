@@ -199,3 +199,33 @@ def test_a_bad_spec_is_refused_naming_file_and_field(change, where, problem):
         parse_spec(spec, "crf/forms/example-v1.yaml")
     assert error.value.where == where and problem in error.value.problem
     assert "crf/forms/example-v1.yaml" in str(error.value)
+
+
+# Any JSON a client can send, in any field of a shipped form: the check answers with errors
+# (or accepts), and never raises. What the API and pages rely on for "never a 500".
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_any_json_in_any_field_is_answered_not_raised(data):
+    from pathlib import Path
+
+    from crf.spec import read_spec
+    from crf.validation import check
+
+    forms = sorted((Path(__file__).resolve().parents[2] / "crf" / "forms").glob("*.yaml"))
+    spec = read_spec(data.draw(st.sampled_from(forms)))
+    keys = [k for f in spec.fields for k in (f.item_keys() if f.type == "grid" else [f.key])]
+    raw = data.draw(st.dictionaries(st.sampled_from(keys) | st.text(max_size=6), JSON, max_size=6))
+    result = check(spec, raw)
+    assert set(result.errors) | set(result.values) | set(result.missing) <= set(raw) | set(keys)
