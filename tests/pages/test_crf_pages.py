@@ -82,3 +82,21 @@ def test_the_dashboard_lists_overdue_forms_and_queries_by_age(world, page):
     html = page(world.manager).get("/forms/").content.decode()
     assert "overdue" in html and "RC-OXF" in html
     assert "<td>BUC</td><td>1</td>" in html  # one open query, up to 7 days old
+
+
+def test_the_randomise_step_names_the_baseline_forms_still_to_complete(world, page):
+    from tests.access import family_at, sealed_test_list
+    from tests.crf.conftest import enter, load_forms
+
+    load_forms(world)
+    sealed_test_list(world)
+    family = family_at(world, "BUC")
+    enter(world, family, "demographics", "baseline")
+    client = page(world.coord_buc)
+    html = client.get(f"/families/{family.pk}/randomise/").content.decode()
+    assert "Baseline is not complete" in html and "CORE-10" in html
+    assert "Demographics" not in html.split("Baseline is not complete")[1].split("</")[0]
+    assert (
+        f'href="/families/{family.pk}/casebook/"'
+        in client.get(f"/families/{family.pk}/").content.decode()
+    )
