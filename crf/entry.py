@@ -297,13 +297,16 @@ def response_change(
             field="revision",
         )
     _may_enter(actor, family, definition)
-    _may_collect(family, definition)
+    was_done = response.status in DONE
+    if not was_done:
+        # Finishing a draft is still collecting; correcting a completed form is not, so a
+        # later withdrawal or re-consent does not freeze a transcription error in place.
+        _may_collect(family, definition)
     if not replace:
         merged: dict[str, Any] = {**response.values}
         merged.update({k: {"missing": v} for k, v in response.missing.items()})
         merged.update(values)
         values = merged
-    was_done = response.status in DONE
     checked = _checked(family, definition, values, complete=complete or was_done)
     before = {**response.values, **{k: {"missing": v} for k, v in response.missing.items()}}
     after = {**checked.values, **{k: {"missing": v} for k, v in checked.missing.items()}}

@@ -347,3 +347,37 @@ def test_a_new_form_version_leaves_old_responses_on_theirs(world, tmp_path):
     old.refresh_from_db()
     assert old.definition.version == 1 and new.definition.version == 2
     assert old.definition.title == "CORE-10"
+
+
+def test_after_withdrawal_a_completed_form_can_be_corrected_but_a_draft_not_finished(world):
+    from trial.enrolment import withdrawal_record
+
+    family = randomised(world, days_ago=182)
+    done = submit(world, family, "core10", core10()).response
+    draft = submit(world, family, "psoc", {"completed_on": today().isoformat()}, complete=False)
+    withdrawal_record(
+        family=family,
+        actor=world.coord_buc,
+        channel=Channel.COMMAND,
+        level="questionnaires",
+        withdrawal_date=today(),
+        reason="Too many questions",
+    )
+    corrected = response_update(
+        response=done,
+        values={"item_1": 3},
+        replace=False,
+        reason="Transcription error on the paper form",
+        actor=world.assessor_buc,
+        channel=Channel.COMMAND,
+    ).response
+    assert corrected.values["item_1"] == 3
+    with pytest.raises(Conflict, match="withdrawn"):
+        response_update(
+            response=draft.response,
+            values={"item_1": 2},
+            replace=False,
+            complete=False,
+            actor=world.assessor_buc,
+            channel=Channel.COMMAND,
+        )
