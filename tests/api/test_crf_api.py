@@ -35,10 +35,11 @@ def test_enter_then_change_with_a_reason(world, api):
     assert entered["status"] == "complete" and entered["in_window"] is True
     assert entered["scores"]["total"]["value"] is not None
     url = f"/api/v1/families/{family.pk}/responses/{entered['id']}/"
-    refused = client.patch(url, {"values": {"item_1": 1}}, format="json")
+    other = 1 if entered["values"]["item_1"] != 1 else 2  # a real change, whatever was drawn
+    refused = client.patch(url, {"values": {"item_1": other}}, format="json")
     assert refused.status_code == 400 and "reason" in refused.json()["error"]["fields"]
     changed = client.patch(
-        url, {"values": {"item_1": 1}, "reason": "misread", "revision": 1}, format="json"
+        url, {"values": {"item_1": other}, "reason": "misread", "revision": 1}, format="json"
     )
     assert changed.status_code == 200 and changed.json()["revision"] == 2
     stale = client.patch(

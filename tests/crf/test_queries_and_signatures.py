@@ -138,7 +138,7 @@ def test_the_pi_signs_with_their_password_and_a_later_change_invalidates(world):
     assert "accurate and complete" in signature.meaning
     response_update(
         response=response,
-        values={"item_1": 4},
+        values={"item_1": (response.values["item_1"] + 1) % 5},
         replace=False,
         reason="Recoded after review",
         actor=world.assessor_buc,
@@ -162,7 +162,8 @@ def test_a_change_made_outside_the_services_breaks_the_signature_hash(world):
         meaning="approved",
         channel=Channel.WEB,
     )
-    Response.objects.filter(pk=response.pk).update(values={**response.values, "item_1": 4})
+    other = (response.values["item_1"] + 1) % 5  # a different answer, whatever was drawn
+    Response.objects.filter(pk=response.pk).update(values={**response.values, "item_1": other})
     signature.refresh_from_db()
     assert signature.valid and not signature_intact(signature)
 
