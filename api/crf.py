@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from audit.events import Channel
 from crf.entry import response_submit, response_update, response_verify
 from crf.models import FormDefinition, Query, Response, Signature
-from crf.queries import query_answer, query_close, query_raise, query_reopen
+from crf.queries import query_answer, query_raise
 from crf.selectors import (
     definitions_visible_to,
     queries_visible_to,
@@ -335,25 +335,20 @@ class QueryAnswerView(APIView):
         return Reply(QueryOut(_queries(request).get(pk=query.pk)).data)
 
 
-class QueryCloseView(APIView):
-    @extend_schema(request=QueryStepIn, responses=QueryOut, summary="Close a query")
+class QueryStepView(APIView):
+    """A monitor's step on a query: close it, or re-open it (with a note). Each route names
+    its step: `QueryStepView.as_view(step=query_close)`."""
+
+    step = None
+
+    @extend_schema(
+        request=QueryStepIn, responses=QueryOut, summary="Close or re-open a query (by path)"
+    )
     def post(self, request, query_id: int):
         query = get_object_or_404(_queries(request), pk=query_id)
         data = QueryStepIn(data=request.data)
         data.is_valid(raise_exception=True)
-        query_close(
-            query=query, text=data.validated_data["text"], actor=request.user, channel=Channel.API
-        )
-        return Reply(QueryOut(_queries(request).get(pk=query.pk)).data)
-
-
-class QueryReopenView(APIView):
-    @extend_schema(request=QueryStepIn, responses=QueryOut, summary="Re-open a query")
-    def post(self, request, query_id: int):
-        query = get_object_or_404(_queries(request), pk=query_id)
-        data = QueryStepIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        query_reopen(
+        self.step(
             query=query, text=data.validated_data["text"], actor=request.user, channel=Channel.API
         )
         return Reply(QueryOut(_queries(request).get(pk=query.pk)).data)

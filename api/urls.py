@@ -1,5 +1,7 @@
 from django.urls import path
 
+from crf.queries import query_close, query_reopen
+
 from . import (
     accounts,
     audit,
@@ -40,8 +42,16 @@ urlpatterns = [
     path("queries/", crf.QueryListView.as_view(), name="api-queries"),
     path("queries/<int:query_id>/", crf.QueryDetailView.as_view(), name="api-query"),
     path("queries/<int:query_id>/answer/", crf.QueryAnswerView.as_view(), name="api-query-answer"),
-    path("queries/<int:query_id>/close/", crf.QueryCloseView.as_view(), name="api-query-close"),
-    path("queries/<int:query_id>/reopen/", crf.QueryReopenView.as_view(), name="api-query-reopen"),
+    path(
+        "queries/<int:query_id>/close/",
+        crf.QueryStepView.as_view(step=query_close),
+        name="api-query-close",
+    ),
+    path(
+        "queries/<int:query_id>/reopen/",
+        crf.QueryStepView.as_view(step=query_reopen),
+        name="api-query-reopen",
+    ),
     path("auth/token/", auth.TokenObtainView.as_view(), name="api-token"),
     path("auth/token/revoke/", auth.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("me/", me.MeView.as_view(), name="api-me"),

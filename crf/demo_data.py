@@ -22,7 +22,6 @@ from .selectors import current_definitions, schedule_of
 from .signatures import casebook_sign
 
 CH = Channel.COMMAND
-ASSESSED = {"core10", "psi4sf", "prfq", "psoc", "care_index", "assessor_guess", "legal_status"}
 
 
 def _fixed(family, form: str, rng: random.Random) -> dict:
@@ -42,11 +41,11 @@ def _fixed(family, form: str, rng: random.Random) -> dict:
 def _enter(family, form: str, visit: str, on: date, users: dict, rng: random.Random) -> bool:
     definition = current_definitions(family.trial)[form]
     site = family.site.code.lower()
-    if form in ASSESSED and f"assessor.{site}" in users:
-        actor = users[f"assessor.{site}"]
+    # The blinded assessor enters what the spec lets them; the coordinator the rest.
+    assessor = users.get(f"assessor.{site}")
+    if assessor and "outcome_assessor" in definition.spec.entered_by:
+        actor = assessor
     else:
-        actor = users[f"coord.{site}"]
-    if actor.username.startswith("assessor") and definition.reveals_arm:
         actor = users[f"coord.{site}"]
     values = answers_for(definition.spec, on, rng, fixed=_fixed(family, form, rng))
     try:

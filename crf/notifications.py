@@ -2,20 +2,16 @@
 
 from collections import defaultdict
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 
-from audit.events import Channel, EventType
-from audit.history import stamp
-from audit.ledger import record
-from sites.models import Membership, Notification, Site
+from sites.models import Membership, Site
+from sites.notifications import notify
 from sites.roles import Role
 from sites.selectors import today
 from trial.models import Family
 
 from .models import Response
-from .selectors import current_definitions, outstanding_forms
+from .selectors import outstanding_forms
 
 
 def _people(site: Site, roles: set[str]) -> list[str]:
@@ -23,26 +19,6 @@ def _people(site: Site, roles: set[str]) -> list[str]:
         site=site, role__in=roles, ends_on__isnull=True
     ).select_related("user")
     return sorted({m.user.email for m in found if m.user.email and m.user.is_active})
-
-
-def _send(*, site: Site, recipients: list[str], subject: str, body: str, actor, family="") -> int:
-    for address in recipients:
-        note = Notification(recipient=address, subject=subject, body=body, site=site)
-        stamp(note, actor=actor).save()
-        record(
-            event=EventType.NOTIFICATION_SENT,
-            actor=actor,
-            channel=Channel.TASK,
-            obj=note,
-            site=site,
-            family=family,
-            changes={"recipient": [None, address], "subject": [None, subject]},
-        )
-    if recipients:
-        transaction.on_commit(
-            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-        )
-    return len(recipients)
 
 
 @transaction.atomic(durable=True)
@@ -61,7 +37,7 @@ def alert_send(*, response_id: int, keys: list[str]) -> int:
         + "\nFollow the site's risk procedure today, and record what was done."
     )
     recipients = _people(site, {Role.SITE_COORDINATOR, Role.PRINCIPAL_INVESTIGATOR})
-    return _send(
+    return notify(
         site=site,
         recipients=recipients,
         subject=subject,
@@ -82,15 +58,14 @@ def overdue_remind(*, actor=None) -> int:
         if item.overdue:
             by_site[item.family.site].append(item)
     for site, items in sorted(by_site.items(), key=lambda kv: kv[0].code):
-        titles = {k: d.title for k, d in current_definitions(site.trial).items()}
         lines = [
-            f"- {i.family.identifier}: {titles.get(i.form, i.form)} at {i.visit.label} "
+            f"- {i.family.identifier}: {i.title} at {i.visit.label} "
             f"(window closed {i.latest:%d %b %Y})"
             for i in sorted(items, key=lambda i: (i.family.identifier, i.visit.day, i.form))
         ]
         subject = f"[{site.trial.short_name}] {site.code}: {len(items)} overdue form(s)"
         body = f"Overdue on {day:%d %B %Y}:\n" + "\n".join(lines)
-        sent += _send(
+        sent += notify(
             site=site,
             recipients=_people(site, {Role.SITE_COORDINATOR}),
             subject=subject,

@@ -27,18 +27,11 @@ def _text(text: str | None, field: str = "text") -> str:
     return text
 
 
-def _field_keys(response: Response) -> set[str]:
-    keys = set()
-    for f in response.spec.fields:
-        keys.update(f.item_keys() if f.type == "grid" else [f.key])
-    return keys
-
-
 @transaction.atomic(durable=True)
 def query_raise(*, response: Response, field: str, text: str, actor, channel: Channel) -> Query:
     response = Response.objects.select_related("family__site", "definition").get(pk=response.pk)
     require_role(actor, roles={Role.MONITOR}, site=response.family.site)
-    if field not in _field_keys(response):
+    if field not in dict(response.spec.slots()):
         raise TrialError(f"'{field}' is not a field of {response.definition.title}.", field="field")
     return _raise(response, field=field, text=_text(text), actor=actor, channel=channel)
 

@@ -45,8 +45,7 @@ def answers_from_post(spec: FormSpec, post) -> dict[str, Any]:
     """The POSTed answers as {field: value or {"missing": code}}; blanks are left out."""
     answers: dict[str, Any] = {}
     for f in spec.fields:
-        keys = f.item_keys() if f.type == "grid" else [f.key]
-        for key in keys:
+        for key in f.slot_keys():
             code = post.get(key + MISSING_SUFFIX, "")
             if code:
                 answers[key] = {"missing": code}
@@ -98,8 +97,7 @@ def widgets(spec: FormSpec, answers: dict[str, Any], errors: dict[str, str]) -> 
             missing_codes=[(c, MISSING_CODES[c]) for c in f.missing_codes],
             shown=_shown(f, typed),
         )
-        keys = f.item_keys() if f.type == "grid" else [f.key]
-        for n, key in enumerate(keys, start=1):
+        for n, key in enumerate(f.slot_keys(), start=1):
             value = answers.get(key, "")
             missing = value.get("missing", "") if isinstance(value, dict) else ""
             label = (f.item_label or f"{f.label} {{n}}").replace("{n}", str(n))

@@ -49,6 +49,11 @@ def blinded_sites(user) -> QuerySet:
     return sites_where(user, roles=BLINDED_ROLES)
 
 
+def hides_arm_forms(user, site) -> bool:
+    """Whether forms that reveal the arm are hidden from this user at this site."""
+    return blinded_sites(user).filter(pk=site.pk).exists()
+
+
 def responses_visible_to(user) -> QuerySet[Response]:
     return (
         Response.objects.filter(family__in=families_visible_to(user))
@@ -129,7 +134,7 @@ def casebook(family: Family, viewer, *, on: date | None = None) -> Casebook:
     day = on or today()
     schedule = schedule_of(family.trial)
     definitions = current_definitions(family.trial)
-    hidden = family.site_id in set(blinded_sites(viewer).values_list("pk", flat=True))
+    hidden = hides_arm_forms(viewer, family.site)
     responses = list(
         Response.objects.filter(family=family).select_related("definition").order_by("pk")
     )
@@ -212,14 +217,19 @@ class Outstanding:
     family: Family
     visit: Visit
     form: str
+    title: str
     latest: date | None
     overdue: bool
 
 
-def outstanding_forms(families: QuerySet[Family], *, on: date | None = None) -> list[Outstanding]:
+def outstanding_forms(
+    families: QuerySet[Family], *, on: date | None = None, viewer=None
+) -> list[Outstanding]:
     """Forms due or overdue for these families, today: baseline forms of families not yet
-    randomised, and follow-up forms whose window has opened and that are not complete."""
+    randomised, and follow-up forms whose window has opened and that are not complete.
+    With a viewer, forms that would reveal the arm to them are left out."""
     day = on or today()
+    hidden_sites = set(blinded_sites(viewer).values_list("pk", flat=True)) if viewer else set()
     found: list[Outstanding] = []
     families = families.select_related("trial", "site").prefetch_related(
         "allocations", "consents", "withdrawals"
@@ -254,9 +264,11 @@ def outstanding_forms(families: QuerySet[Family], *, on: date | None = None) -> 
                 definition = definitions.get(form)
                 if definition is None or done[(family.pk, visit.key, form)]:
                     continue
+                if definition.reveals_arm and family.site_id in hidden_sites:
+                    continue
                 if _gate(definition.spec.sources, status):
                     continue
-                found.append(Outstanding(family, visit, form, latest, overdue))
+                found.append(Outstanding(family, visit, form, definition.title, latest, overdue))
     return found
 
 

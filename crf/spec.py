@@ -56,6 +56,10 @@ class Field:
     def item_keys(self) -> list[str]:
         return [f"{self.key}_{n}" for n in range(1, self.items + 1)]
 
+    def slot_keys(self) -> list[str]:
+        """The keys its answers are stored under: one per grid item, else its own."""
+        return self.item_keys() if self.type == "grid" else [self.key]
+
 
 @dataclass(frozen=True)
 class Check:
@@ -104,6 +108,10 @@ class FormSpec:
 
     def field(self, key: str) -> Field | None:
         return next((f for f in self.fields if f.key == key), None)
+
+    def slots(self) -> list[tuple[str, Field]]:
+        """Every answer key of the form with the field it belongs to, in order."""
+        return [(key, f) for f in self.fields for key in f.slot_keys()]
 
 
 def read_spec(path: Path | str) -> FormSpec:

@@ -103,11 +103,7 @@ def _shown(f: Field, values: dict[str, Any]) -> bool:
 
 def check(spec: FormSpec, raw: dict[str, Any], *, child_born: date | None = None) -> Checked:
     result = Checked()
-    slots: list[tuple[str, Field]] = []
-    for f in spec.fields:
-        slots.extend((k, f) for k in f.item_keys()) if f.type == "grid" else slots.append(
-            (f.key, f)
-        )
+    slots = spec.slots()
     known = {key for key, _ in slots}
     for key in raw:
         if key not in known:

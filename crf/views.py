@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.events import Channel
-from sites.selectors import roles_at, sites_visible_to
+from sites.selectors import roles_at
 from trial.errors import NotPermitted, TrialError
 from trial.selectors import families_visible_to
 
@@ -19,9 +19,9 @@ from .queries import query_answer, query_close, query_raise, query_reopen
 from .rendering import answers_from_post, stored_answers, widgets
 from .selectors import (
     AGE_BANDS,
-    blinded_sites,
     casebook,
     current_definitions,
+    hides_arm_forms,
     open_queries_by_site_and_age,
     outstanding_forms,
     queries_visible_to,
@@ -48,7 +48,7 @@ def _family(request, family_id: int):
 
 
 def _hidden(request, family, definition: FormDefinition) -> bool:
-    return definition.reveals_arm and blinded_sites(request.user).filter(pk=family.site_id).exists()
+    return definition.reveals_arm and hides_arm_forms(request.user, family.site)
 
 
 def _whole(value: str | None) -> int | None:
@@ -276,7 +276,7 @@ def response_page(request, family_id: int, response_id: int):
                 roles & {"site_coordinator", "principal_investigator", "outcome_assessor"}
             ),
             "queries": queries,
-            "field_keys": [s.key for w in widgets(definition.spec, {}, {}) for s in w.slots],
+            "field_keys": [key for key, _ in definition.spec.slots()],
             "reason_needed": response.status != "draft",
             "scores": [(s, response.scores.get(s.key, {})) for s in definition.spec.scores],
             "alerts": [a for a in definition.spec.alerts if a.key in response.alerts],
@@ -307,14 +307,12 @@ def sign_page(request, family_id: int):
         errors = _attempt(call) or {}
         if not errors:
             return redirect("crf-casebook", family_id=family.pk)
-    book = casebook(family, request.user)
     responses = list(family.responses.all())
     return render(
         request,
         "crf/sign.html",
         {
             "family": family,
-            "book": book,
             "forms": len(responses),
             "drafts": sum(1 for r in responses if r.status == "draft"),
             "open_queries": Query.objects.filter(family=family, status=QueryStatus.OPEN).count(),
@@ -327,19 +325,7 @@ def sign_page(request, family_id: int):
 
 @login_required
 def dashboard(request):
-    families = families_visible_to(request.user)
-    hidden_sites = set(blinded_sites(request.user).values_list("pk", flat=True))
-    titles, arm_forms = {}, set()
-    for site in sites_visible_to(request.user).select_related("trial"):
-        for key, definition in current_definitions(site.trial).items():
-            titles[key] = definition.title
-            if definition.reveals_arm:
-                arm_forms.add(key)
-    outstanding = [
-        item
-        for item in outstanding_forms(families)
-        if not (item.form in arm_forms and item.family.site_id in hidden_sites)
-    ]
+    outstanding = outstanding_forms(families_visible_to(request.user), viewer=request.user)
     outstanding.sort(key=lambda i: (not i.overdue, i.family.identifier, i.visit.day, i.form))
     open_queries = list(
         queries_visible_to(request.user)
@@ -352,7 +338,6 @@ def dashboard(request):
         {
             "outstanding": outstanding,
             "overdue": sum(1 for i in outstanding if i.overdue),
-            "titles": titles,
             "by_site": open_queries_by_site_and_age(request.user),
             "age_labels": [label for _, label in AGE_BANDS],
             "open_queries": open_queries,

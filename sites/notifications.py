@@ -30,6 +30,14 @@ def site_active_notify(*, site: Site, actor) -> int:
         f"by {actor.get_full_name() or actor.get_username()}.\n\n"
         "The site may now screen and enrol families."
     )
+    return notify(recipients=recipients, subject=subject, body=body, site=site, actor=actor)
+
+
+def notify(
+    *, recipients: list[str], subject: str, body: str, site: Site | None, actor, family: str = ""
+) -> int:
+    """Record each email (a Notification row and its ledger event) inside the caller's
+    transaction, and send them once it commits. For every task that emails people."""
     for address in recipients:
         note = Notification(recipient=address, subject=subject, body=body, site=site)
         stamp(note, actor=actor).save()
@@ -39,6 +47,7 @@ def site_active_notify(*, site: Site, actor) -> int:
             channel=Channel.TASK,
             obj=note,
             site=site,
+            family=family,
             changes={"recipient": [None, address], "subject": [None, subject]},
         )
     if recipients:

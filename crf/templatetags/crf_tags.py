@@ -12,8 +12,3 @@ def has(collection, key) -> bool:
 def first_message(errors: dict) -> str:
     """The form-level message of a refusal (the service's summary)."""
     return (errors or {}).get("", next(iter((errors or {}).values()), ""))
-
-
-@register.filter
-def lookup(mapping: dict, key):
-    return (mapping or {}).get(key, key)

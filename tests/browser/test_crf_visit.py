@@ -49,7 +49,7 @@ def browser_as(chromium, live_server):
 
 def fill_form(page, spec, values, controllers):
     for f in spec.fields:
-        keys = f.item_keys() if f.type == "grid" else [f.key]
+        keys = f.slot_keys()
         for key in keys:
             if key not in values:
                 continue
