@@ -1,9 +1,11 @@
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from audit.events import Channel
-from sites.accounts import account_create
+from sites.accounts import account_create, account_set_active
 from sites.selectors import users_visible_to
 from trial.selectors import trial_named
 
@@ -49,3 +51,38 @@ class AccountListView(generics.ListAPIView):
         trial = trial_named(request.user, fields.pop("trial", None))
         user = account_create(actor=request.user, channel=Channel.API, trial=trial, **fields)
         return Response(AccountOut(user).data, status=status.HTTP_201_CREATED)
+
+
+class AccountDetailView(generics.RetrieveAPIView):
+    serializer_class = AccountOut
+    permission_classes = [ManagerWrites]
+    lookup_url_kwarg = "user_id"
+
+    def get_queryset(self):
+        return users_visible_to(self.request.user)
+
+
+class AccountActiveIn(serializers.Serializer):
+    trial = serializers.CharField(required=False, max_length=20)
+    active = serializers.BooleanField(help_text="false disables the account; true enables it")
+    reason = serializers.CharField(max_length=2000, help_text="why (kept in the audit trail)")
+
+
+class AccountActiveView(APIView):
+    permission_classes = [ManagerWrites]
+
+    @extend_schema(
+        request=AccountActiveIn,
+        responses=AccountOut,
+        summary="Disable an account (its tokens are revoked at once) or enable it again",
+    )
+    def post(self, request, user_id: int):
+        account = get_object_or_404(users_visible_to(request.user), pk=user_id)
+        data = AccountActiveIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        trial = trial_named(request.user, fields.pop("trial", None))
+        done = account_set_active(
+            actor=request.user, channel=Channel.API, trial=trial, user=account, **fields
+        )
+        return Response(AccountOut(done).data)

@@ -8,6 +8,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.concealment import blindness_of, shaped_for
 from audit.events import Channel
 from audit.export import csv_response
 from audit.forms import EventFilterForm
@@ -77,10 +78,13 @@ class SignoffBriefOut(serializers.Serializer):
 class AuditEventOut(serializers.ModelSerializer):
     changes = serializers.SerializerMethodField()
     reviewed_by = serializers.SerializerMethodField()
+    withheld = serializers.BooleanField(
+        help_text='true: what would reveal an arm is withheld from you ("arm concealed")'
+    )
 
     class Meta:
         model = AuditEvent
-        fields = [*CHAINED_FIELDS, "reviewed_by", "prev_hash", "hash"]
+        fields = [*CHAINED_FIELDS, "conceal", "withheld", "reviewed_by", "prev_hash", "hash"]
 
     @extend_schema_field(ChangeOut(many=True))
     def get_changes(self, event) -> list[dict]:
@@ -106,7 +110,12 @@ class AuditEventListView(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        return filter_events(events_visible_to(self.request.user), parse_filter(self.request))
+        self.blindness = blindness_of(self.request.user)
+        return filter_events(
+            events_visible_to(self.request.user),
+            parse_filter(self.request),
+            blindness=self.blindness,
+        )
 
     @extend_schema(
         parameters=FILTER_PARAMETERS,
@@ -114,6 +123,7 @@ class AuditEventListView(generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
+        page = shaped_for(page, self.blindness)
         context = {"signoffs": signoffs_covering(page), "request": request}
         return self.get_paginated_response(AuditEventOut(page, many=True, context=context).data)
 

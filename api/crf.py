@@ -16,10 +16,12 @@ from crf.models import FormDefinition, Query, Response, Signature
 from crf.queries import query_answer, query_raise
 from crf.selectors import (
     definitions_visible_to,
+    hides_arm_forms,
     queries_visible_to,
     randomised_on,
     responses_visible_to,
     schedule_of,
+    signatures_of,
 )
 from crf.signatures import MEANINGS, casebook_sign, signature_intact
 from trial.selectors import families_visible_to
@@ -391,7 +393,9 @@ class FamilySignaturesView(APIView):
     @extend_schema(responses=SignatureOut(many=True), summary="A casebook's signatures")
     def get(self, request, family_id: int):
         family = _family(request, family_id)
-        found = family.signatures.select_related("signer").order_by("signed_at")
+        found = signatures_of(
+            family, hidden=hides_arm_forms(request.user, family.site), newest_first=False
+        )
         return Reply(SignatureOut(found, many=True).data)
 
     @extend_schema(request=SignIn, responses={201: SignatureOut}, summary="Sign the casebook")

@@ -1,8 +1,10 @@
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.events import Channel
+from sites.accounts import password_change
 from sites.roles import Role
 from sites.selectors import open_memberships
 
@@ -39,3 +41,29 @@ class MeView(APIView):
     @extend_schema(responses=MeOut, summary="The signed-in user and their roles per site")
     def get(self, request):
         return Response(MeOut(request.user).data)
+
+
+class PasswordChangeIn(serializers.Serializer):
+    old_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class PasswordChangedOut(serializers.Serializer):
+    tokens_revoked = serializers.IntegerField(
+        help_text="every API token of yours, this one included, now answers 401"
+    )
+
+
+class PasswordChangeView(APIView):
+    @extend_schema(
+        request=PasswordChangeIn,
+        responses=PasswordChangedOut,
+        summary="Change your password; every API token of yours is revoked",
+    )
+    def post(self, request):
+        data = PasswordChangeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        revoked = password_change(
+            user=request.user, channel=Channel.API, **data.validated_data
+        )
+        return Response({"tokens_revoked": revoked}, status=status.HTTP_200_OK)

@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.db.models import Q
 
 from sites.selectors import is_trial_manager
 
+from .concealment import blindness_of
 from .models import AuditEvent
 
 
@@ -19,6 +21,13 @@ class AuditEventAdmin(admin.ModelAdmin):
         "site_code",
     ]
     list_filter = ["channel", "event_type", "site_code"]
+
+    def get_queryset(self, request):
+        # The admin shows events whole, so those that would reveal an arm are left out for
+        # anyone blinded where they happened.
+        events = super().get_queryset(request)
+        blindness = blindness_of(request.user)
+        return events.exclude(blindness.q() & ~Q(conceal="")) if blindness else events
 
     def has_view_permission(self, request, obj=None) -> bool:
         return is_trial_manager(request.user)

@@ -25,6 +25,10 @@ class EventType(models.TextChoices):
     DELEGATION_GRANTED = "delegation_granted", "Duty delegated"
     DELEGATION_ENDED = "delegation_ended", "Duty delegation ended"
     ACCOUNT_CREATED = "account_created", "Account created"
+    ACCOUNT_DISABLED = "account_disabled", "Account disabled"
+    ACCOUNT_ENABLED = "account_enabled", "Account enabled again"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    TOKENS_REVOKED = "tokens_revoked", "API tokens revoked"
     TRIAL_LOADED = "trial_loaded", "Trial definition loaded"
     NOTIFICATION_SENT = "notification_sent", "Notification sent"
     IDENTITY_VIEWED = "identity_viewed", "Identifying data viewed"
@@ -69,3 +73,11 @@ class EditAfter(models.TextChoices):
     COMPLETED = "completed", "after completion"
     VERIFIED = "verified", "after verification"
     SIGNED = "signed", "after signature"
+
+
+class Concealed(models.TextChoices):
+    """What of an event would reveal a family's arm, set by the service that records it.
+    Viewers blinded at the event's site see it with that part concealed."""
+
+    ARM = "arm", "the arm among its changes"
+    EVENT = "event", "what it is about (a form that reveals the arm)"

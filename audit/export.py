@@ -1,13 +1,15 @@
-"""The filtered events as CSV, streamed in keyset chunks: constant memory at any size."""
+"""The filtered events as CSV, streamed in keyset chunks: constant memory at any size, and
+shaped for the viewer (a blinded viewer's rows carry "arm concealed")."""
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
+from core.csvfile import csv_download, csv_lines
+
+from .concealment import CONCEALED, Blindness, blindness_of, shaped_for
 from .events import Channel
 from .models import AuditEvent
 from .selectors import EventFilter, events_visible_to, filter_events
@@ -28,49 +30,40 @@ COLUMNS = [
     "changes",
     "reason",
     "edit_after",
+    "conceal",
+    "withheld",
     "prev_hash",
     "hash",
 ]
 
 
-def csv_rows(events: QuerySet[AuditEvent], chunk: int = 2000) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(COLUMNS)
-    yield flush()
+def event_rows(
+    events: QuerySet[AuditEvent], blindness: Blindness, chunk: int = 2000
+) -> Iterator[list]:
     after = 0
     while True:
         rows = list(events.filter(seq__gt=after).order_by("seq")[:chunk])
-        for e in rows:
-            writer.writerow(
-                [
-                    e.seq,
-                    e.at.isoformat(timespec="microseconds"),
-                    e.actor_id or "",
-                    e.actor_username,
-                    e.actor_role,
-                    e.site_code,
-                    e.channel,
-                    e.event_type,
-                    e.object_type,
-                    e.object_id,
-                    e.family,
-                    json.dumps(e.changes, ensure_ascii=False, sort_keys=True),
-                    e.reason,
-                    e.edit_after,
-                    e.prev_hash,
-                    e.hash,
-                ]
-            )
-        if rows:
-            yield flush()
+        for e in shaped_for(rows, blindness):
+            yield [
+                e.seq,
+                e.at.isoformat(timespec="microseconds"),
+                e.actor_id or "",
+                e.actor_username,
+                e.actor_role,
+                e.site_code,
+                e.channel,
+                e.event_type,
+                e.object_type,
+                e.object_id,
+                e.family,
+                json.dumps(e.changes, ensure_ascii=False, sort_keys=True),
+                e.reason,
+                e.edit_after,
+                e.conceal,
+                CONCEALED if e.withheld else "",
+                e.prev_hash,
+                e.hash,
+            ]
         if len(rows) < chunk:
             return
         after = rows[-1].seq
@@ -79,7 +72,8 @@ def csv_rows(events: QuerySet[AuditEvent], chunk: int = 2000) -> Iterator[str]:
 def csv_response(*, actor, event_filter: EventFilter, channel: Channel) -> StreamingHttpResponse:
     """Record the export (who took which events out), then stream the events it covers."""
     export_record(actor=actor, channel=channel, filters=event_filter.as_dict())
-    events = filter_events(events_visible_to(actor), event_filter)
-    response = StreamingHttpResponse(csv_rows(events), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
-    return response
+    blindness = blindness_of(actor)
+    events = filter_events(events_visible_to(actor), event_filter, blindness=blindness)
+    return csv_download(
+        csv_lines(COLUMNS, event_rows(events, blindness), chunk=2000), filename="audit-events.csv"
+    )

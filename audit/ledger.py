@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from .chain import GENESIS_HASH, link_hash
-from .events import Channel, EditAfter, EventType
+from .events import Channel, Concealed, EditAfter, EventType
 from .models import AuditEvent, ChainHead
 
 
@@ -49,12 +49,17 @@ def record(
     reason: str = "",
     actor_username: str = "",
     edit_after: EditAfter | str = "",
+    conceal: Concealed | str = "",
 ) -> AuditEvent:
     """Append one event to the chain. Must run inside the caller's transaction, so that
-    the change and its event commit or roll back together."""
+    the change and its event commit or roll back together. `conceal` says what of the event
+    would reveal an arm (an `arm` among the changes always does)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the service's transaction")
     from sites.selectors import role_label  # the ledger sits below the apps it records
+
+    if not conceal and "arm" in (changes or {}):
+        conceal = Concealed.ARM
 
     actor_id = getattr(actor, "pk", None)
     username = actor_username or (getattr(actor, "get_username", lambda: "")() if actor else "")
@@ -74,6 +79,7 @@ def record(
         changes=_jsonable(dict(changes or {})),
         reason=reason,
         edit_after=EditAfter(edit_after).value if edit_after else "",
+        conceal=Concealed(conceal).value if conceal else "",
     )
     # The head row lock serialises appends: on PostgreSQL SELECT ... FOR UPDATE makes a
     # concurrent writer wait here until this transaction commits, so each event sees the

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .events import Channel, EditAfter, EventType
+from .events import Channel, Concealed, EditAfter, EventType
 
 # Every field of an event except its two hashes: what the chain protects.
 CHAINED_FIELDS = (
@@ -26,9 +26,15 @@ CHAINED_FIELDS = (
 )
 
 
+# Fields added to events later: hashed only when set, so that every event recorded before
+# they existed keeps the hash it was chained with.
+CHAINED_WHEN_SET = ("conceal",)
+
+
 def chained_fields(values: dict) -> dict:
     """An event's values in the form they are hashed: the time as ISO 8601 in UTC."""
-    return {**values, "at": values["at"].isoformat(timespec="microseconds")}
+    hashed = {k: v for k, v in values.items() if k not in CHAINED_WHEN_SET or v}
+    return {**hashed, "at": values["at"].isoformat(timespec="microseconds")}
 
 
 class AuditEvent(models.Model):
@@ -51,6 +57,8 @@ class AuditEvent(models.Model):
     # Set when the change came after the record was completed, verified or signed: the
     # monitor's review highlights these.
     edit_after = models.CharField(max_length=10, choices=EditAfter.choices, blank=True)
+    # Set when the event would reveal a family's arm (chained when set).
+    conceal = models.CharField(max_length=5, choices=Concealed.choices, blank=True, db_default="")
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -70,7 +78,8 @@ class AuditEvent(models.Model):
 
     def chained_fields(self) -> dict:
         """The fields the hash covers, in the form they were hashed."""
-        return chained_fields({name: getattr(self, name) for name in CHAINED_FIELDS})
+        names = (*CHAINED_FIELDS, *CHAINED_WHEN_SET)
+        return chained_fields({name: getattr(self, name) for name in names})
 
 
 class ChainHead(models.Model):

@@ -10,6 +10,7 @@ from sites.models import Site
 from sites.roles import Role
 from sites.selectors import sites_where, trials_managed_by
 
+from .concealment import Blindness, searchable
 from .models import AuditEvent, ReviewSignoff
 
 # Roles that review the audit trail: the monitor for their sites, the trial manager for all.
@@ -46,6 +47,11 @@ class EventFilter:
     date_to: date | None = None
     edits_after_only: bool = False
 
+    @property
+    def searches_content(self) -> bool:
+        """Whether it matches on what a concealed event withholds."""
+        return bool(self.family or self.object_id or self.field)
+
     def as_dict(self) -> dict:
         return {
             k: (v.isoformat() if isinstance(v, date) else v)
@@ -58,7 +64,11 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def filter_events(events: QuerySet[AuditEvent], f: EventFilter) -> QuerySet[AuditEvent]:
+def filter_events(
+    events: QuerySet[AuditEvent], f: EventFilter, *, blindness: Blindness
+) -> QuerySet[AuditEvent]:
+    if f.searches_content:
+        events = searchable(events, blindness)
     if f.site is not None:
         events = events.filter(site_id=f.site)
     if f.family:

@@ -4,13 +4,14 @@ memory at any size), and checks the chain head and any anchor given from outside
 from collections.abc import Iterator
 
 from .chain import Link, Verification, verify_chain
-from .models import CHAINED_FIELDS, AuditEvent, ChainHead, chained_fields
+from .models import CHAINED_FIELDS, CHAINED_WHEN_SET, AuditEvent, ChainHead, chained_fields
 
 CHUNK = 5000
 
 
 def stored_links(chunk: int = CHUNK) -> Iterator[Link]:
-    columns = (*CHAINED_FIELDS, "prev_hash", "hash")
+    hashed = (*CHAINED_FIELDS, *CHAINED_WHEN_SET)
+    columns = (*hashed, "prev_hash", "hash")
     after = 0
     while True:
         rows = list(
@@ -20,7 +21,7 @@ def stored_links(chunk: int = CHUNK) -> Iterator[Link]:
             values = dict(zip(columns, row, strict=True))
             yield Link(
                 seq=values["seq"],
-                fields=chained_fields({name: values[name] for name in CHAINED_FIELDS}),
+                fields=chained_fields({name: values[name] for name in hashed}),
                 prev_hash=values["prev_hash"],
                 hash=values["hash"],
             )

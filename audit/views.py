@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from sites.pagekit import submit
 from sites.selectors import open_memberships
 
+from .concealment import blindness_of, shaped_for
 from .events import Channel
 from .export import csv_response
 from .forms import EventFilterForm, SignoffForm
@@ -46,10 +47,12 @@ def review(request):
     form = EventFilterForm(request.GET or None, sites=sites)
     events, older = [], None
     if not form.is_bound or form.is_valid():
+        blindness = blindness_of(request.user)
         events_qs = events_visible_to(request.user)
         if form.is_bound:
-            events_qs = filter_events(events_qs, form.to_filter())
+            events_qs = filter_events(events_qs, form.to_filter(), blindness=blindness)
         events, older = keyset_page(events_qs, before=_before(request), size=PAGE_SIZE)
+        events = shaped_for(events, blindness)
     query = request.GET.copy()
     query.pop("before", None)
     context = {

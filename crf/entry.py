@@ -140,6 +140,7 @@ def _raise(response: Response, *, field: str, text: str, actor, channel, automat
         site=response.family.site,
         family=response.family.identifier,
         changes={"field": [None, field], "text": [None, text], "response": [None, response.pk]},
+        conceal=response.conceal,
     )
     return query
 
@@ -157,6 +158,7 @@ def _alerted(response: Response, keys: list[str], before: list[str], actor, chan
             family=response.family.identifier,
             changes={"alerts": [before, keys]},
             reason="; ".join(messages.get(k, k) for k in new),
+            conceal=response.conceal,
         )
         from .tasks import send_alert
 
@@ -254,6 +256,7 @@ def response_submit(
             **{f"values.{k}": [None, v] for k, v in sorted(checked.values.items())},
             **{f"missing.{k}": [None, v] for k, v in sorted(checked.missing.items())},
         },
+        conceal=response.conceal,
     )
     new = _alerted(response, alerts, [], actor, channel)
     late = _window_query(response, scheduled, actor, channel)
@@ -352,6 +355,7 @@ def response_change(
         changes=changes,
         reason=reason,
         edit_after=after_state or "",
+        conceal=response.conceal,
     )
     now = timezone.now()
     for signature in signatures:
@@ -360,6 +364,7 @@ def response_change(
             f"{definition.title} ({response.visit or 'any time'}) changed by "
             f"{actor.get_username()}: {reason}"
         )
+        signature.invalidation_reveals_arm = definition.reveals_arm
         stamp(signature, actor=actor, reason=reason).save()
         record(
             event=EventType.SIGNATURE_INVALIDATED,
@@ -370,6 +375,7 @@ def response_change(
             family=family.identifier,
             changes={"invalidated_at": [None, now.isoformat()]},
             reason=signature.invalidated_reason,
+            conceal=response.conceal,
         )
     new = _alerted(response, alerts, old_alerts, actor, channel)
     late = _window_query(response, schedule_of(family.trial).visit(response.visit), actor, channel)
@@ -427,5 +433,6 @@ def response_verify(*, response: Response, actor, channel: Channel) -> Response:
         site=family.site,
         family=family.identifier,
         changes={"status": ["complete", "verified"], "revision": [None, response.revision]},
+        conceal=response.conceal,
     )
     return response

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from audit.events import Concealed
+
 from .spec import FormSpec, parse_spec
 
 _specs: dict[str, FormSpec] = {}
@@ -116,6 +118,11 @@ class Response(models.Model):
     def spec(self) -> FormSpec:
         return self.definition.spec
 
+    @property
+    def conceal(self) -> str:
+        """What the ledger withholds of this response's events from blinded viewers."""
+        return Concealed.EVENT if self.definition.reveals_arm else ""
+
 
 class QueryStatus(models.TextChoices):
     OPEN = "open", "Open"
@@ -190,6 +197,9 @@ class Signature(models.Model):
     content = models.JSONField(help_text="[response id, revision] of each response signed")
     invalidated_at = models.DateTimeField(null=True, blank=True)
     invalidated_reason = models.TextField(blank=True)
+    # Invalidated by a change to a form that reveals the arm: its reason names that form, so
+    # viewers blinded at the site are shown that a concealed form changed, not which.
+    invalidation_reveals_arm = models.BooleanField(default=False)
     history = HistoricalRecords()
 
     class Meta:

@@ -59,6 +59,7 @@ def _step(query: Query, *, kind: str, text: str, actor, channel, event, status: 
         family=query.family.identifier,
         changes={"status": [before, status], "text": [None, text]},
         reason=text if kind in ("corrected", "reopened") else "",
+        conceal=query.response.conceal,
     )
     return query
 

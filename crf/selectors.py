@@ -15,7 +15,7 @@ from trial.config import config_of
 from trial.models import Family, Trial
 from trial.selectors import families_visible_to
 
-from .models import FormDefinition, Query, QueryStatus, Response, ResponseStatus
+from .models import FormDefinition, Query, QueryStatus, Response, ResponseStatus, Signature
 from .schedule import Schedule, Visit
 
 DONE = (ResponseStatus.COMPLETE, ResponseStatus.VERIFIED)
@@ -128,6 +128,24 @@ def _gate(spec_sources: tuple[str, ...], status: CollectionStatus) -> str:
     return ""
 
 
+CONCEALED_CHANGE = "arm concealed: a form hidden from blinded roles was changed"
+
+
+def signatures_of(family: Family, *, hidden: bool, newest_first: bool = True) -> list[Signature]:
+    """The family's casebook signatures. Where forms that reveal the arm are hidden from the
+    viewer, an invalidation by such a form says so without naming it or its reason."""
+    found = list(
+        family.signatures.select_related("signer").order_by(
+            "-signed_at" if newest_first else "signed_at"
+        )
+    )
+    if hidden:
+        for signature in found:
+            if signature.invalidation_reveals_arm:
+                signature.invalidated_reason = CONCEALED_CHANGE
+    return found
+
+
 def casebook(family: Family, viewer, *, on: date | None = None) -> Casebook:
     """Every visit and form of the family with status, window and open queries, in a fixed
     number of queries whatever the number of forms."""
@@ -206,7 +224,7 @@ def casebook(family: Family, viewer, *, on: date | None = None) -> Casebook:
         any_time=any_time,
         any_time_forms=any_time_forms,
         collection=status,
-        signatures=list(family.signatures.select_related("signer").order_by("-signed_at")),
+        signatures=signatures_of(family, hidden=hidden),
         open_queries=sum(c.open_queries for r in rows for c in r.cells)
         + sum(c.open_queries for c in any_time),
     )
@@ -220,6 +238,7 @@ class Outstanding:
     title: str
     latest: date | None
     overdue: bool
+    reveals_arm: bool = False
 
 
 def outstanding_forms(
@@ -268,7 +287,17 @@ def outstanding_forms(
                     continue
                 if _gate(definition.spec.sources, status):
                     continue
-                found.append(Outstanding(family, visit, form, definition.title, latest, overdue))
+                found.append(
+                    Outstanding(
+                        family,
+                        visit,
+                        form,
+                        definition.title,
+                        latest,
+                        overdue,
+                        definition.reveals_arm,
+                    )
+                )
     return found
 
 

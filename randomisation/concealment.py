@@ -1,18 +1,7 @@
 """Who may learn an arm. Blinded roles never do, wherever else they hold roles at that site."""
 
-from sites.roles import Role
+from sites.roles import ARM_READERS, BLINDED_ROLES
 from sites.selectors import roles_at
-
-BLINDED_ROLES = frozenset({Role.OUTCOME_ASSESSOR, Role.STATISTICIAN_BLINDED})
-ARM_READERS = frozenset(
-    {
-        Role.SITE_COORDINATOR,
-        Role.PRINCIPAL_INVESTIGATOR,
-        Role.MONITOR,
-        Role.TRIAL_MANAGER,
-        Role.STATISTICIAN_UNBLINDED,
-    }
-)
 
 
 def may_see_arm(user, site) -> bool:

@@ -11,6 +11,7 @@ from audit.events import Channel
 from trial.errors import TrialError
 
 from .lifecycle import DETAIL_FIELDS, site_register, site_update
+from .memberships import membership_grant
 from .models import Delegation, Membership, Site, SiteStatusStep
 from .selectors import is_trial_manager
 
@@ -105,6 +106,53 @@ class SiteAdmin(ReadOnlyAdmin):
         """Sites have no inline relations; the service already saved everything."""
 
 
-admin.site.register(Membership, ReadOnlyAdmin)
+class MembershipAdminForm(forms.ModelForm):
+    starts_on = forms.DateField(required=False, help_text="Today if left empty")
+
+    class Meta:
+        model = Membership
+        fields = ["trial", "user", "role", "site", "starts_on"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    """Roles are granted here through the same service as the pages and the API (which
+    refuses, for one, a role that reads allocations for someone blinded at that site);
+    they are ended on the pages or through the API."""
+
+    form = MembershipAdminForm
+    list_display = ["user", "role", "site", "starts_on", "ends_on"]
+    list_filter = ["role", "site"]
+
+    def has_add_permission(self, request) -> bool:
+        return is_trial_manager(request.user)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            membership = membership_grant(
+                actor=request.user,
+                channel=Channel.ADMIN,
+                user=form.cleaned_data["user"],
+                trial=form.cleaned_data["trial"],
+                role=form.cleaned_data["role"],
+                site=form.cleaned_data.get("site"),
+                starts_on=form.cleaned_data.get("starts_on"),
+            )
+        except TrialError as exc:
+            raise _Refused(exc.message) from exc
+        obj.pk = membership.pk
+
+    @method_decorator(csrf_protect)
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # As for sites: the service's durable transaction must not sit inside the admin's.
+        try:
+            return self._changeform_view(request, object_id, form_url, extra_context)
+        except _Refused as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_related(self, request, form, formsets, change):
+        """Memberships have no inline relations; the service already saved everything."""
+
 admin.site.register(Delegation, ReadOnlyAdmin)
 admin.site.register(SiteStatusStep, ReadOnlyAdmin)

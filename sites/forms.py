@@ -92,3 +92,38 @@ class AccountCreateForm(forms.Form):
             "they can change it under Change password."
         ),
     )
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(
+        label="Current password", widget=forms.PasswordInput, strip=False, max_length=4096
+    )
+    new_password = forms.CharField(
+        label="New password",
+        widget=forms.PasswordInput,
+        strip=False,
+        max_length=4096,
+        help_text="At least 12 characters, not a common password. Your API tokens stop working.",
+    )
+    new_password_again = forms.CharField(
+        label="New password again", widget=forms.PasswordInput, strip=False, max_length=4096
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password") != data.get("new_password_again"):
+            self.add_error("new_password_again", "The two new passwords differ.")
+        return data
+
+
+class AccountActiveForm(forms.Form):
+    active = forms.TypedChoiceField(
+        choices=[("false", "Disable"), ("true", "Enable")],
+        coerce=lambda v: v == "true",
+        widget=forms.HiddenInput,
+    )
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why (kept in the audit trail)",
+    )

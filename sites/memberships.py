@@ -2,7 +2,9 @@
 
 from datetime import date
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 
 from audit.events import Channel, EventType
 from audit.history import stamp
@@ -12,7 +14,15 @@ from trial.models import Trial
 
 from .models import Delegation, Membership, Site
 from .permissions import require_role
-from .roles import DELEGABLE_DUTIES, TRIAL_WIDE_ROLES, Duty, Role
+from .roles import (
+    ARM_READERS,
+    BLINDED_ROLES,
+    DELEGABLE_DUTIES,
+    TRIAL_WIDE_ROLES,
+    Duty,
+    Role,
+    with_article,
+)
 from .selectors import today
 
 MEMBERSHIP_FIELDS = ("user", "trial", "site", "role", "starts_on", "ends_on")
@@ -45,6 +55,11 @@ def membership_grant(
         raise TrialError(f"{site.code} is not a site of {trial}.", field="site")
     if not user.is_active:
         raise TrialError(f"{user.get_username()}'s account is disabled.", field="user")
+    # Grants to one person are taken one at a time, so that two concurrent grants cannot
+    # together make a blinded person an arm reader at the same site.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    if conflict := _blinding_conflict(user=user, trial=trial, role=role, site=site):
+        raise TrialError(conflict, field="role")
     open_same = Membership.objects.filter(
         user=user, trial=trial, site=site, role=role, ends_on__isnull=True
     )
@@ -70,6 +85,52 @@ def membership_grant(
         changes=diff({}, snapshot(membership, MEMBERSHIP_FIELDS)),
     )
     return membership
+
+
+def _covering(trial: Trial, site: Site | None):
+    """Memberships whose place overlaps this one: at the same site, or trial-wide on
+    either side (a trial-wide role is held at every site)."""
+    where = Q(trial=trial)
+    if site is not None:
+        where &= Q(site=site) | Q(site__isnull=True)
+    return Membership.objects.filter(where).select_related("site")
+
+
+def _blinding_conflict(*, user, trial: Trial, role: str, site: Site | None) -> str | None:
+    """Why this grant would break a blind, if it would: a role that reads allocations for
+    someone blinded at an overlapping place, or a blinded role for someone who reads (or has
+    read) allocations there. Nobody can be both at one site, whichever is granted first."""
+    name, label = user.get_username(), Role(role).label.lower()
+    if role in ARM_READERS:
+        blinded = (
+            _covering(trial, site)
+            .filter(user=user, role__in=BLINDED_ROLES)
+            .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today()))
+            .order_by("pk")
+            .first()
+        )
+        if blinded:
+            where = blinded.site.code if blinded.site_id else "every site"
+            return (
+                f"{name} is {with_article(blinded.get_role_display().lower())} at {where}; "
+                f"{with_article(label)} reads allocations there, so the grant would unblind "
+                f"them. End the blinded role first, or grant this to someone else."
+            )
+    if role in BLINDED_ROLES:
+        reader = (
+            _covering(trial, site)
+            .filter(user=user, role__in=ARM_READERS)
+            .order_by("ends_on", "pk")
+            .first()
+        )
+        if reader:
+            where = reader.site.code if reader.site_id else "every site"
+            held = "holds" if reader.ends_on is None or reader.ends_on >= today() else "has held"
+            return (
+                f"{name} {held} {reader.get_role_display().lower()} at {where}, which reads "
+                f"allocations; someone who can see the arms cannot be {with_article(label)} there."
+            )
+    return None
 
 
 @transaction.atomic(durable=True)
@@ -144,7 +205,7 @@ def delegation_grant(
         raise TrialError(f"'{duty}' is not a duty.", field="duty")
     if duty not in DELEGABLE_DUTIES[membership.role]:
         raise TrialError(
-            f"A {Role(membership.role).label.lower()} cannot be delegated "
+            f"{with_article(Role(membership.role).label.lower()).capitalize()} cannot be delegated "
             f"'{Duty(duty).label.lower()}'.",
             field="duty",
         )

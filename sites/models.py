@@ -178,7 +178,7 @@ class Notification(models.Model):
     """An email the system sent, kept so that who was told what, and when, can be shown."""
 
     recipient = models.EmailField()
-    subject = models.CharField(max_length=200)
+    subject = models.TextField()
     body = models.TextField()
     site = models.ForeignKey(
         Site, null=True, on_delete=models.PROTECT, related_name="notifications"
@@ -193,5 +193,12 @@ class Notification(models.Model):
         return f"{self.subject} → {self.recipient}"
 
 
-# Accounts are trial records too: who held which account, and what changed in it.
-register(get_user_model(), app="sites", table_name="sites_historicaluser")
+# Accounts are trial records too: who held which account, and what changed in it. Never the
+# password hash (a copy of every old hash would outlive each change) nor the time of the last
+# sign-in (every sign-in is in the ledger already).
+register(
+    get_user_model(),
+    app="sites",
+    table_name="sites_historicaluser",
+    excluded_fields=["password", "last_login"],
+)

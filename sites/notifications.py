@@ -34,10 +34,18 @@ def site_active_notify(*, site: Site, actor) -> int:
 
 
 def notify(
-    *, recipients: list[str], subject: str, body: str, site: Site | None, actor, family: str = ""
+    *,
+    recipients: list[str],
+    subject: str,
+    body: str,
+    site: Site | None,
+    actor,
+    family: str = "",
+    conceal: str = "",
 ) -> int:
     """Record each email (a Notification row and its ledger event) inside the caller's
-    transaction, and send them once it commits. For every task that emails people."""
+    transaction, and send them once it commits. For every task that emails people.
+    `conceal` marks an email about something that would reveal an arm (see the ledger)."""
     for address in recipients:
         note = Notification(recipient=address, subject=subject, body=body, site=site)
         stamp(note, actor=actor).save()
@@ -49,6 +57,7 @@ def notify(
             site=site,
             family=family,
             changes={"recipient": [None, address], "subject": [None, subject]},
+            conceal=conceal,
         )
     if recipients:
         transaction.on_commit(

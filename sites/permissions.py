@@ -6,7 +6,7 @@ from datetime import date
 from trial.errors import NotPermitted
 
 from .models import Delegation, Site
-from .roles import Duty, Role
+from .roles import Duty, Role, with_article
 from .selectors import open_memberships, roles_at
 
 
@@ -14,9 +14,10 @@ def require_role(actor, *, roles: Iterable[str], site: Site | None = None, trial
     roles = set(roles)
     held = roles_at(actor, site, trial=trial) & roles
     if not held:
-        names = " or ".join(sorted(Role(r).label.lower() for r in roles))
+        labels = sorted(Role(r).label.lower() for r in roles)
+        names = " or ".join(with_article(label) for label in labels)
         where = f" at {site.code}" if site is not None else ""
-        raise NotPermitted(f"Only a {names}{where} can do this.")
+        raise NotPermitted(f"Only {names}{where} can do this.")
     return held
 
 

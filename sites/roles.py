@@ -41,3 +41,21 @@ DELEGABLE_DUTIES: dict[str, frozenset[str]] = {
 
 # Roles that see each site's operational pages (staff lists, status) at their sites.
 SITE_READERS = frozenset(Role)
+
+# Blinded roles never learn an arm, whatever else the same person holds at that site.
+BLINDED_ROLES = frozenset({Role.OUTCOME_ASSESSOR, Role.STATISTICIAN_BLINDED})
+# Roles that read allocations (the arm) at the sites where they are held.
+ARM_READERS = frozenset(
+    {
+        Role.SITE_COORDINATOR,
+        Role.PRINCIPAL_INVESTIGATOR,
+        Role.MONITOR,
+        Role.TRIAL_MANAGER,
+        Role.STATISTICIAN_UNBLINDED,
+    }
+)
+
+
+def with_article(label: str) -> str:
+    """'a monitor', 'an outcome assessor': the indefinite article a label needs."""
+    return f"{'an' if label[:1].lower() in 'aeiou' else 'a'} {label}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import account_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,6 +11,12 @@ urlpatterns = [
     path("sites/<int:site_id>/status/", views.site_status_page, name="site-status"),
     path("people/", views.people_page, name="people"),
     path("people/accounts/new/", views.account_create_page, name="account-create"),
+    path("people/accounts/<int:user_id>/", account_views.account_page, name="account"),
+    path(
+        "people/accounts/<int:user_id>/active/",
+        account_views.account_active_page,
+        name="account-active",
+    ),
     path("people/roles/<int:membership_id>/", views.membership_page, name="membership"),
     path(
         "people/duties/<int:delegation_id>/end/", views.delegation_end_page, name="delegation-end"

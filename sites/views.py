@@ -52,12 +52,12 @@ def _go(request, url: str):
     return redirect(url)
 
 
-def _require_manager(user, trial) -> None:
+def require_manager(user, trial) -> None:
     if not is_trial_manager(user, trial):
         raise PermissionDenied("Only the trial manager can do this.")
 
 
-def _single_trial(user):
+def single_trial(user):
     trials = list(trials_visible_to(user)[:2])
     if len(trials) != 1:
         raise PermissionDenied("Choose a trial.")
@@ -127,8 +127,8 @@ def site_detail(request, site_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def site_register_page(request):
-    trial = _single_trial(request.user)
-    _require_manager(request.user, trial)
+    trial = single_trial(request.user)
+    require_manager(request.user, trial)
     form = SiteRegisterForm(request.POST or None)
     if request.method == "POST":
         site = submit(
@@ -144,7 +144,7 @@ def site_register_page(request):
 @require_http_methods(["GET", "POST"])
 def site_edit_page(request, site_id: int):
     site = get_object_or_404(_visible_sites(request.user), pk=site_id)
-    _require_manager(request.user, site.trial)
+    require_manager(request.user, site.trial)
     pis = (
         get_user_model()
         .objects.filter(
@@ -185,7 +185,7 @@ def site_edit_page(request, site_id: int):
 @require_http_methods(["GET", "POST"])
 def site_status_page(request, site_id: int):
     site = get_object_or_404(_visible_sites(request.user), pk=site_id)
-    _require_manager(request.user, site.trial)
+    require_manager(request.user, site.trial)
     next_status = NEXT_STATUS.get(site.status)
     form = SiteStatusForm(request.POST or None, initial={"status": next_status})
     if next_status != SiteStatus.APPROVED:
@@ -226,7 +226,7 @@ def people_page(request):
         memberships = memberships.filter(site_id=site_filter)
     if request.GET.get("ended") != "1":
         memberships = memberships.filter(ends_on__isnull=True)
-    trial = _single_trial(user)
+    trial = single_trial(user)
     manager = is_trial_manager(user, trial)
     form = None
     if manager:
@@ -353,8 +353,8 @@ def delegation_end_page(request, delegation_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_create_page(request):
-    trial = _single_trial(request.user)
-    _require_manager(request.user, trial)
+    trial = single_trial(request.user)
+    require_manager(request.user, trial)
     form = AccountCreateForm(request.POST or None)
     if request.method == "POST":
         created = submit(

@@ -3,14 +3,14 @@
 from datetime import date
 from pathlib import Path
 
-from django.contrib.auth import get_user_model, password_validation
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from audit.events import Channel, EventType
 from audit.history import stamp
 from audit.ledger import diff, record, snapshot
+from sites.accounts import checked_password, checked_username
 from sites.memberships import MEMBERSHIP_FIELDS
 from sites.models import Membership
 from sites.roles import Role
@@ -39,14 +39,11 @@ def trial_bootstrap(
     if Trial.objects.filter(code=section["code"]).exists():
         raise Conflict(f"Trial {section['code']} already exists; reload it with trial_load.")
     user_model = get_user_model()
+    username = checked_username(username)
     if user_model.objects.filter(username__iexact=username).exists():
         raise TrialError(f"The username {username} is taken.", field="username")
     manager = user_model(username=username, email=email, first_name=first_name, last_name=last_name)
-    try:
-        password_validation.validate_password(password, manager)
-    except ValidationError as exc:
-        raise TrialError(" ".join(exc.messages), field="password") from exc
-    manager.set_password(password)
+    manager.set_password(checked_password(password, manager))
     # The first account has nobody above it: its history names no user, its ledger event
     # names itself.
     stamp(manager, actor=None, reason="first trial manager of a new installation").save()

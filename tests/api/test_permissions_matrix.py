@@ -164,6 +164,24 @@ ENDPOINTS = {
         },
         ONLY_MANAGER_WRITES | {"manager": 201},
     ),
+    "account": (
+        "get",
+        lambda w: f"/api/v1/accounts/{w.coord_oxf.pk}/",
+        None,
+        everyone(404, signed_out=401) | {"manager": 200},
+    ),
+    "account disable": (
+        "post",
+        lambda w: f"/api/v1/accounts/{w.coord_oxf.pk}/active/",
+        lambda w: {"active": False, "reason": "left the trust"},
+        ONLY_MANAGER_WRITES | {"manager": 200},
+    ),
+    "own password": (
+        "post",
+        lambda w: "/api/v1/me/password/",
+        lambda w: {"old_password": PASSWORD, "new_password": "A-fresh-passphrase-2026"},
+        everyone(200, signed_out=401),
+    ),
     "audit events": (
         "get",
         lambda w: "/api/v1/audit/events/",

@@ -88,6 +88,14 @@ PAGES = {
         ok_after_post(MANAGER_ONLY),
     ),
     "account form": ("get", lambda w: "/people/accounts/new/", None, MANAGER_ONLY),
+    "account": ("get", lambda w: f"/people/accounts/{w.coord_oxf.pk}/", None, MANAGER_ONLY),
+    "account disable": (
+        "post",
+        lambda w: f"/people/accounts/{w.coord_oxf.pk}/active/",
+        lambda w: {"active": "false", "reason": "left the trust"},
+        ok_after_post(MANAGER_ONLY),
+    ),
+    "password change form": ("get", lambda w: "/accounts/password/", None, SIGNED_IN),
     "BUC membership": (
         "get",
         lambda w: f"/people/roles/{m(w, 'coord.buc', 'BUC')}/",

@@ -1,0 +1,106 @@
+"""The audit trail as a blinded viewer may see it. An event that would reveal an arm is
+shown with that part withheld, marked "arm concealed", so that the sequence stays whole and
+reviewable; it is never silently dropped, and never shown whole."""
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from sites.roles import BLINDED_ROLES
+from sites.selectors import open_memberships
+
+from .events import Concealed
+from .models import AuditEvent
+
+CONCEALED = "arm concealed"
+
+
+@dataclass(frozen=True)
+class Blindness:
+    """Where a viewer is blinded: the sites of their blinded site roles, or everywhere for a
+    trial-wide blinded role (which also covers events of no site)."""
+
+    site_ids: frozenset[int] = frozenset()
+    everywhere: bool = False
+
+    def __bool__(self) -> bool:
+        return self.everywhere or bool(self.site_ids)
+
+    def covers(self, site_id: int | None) -> bool:
+        if self.everywhere:
+            return True
+        # An event of no site may concern any site, so any blinded role covers it.
+        return bool(self.site_ids) if site_id is None else site_id in self.site_ids
+
+    def q(self) -> Q:
+        """The events at the places this viewer is blinded, as a query condition."""
+        if self.everywhere:
+            return Q()
+        return Q(site_id__in=sorted(self.site_ids)) | Q(site_id__isnull=True)
+
+
+def blindness_of(user) -> Blindness:
+    held = open_memberships(user).filter(role__in=BLINDED_ROLES).values_list("site_id", flat=True)
+    sites = set(held)
+    return Blindness(
+        site_ids=frozenset(s for s in sites if s is not None), everywhere=None in sites
+    )
+
+
+def searchable(events: QuerySet[AuditEvent], blindness: Blindness) -> QuerySet[AuditEvent]:
+    """Leaves out the events whose concealed part a filter would match on (a family, an
+    object, a changed field): otherwise a search would say what the redaction withholds."""
+    if not blindness:
+        return events
+    return events.exclude(blindness.q() & Q(conceal=Concealed.EVENT))
+
+
+def _withheld(event: AuditEvent) -> AuditEvent:
+    shown = copy.copy(event)
+    shown.withheld = True
+    if event.conceal == Concealed.ARM:
+        shown.changes = {
+            k: ([None if v[0] is None else CONCEALED, CONCEALED] if k == "arm" else v)
+            for k, v in event.changes.items()
+        }
+    else:
+        shown.family, shown.object_id, shown.changes, shown.reason = "", "", {}, ""
+    # The hash is over the withheld values too: with the rest of the event in view, the two
+    # arms' hashes could be computed and compared, so neither hash is shown.
+    shown.hash = CONCEALED
+    return shown
+
+
+def shaped_for(events: Sequence[AuditEvent], blindness: Blindness) -> list[AuditEvent]:
+    """The events as this viewer may see them, in the order given. Costs one query for the
+    events just before them (whose hash each event's prev_hash repeats), and none if the
+    viewer is blinded nowhere."""
+    for event in events:
+        event.withheld = False
+    if not blindness:
+        return list(events)
+
+    def hidden(e: AuditEvent) -> bool:
+        return bool(e.conceal) and blindness.covers(e.site_id)
+
+    hidden_seqs = {e.seq for e in events if hidden(e)}
+    shown_seqs = {e.seq for e in events}
+    before = {e.seq - 1 for e in events} - shown_seqs
+    if before:
+        hidden_seqs |= {
+            seq
+            for seq, site_id, conceal in AuditEvent.objects.filter(seq__in=sorted(before))
+            .exclude(conceal="")
+            .values_list("seq", "site_id", "conceal")
+            if blindness.covers(site_id)
+        }
+    out = []
+    for event in events:
+        shown = _withheld(event) if event.seq in hidden_seqs else event
+        if event.seq - 1 in hidden_seqs:
+            shown = shown if shown is not event else copy.copy(event)
+            shown.prev_hash = CONCEALED
+        out.append(shown)
+    return out
