@@ -83,6 +83,6 @@ def locked_out_body() -> dict:
 
 def lockout_response(request, response=None, credentials=None, *args, **kwargs):
     """django-axes' lockout answer: JSON for the API, a page for people."""
-    if request.path.startswith("/api/"):
+    if request.path_info.startswith("/api/"):
         return JsonResponse(locked_out_body(), status=429)
     return render(request, "registration/locked_out.html", status=429)

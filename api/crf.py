@@ -147,11 +147,34 @@ def _responses(request, family):
     )
 
 
+class ResponseFilterIn(serializers.Serializer):
+    form = serializers.CharField(required=False, max_length=40, help_text="a form key, e.g. core10")
+    visit = serializers.CharField(
+        required=False, max_length=40, help_text="a visit key, e.g. month_6"
+    )
+
+
 class FamilyResponsesView(APIView):
-    @extend_schema(responses=ResponseOut(many=True), summary="A family's entered forms")
+    @extend_schema(
+        parameters=[ResponseFilterIn],
+        responses=ResponseOut(many=True),
+        summary="A family's entered forms; ?form= and ?visit= narrow them",
+    )
     def get(self, request, family_id: int):
         family = _family(request, family_id)
-        return Reply(ResponseOut(_responses(request, family), many=True).data)
+        wanted = ResponseFilterIn(data=request.query_params)
+        wanted.is_valid(raise_exception=True)
+        found = _responses(request, family)
+        form, visit = wanted.validated_data.get("form"), wanted.validated_data.get("visit")
+        if form:
+            if not FormDefinition.objects.filter(trial=family.trial, form=form).exists():
+                raise serializers.ValidationError({"form": [f"No form '{form}' in this trial."]})
+            found = found.filter(form=form)
+        if visit:
+            if schedule_of(family.trial).visit(visit) is None:
+                raise serializers.ValidationError({"visit": [f"No visit '{visit}' in this trial."]})
+            found = found.filter(visit=visit)
+        return Reply(ResponseOut(found, many=True).data)
 
     @extend_schema(
         request=ResponseIn,

@@ -63,7 +63,5 @@ class PasswordChangeView(APIView):
     def post(self, request):
         data = PasswordChangeIn(data=request.data)
         data.is_valid(raise_exception=True)
-        revoked = password_change(
-            user=request.user, channel=Channel.API, **data.validated_data
-        )
+        revoked = password_change(user=request.user, channel=Channel.API, **data.validated_data)
         return Response({"tokens_revoked": revoked}, status=status.HTTP_200_OK)

@@ -51,7 +51,11 @@ class SiteOut(serializers.ModelSerializer):
 
 class SiteRegisterIn(serializers.Serializer):
     trial = serializers.CharField(required=False, help_text="Trial code; optional with one trial")
-    code = serializers.CharField(max_length=20, help_text="Three capital letters, e.g. BUC")
+    code = serializers.CharField(
+        max_length=3,
+        help_text="Three capital letters, e.g. BUC",
+        error_messages={"max_length": "Site code must be exactly 3 capital letters, e.g. BUC."},
+    )
     name = serializers.CharField(max_length=200)
     nhs_trust = serializers.CharField(max_length=200)
     local_authority = serializers.CharField(max_length=200)

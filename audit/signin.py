@@ -14,7 +14,8 @@ from .ledger import record
 
 
 def channel_of(request) -> Channel:
-    path = getattr(request, "path", "") or ""
+    # path_info: the path within the application, whatever prefix it is served under.
+    path = getattr(request, "path_info", "") or ""
     if path.startswith("/api/"):
         return Channel.API
     if path.startswith("/admin/"):

@@ -190,7 +190,7 @@ class Signature(models.Model):
 
     family = models.ForeignKey("trial.Family", on_delete=models.PROTECT, related_name="signatures")
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    signer_name = models.CharField(max_length=200)
+    signer_name = models.CharField(max_length=301, help_text="first name, a space, last name")
     meaning = models.CharField(max_length=300)
     signed_at = models.DateTimeField(auto_now_add=True)
     content_sha256 = models.CharField(max_length=64)

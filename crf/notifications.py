@@ -79,8 +79,10 @@ def overdue_remind(*, actor=None) -> int:
         people = _people(site, {Role.SITE_COORDINATOR})
         blinded = _blinded_at(site)
         # Someone blinded at the site gets the list without the forms that reveal the arm.
-        for hide, group in ((False, [u for u in people if u.pk not in blinded]),
-                            (True, [u for u in people if u.pk in blinded])):
+        for hide, group in (
+            (False, [u for u in people if u.pk not in blinded]),
+            (True, [u for u in people if u.pk in blinded]),
+        ):
             shown = [i for i in items if not (hide and i.reveals_arm)]
             if not (group and shown):
                 continue

@@ -1,47 +1,43 @@
-import csv
-import io
+"""The unblinded statistician's copy of a sealed list, as CSV (the export is recorded)."""
+
 from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 
 from audit.events import Channel
+from core.csvfile import csv_download, csv_lines
 
 from .models import RandomisationList, Slot
 from .services import sequence_export_record
 
+COLUMNS = ["list", "mode", "stratum", "position", "block", "block_size", "arm", "allocated_to"]
 
-def list_csv(rlist: RandomisationList) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        ["list", "mode", "stratum", "position", "block", "block_size", "arm", "allocated_to"]
-    )
+
+def list_rows(rlist: RandomisationList) -> Iterator[list]:
     slots = (
         Slot.objects.filter(stratum__rlist=rlist)
-        .select_related("stratum")
+        .select_related("stratum", "allocation__family")
         .order_by("stratum__key", "position")
     )
     for slot in slots.iterator(chunk_size=2000):
         family = getattr(getattr(slot, "allocation", None), "family", None)
-        writer.writerow(
-            [
-                rlist.pk,
-                rlist.mode,
-                slot.stratum.key,
-                slot.position,
-                slot.block,
-                slot.block_size,
-                slot.arm,
-                family.identifier if family else "",
-            ]
-        )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        yield [
+            rlist.pk,
+            rlist.mode,
+            slot.stratum.key,
+            slot.position,
+            slot.block,
+            slot.block_size,
+            slot.arm,
+            family.identifier if family else "",
+        ]
 
 
-def list_csv_response(*, rlist: RandomisationList, actor, channel: Channel):
+def list_csv_response(
+    *, rlist: RandomisationList, actor, channel: Channel
+) -> StreamingHttpResponse:
     sequence_export_record(rlist=rlist, actor=actor, channel=channel)
-    response = StreamingHttpResponse(list_csv(rlist), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="allocation-list-{rlist.pk}.csv"'
-    return response
+    return csv_download(
+        csv_lines(COLUMNS, list_rows(rlist), chunk=2000),
+        filename=f"allocation-list-{rlist.pk}.csv",
+    )

@@ -15,10 +15,11 @@ from sites.permissions import require_duty, require_role
 from sites.roles import Duty, Role
 from sites.selectors import today
 from trial.config import config_of
-from trial.errors import Conflict, TrialError
+from trial.errors import Conflict, NotPermitted, TrialError
 from trial.models import Family, ProtocolDeviation, Trial
 
 from .algorithms import ALGORITHM_VERSION, check_design, new_seed, stratum_list
+from .concealment import blinded_within
 from .factors import factor_values, stratum_key
 from .models import Allocation, FactorCorrection, Mode, RandomisationList, Slot, Stratum
 from .preconditions import PRECONDITIONS
@@ -343,8 +344,14 @@ def factor_correct(
 
 @transaction.atomic(durable=True)
 def sequence_export_record(*, rlist: RandomisationList, actor, channel: Channel) -> None:
-    """Only the unblinded statistician exports a list, and the export is recorded."""
+    """Only the unblinded statistician exports a list, and the export is recorded. A list
+    shows every arm of its strata, so nobody blinded where it applies may take it out."""
     require_role(actor, roles=STATISTICIAN, trial=rlist.trial)
+    if blinded_within(actor, rlist.trial, rlist.site):
+        raise NotPermitted(
+            f"{actor.get_username()} holds a blinded role where this list applies, and the "
+            "list shows every arm: it cannot be exported by them."
+        )
     record(
         event=EventType.SEQUENCE_EXPORTED,
         actor=actor,

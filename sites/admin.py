@@ -154,5 +154,6 @@ class MembershipAdmin(ReadOnlyAdmin):
     def save_related(self, request, form, formsets, change):
         """Memberships have no inline relations; the service already saved everything."""
 
+
 admin.site.register(Delegation, ReadOnlyAdmin)
 admin.site.register(SiteStatusStep, ReadOnlyAdmin)
