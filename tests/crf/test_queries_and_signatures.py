@@ -193,3 +193,19 @@ def test_signing_waits_for_drafts_and_open_queries(world):
             meaning="reviewed",
             channel=Channel.WEB,
         )
+
+
+def test_a_signer_with_the_longest_names_an_account_allows_can_sign(world):
+    """First and last names of 150 characters each: the signature keeps the whole name."""
+    family = randomised(world, days_ago=190)
+    world.pi_buc.first_name, world.pi_buc.last_name = "F" * 150, "L" * 150
+    world.pi_buc.save()
+    signature = casebook_sign(
+        family=family,
+        actor=world.pi_buc,
+        password=PASSWORD,
+        meaning="reviewed",
+        channel=Channel.WEB,
+    )
+    signature.refresh_from_db()
+    assert signature.signer_name == "F" * 150 + " " + "L" * 150
