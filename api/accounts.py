@@ -4,7 +4,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.events import Channel
+from core.channels import Channel
 from sites.accounts import account_create, account_set_active
 from sites.selectors import users_visible_to
 from trial.selectors import trial_named

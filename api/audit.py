@@ -8,12 +8,12 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.concealment import blindness_of, shaped_for
-from audit.events import Channel
-from audit.export import csv_response
-from audit.forms import EventFilterForm
 from audit.models import CHAINED_FIELDS, AuditEvent, ReviewSignoff
-from audit.selectors import (
+from core.channels import Channel
+from review.concealment import blindness_of, shaped_for
+from review.export import csv_response
+from review.forms import EventFilterForm
+from review.selectors import (
     AUDIT_READERS,
     EventFilter,
     audit_sites_of,
@@ -21,7 +21,7 @@ from audit.selectors import (
     filter_events,
     signoffs_covering,
 )
-from audit.services import review_signoff
+from review.services import review_signoff
 from sites.models import Site
 from sites.selectors import open_memberships
 

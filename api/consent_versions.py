@@ -4,7 +4,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.events import Channel
+from core.channels import Channel
 from sites.selectors import sites_visible_to
 from trial.consents import consent_version_activate, consent_version_create
 from trial.models import ConsentVersion, ConsentVersionSite

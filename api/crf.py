@@ -10,7 +10,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response as Reply
 from rest_framework.views import APIView
 
-from audit.events import Channel
+from core.channels import Channel
 from crf.entry import response_submit, response_update, response_verify
 from crf.models import FormDefinition, Query, Response, Signature
 from crf.queries import query_answer, query_raise

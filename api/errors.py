@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from trial.errors import TrialError
+from core.errors import TrialError
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:

@@ -5,7 +5,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.events import Channel
+from core.channels import Channel
 from randomisation.concealment import may_see_arm
 from trial.collection import collection_status
 from trial.consents import ConsentIn, consent_correct, consent_record

@@ -3,9 +3,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.events import Channel
+from core.channels import Channel
+from core.roles import Role
 from sites.accounts import password_change
-from sites.roles import Role
 from sites.selectors import open_memberships
 
 

@@ -5,10 +5,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.events import Channel
+from core.channels import Channel
+from core.roles import Duty, Role
 from sites.memberships import delegation_end, delegation_grant, membership_end, membership_grant
 from sites.models import Delegation, Membership
-from sites.roles import Duty, Role
 from sites.selectors import delegations_visible_to, memberships_visible_to, sites_visible_to
 from trial.selectors import trial_named
 

@@ -6,7 +6,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.events import Channel
+from core.channels import Channel
+from core.roles import Role
 from randomisation.algorithms import check_design
 from randomisation.concealment import may_see_arm
 from randomisation.design import design_for
@@ -21,7 +22,6 @@ from randomisation.services import (
     sequence_seal,
 )
 from randomisation.simulation import simulate
-from sites.roles import Role
 from sites.selectors import open_memberships, sites_visible_to
 from trial.selectors import families_visible_to, trial_named
 

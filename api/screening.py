@@ -5,7 +5,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.events import Channel
+from core.channels import Channel
 from sites.selectors import sites_visible_to
 from trial.models import ScreeningOutcome, ScreeningRecord
 from trial.screening import screening_close, screening_record

@@ -1,14 +1,6 @@
-"""The vocabulary of the ledger: how a change arrived and what kind of event it was."""
+"""The vocabulary of the ledger: what kind of event it was, and what of it to conceal."""
 
 from django.db import models
-
-
-class Channel(models.TextChoices):
-    WEB = "web", "Web page"
-    API = "api", "API"
-    ADMIN = "admin", "Admin"
-    COMMAND = "command", "Management command"
-    TASK = "task", "Background task"
 
 
 class EventType(models.TextChoices):

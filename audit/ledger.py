@@ -8,8 +8,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
+from core.channels import Channel
+
 from .chain import GENESIS_HASH, link_hash
-from .events import Channel, Concealed, EditAfter, EventType
+from .events import Concealed, EditAfter, EventType
 from .models import AuditEvent, ChainHead
 
 
@@ -50,14 +52,14 @@ def record(
     actor_username: str = "",
     edit_after: EditAfter | str = "",
     conceal: Concealed | str = "",
+    actor_role: str | Iterable[str] = "",
 ) -> AuditEvent:
     """Append one event to the chain. Must run inside the caller's transaction, so that
-    the change and its event commit or roll back together. `conceal` says what of the event
-    would reveal an arm (an `arm` among the changes always does)."""
+    the change and its event commit or roll back together. `actor_role` is the role (or
+    roles) the service checked the actor acts in; `conceal` says what of the event would
+    reveal an arm (an `arm` among the changes always does)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the service's transaction")
-    from sites.selectors import role_label  # the ledger sits below the apps it records
-
     if not conceal and "arm" in (changes or {}):
         conceal = Concealed.ARM
 
@@ -68,7 +70,7 @@ def record(
     entry = AuditEvent(
         actor_id=actor_id,
         actor_username=username,
-        actor_role=role_label(actor, site) if actor_id else "",
+        actor_role=actor_role if isinstance(actor_role, str) else ",".join(sorted(actor_role)),
         site_id=getattr(site, "pk", None),
         site_code=getattr(site, "code", "") or "",
         channel=Channel(channel).value,

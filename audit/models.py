@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .events import Channel, Concealed, EditAfter, EventType
+from core.channels import Channel
+
+from .events import Concealed, EditAfter, EventType
 
 # Every field of an event except its two hashes: what the chain protects.
 CHAINED_FIELDS = (

@@ -1,7 +1,7 @@
 """The reason-for-change rule (ICH E6, 21 CFR 11.10(e)): once a record has been completed,
 verified or signed, every later change to it needs a reason, on every channel."""
 
-from trial.errors import TrialError
+from core.errors import TrialError
 
 from .events import EditAfter
 

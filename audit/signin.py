@@ -9,7 +9,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db import transaction
 from django.dispatch import receiver
 
-from .events import Channel, EventType
+from core.channels import Channel
+
+from .events import EventType
 from .ledger import record
 
 

@@ -53,8 +53,8 @@ def build(events: int) -> dict:
     from django.db import connection
 
     from audit.chain import canonical_bytes
-    from audit.events import Channel
     from audit.models import CHAINED_FIELDS, ChainHead, chained_fields
+    from core.channels import Channel
     from sites.lifecycle import site_register
     from trial.bootstrap import trial_bootstrap
 
@@ -146,8 +146,9 @@ def _writer(
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
-    from audit.events import Channel, EventType
+    from audit.events import EventType
     from audit.ledger import record
+    from core.channels import Channel
     from sites.models import Site
 
     manager = get_user_model().objects.get(pk=manager_id)
@@ -206,7 +207,7 @@ def pages(built: dict) -> dict:
     from django.contrib.auth import get_user_model
 
     from audit.models import AuditEvent
-    from audit.selectors import EventFilter, events_visible_to, filter_events, keyset_page
+    from review.selectors import EventFilter, events_visible_to, filter_events, keyset_page
 
     manager = get_user_model().objects.get(pk=built["manager"])
     visible = events_visible_to(manager)

@@ -40,7 +40,8 @@ def build(url: str, families: int) -> dict:
     from django.contrib.auth import get_user_model
     from knox.models import AuthToken
 
-    from audit.events import Channel
+    from core.channels import Channel
+    from core.clock import today
     from crf.demo import answers_for
     from crf.entry import _scored
     from crf.loading import forms_load, shipped_spec_files
@@ -50,7 +51,6 @@ def build(url: str, families: int) -> dict:
     from randomisation.models import Allocation
     from randomisation.services import family_randomise
     from sites.memberships import delegation_grant, membership_grant
-    from sites.selectors import today
     from trial.collection import collection_status
     from trial.models import Family, Trial
 

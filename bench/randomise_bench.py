@@ -40,11 +40,11 @@ def build(url: str, families: int) -> dict:
     """A trial like the demo's, one active site, a sealed list and `families` enrolled."""
     from django.core.management import call_command
 
-    from audit.events import Channel
+    from core.channels import Channel
+    from core.clock import today
     from randomisation.services import sequence_generate, sequence_seal
     from sites.lifecycle import site_move_status, site_register, site_update
     from sites.memberships import delegation_grant, membership_grant
-    from sites.selectors import today
     from tests.randomisation.bulk import bulk_families
     from trial.bootstrap import trial_bootstrap
     from trial.consents import consent_version_activate, consent_version_create
@@ -136,7 +136,7 @@ def _client(url, family_ids, coordinator_id, start_at, deadline, queue) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from audit.events import Channel
+    from core.channels import Channel
     from randomisation.services import family_randomise
     from trial.models import Family
 

@@ -23,7 +23,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("api.urls")),
-    path("audit/", include("audit.urls")),
+    path("audit/", include("review.urls")),
     path("", include("trial.urls")),
     path("", include("randomisation.urls")),
     path("", include("crf.urls")),

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from audit.events import Channel
+from core.channels import Channel
+from core.clock import today
+from core.errors import TrialError
 from randomisation.models import Allocation
-from sites.selectors import today
-from trial.errors import TrialError
 from trial.models import Trial
 
 from .demo import answers_for

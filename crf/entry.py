@@ -8,15 +8,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.events import Channel, EditAfter, EventType
+from audit.events import EditAfter, EventType
 from audit.history import stamp
 from audit.ledger import record
 from audit.reasons import require_reason
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, TrialError
+from core.roles import Duty, Role
 from sites.permissions import require_duty, require_role
-from sites.roles import Duty, Role
-from sites.selectors import today
 from trial.collection import collection_status
-from trial.errors import Conflict, TrialError
 from trial.models import Family
 
 from .models import FormDefinition, Query, QueryMessage, Response, ResponseStatus, Signature
@@ -75,9 +76,11 @@ def _may_collect(family: Family, definition: FormDefinition) -> None:
             )
 
 
-def _may_enter(actor, family: Family, definition: FormDefinition) -> None:
-    require_role(actor, roles=set(definition.spec.entered_by), site=family.site)
+def _may_enter(actor, family: Family, definition: FormDefinition) -> set[str]:
+    """The roles the actor enters the form in (checked, with the duty delegated)."""
+    held = require_role(actor, roles=set(definition.spec.entered_by), site=family.site)
     require_duty(actor, site=family.site, duty=Duty.ENTER_DATA, on=today())
+    return held
 
 
 def _scored(definition: FormDefinition, checked: Checked) -> tuple[dict, list[str]]:
@@ -119,7 +122,9 @@ def _window_query(response: Response, visit: Visit | None, actor, channel: Chann
     return True
 
 
-def _raise(response: Response, *, field: str, text: str, actor, channel, automatic=False) -> Query:
+def _raise(
+    response: Response, *, field: str, text: str, actor, channel, automatic=False, actor_role=""
+) -> Query:
     query = Query(
         response=response,
         family=response.family,
@@ -141,11 +146,14 @@ def _raise(response: Response, *, field: str, text: str, actor, channel, automat
         family=response.family.identifier,
         changes={"field": [None, field], "text": [None, text], "response": [None, response.pk]},
         conceal=response.conceal,
+        actor_role=actor_role,
     )
     return query
 
 
-def _alerted(response: Response, keys: list[str], before: list[str], actor, channel) -> tuple:
+def _alerted(
+    response: Response, keys: list[str], before: list[str], actor, channel, actor_role
+) -> tuple:
     new = tuple(k for k in keys if k not in before)
     if new:
         messages = {a.key: a.message for a in response.spec.alerts}
@@ -159,6 +167,7 @@ def _alerted(response: Response, keys: list[str], before: list[str], actor, chan
             changes={"alerts": [before, keys]},
             reason="; ".join(messages.get(k, k) for k in new),
             conceal=response.conceal,
+            actor_role=actor_role,
         )
         from .tasks import send_alert
 
@@ -214,7 +223,7 @@ def response_submit(
         .get(pk=family.pk)
     )
     definition, scheduled = _slot(family, form, visit)
-    _may_enter(actor, family, definition)
+    held = _may_enter(actor, family, definition)
     _may_collect(family, definition)
     checked = _checked(family, definition, values, complete=complete)
     number = 1
@@ -257,8 +266,9 @@ def response_submit(
             **{f"missing.{k}": [None, v] for k, v in sorted(checked.missing.items())},
         },
         conceal=response.conceal,
+        actor_role=held,
     )
-    new = _alerted(response, alerts, [], actor, channel)
+    new = _alerted(response, alerts, [], actor, channel, held)
     late = _window_query(response, scheduled, actor, channel)
     return Saved(response, True, new, late)
 
@@ -299,7 +309,7 @@ def response_change(
             "reload it and make your change again.",
             field="revision",
         )
-    _may_enter(actor, family, definition)
+    held = _may_enter(actor, family, definition)
     was_done = response.status in DONE
     if not was_done:
         # Finishing a draft is still collecting; correcting a completed form is not, so a
@@ -356,6 +366,7 @@ def response_change(
         reason=reason,
         edit_after=after_state or "",
         conceal=response.conceal,
+        actor_role=held,
     )
     now = timezone.now()
     for signature in signatures:
@@ -376,8 +387,9 @@ def response_change(
             changes={"invalidated_at": [None, now.isoformat()]},
             reason=signature.invalidated_reason,
             conceal=response.conceal,
+            actor_role=held,
         )
-    new = _alerted(response, alerts, old_alerts, actor, channel)
+    new = _alerted(response, alerts, old_alerts, actor, channel, held)
     late = _window_query(response, schedule_of(family.trial).visit(response.visit), actor, channel)
     return Saved(response, True, new, late)
 
@@ -415,7 +427,7 @@ def response_verify(*, response: Response, actor, channel: Channel) -> Response:
         .get(pk=response.pk)
     )
     family = response.family
-    require_role(actor, roles={Role.MONITOR}, site=family.site)
+    held = require_role(actor, roles={Role.MONITOR}, site=family.site)
     if response.status == ResponseStatus.DRAFT:
         raise Conflict("A draft cannot be verified: it must be complete.", field="status")
     if response.status == ResponseStatus.VERIFIED:
@@ -434,5 +446,6 @@ def response_verify(*, response: Response, actor, channel: Channel) -> Response:
         family=family.identifier,
         changes={"status": ["complete", "verified"], "revision": [None, response.revision]},
         conceal=response.conceal,
+        actor_role=held,
     )
     return response

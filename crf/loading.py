@@ -5,13 +5,14 @@ from pathlib import Path
 
 from django.db import transaction
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
+from core.channels import Channel
+from core.errors import Conflict
+from core.roles import Role
 from sites.permissions import require_role
-from sites.roles import Role
 from trial.config import config_of
-from trial.errors import Conflict
 from trial.models import Trial
 
 from .models import FormDefinition
@@ -31,7 +32,7 @@ def forms_load(
     """Check every file, then load those not yet loaded. A version already loaded with the
     same content is left as it is; with different content it is refused, because responses
     entered on it must keep the form they were entered on. Returns (definition, new)."""
-    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
+    held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
     sources = set(config_of(trial).data_sources)
     specs = []
     for path in paths:
@@ -82,6 +83,7 @@ def forms_load(
                 ],
             },
             reason=f"loaded from {path.name}",
+            actor_role=held,
         )
         loaded.append((definition, True))
     return loaded

@@ -5,10 +5,10 @@ from collections import defaultdict
 from django.db import transaction
 from django.db.models import Q
 
+from core.clock import today
+from core.roles import BLINDED_ROLES, Role
 from sites.models import Membership, Site
 from sites.notifications import notify
-from sites.roles import BLINDED_ROLES, Role
-from sites.selectors import today
 from trial.models import Family
 
 from .models import Response

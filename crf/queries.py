@@ -7,12 +7,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
+from core.channels import Channel
+from core.errors import Conflict, TrialError
+from core.roles import Role
 from sites.permissions import require_role
-from sites.roles import Role
-from trial.errors import Conflict, TrialError
 
 from .entry import _raise, response_change
 from .models import Query, QueryMessage, QueryStatus, Response
@@ -30,10 +31,12 @@ def _text(text: str | None, field: str = "text") -> str:
 @transaction.atomic(durable=True)
 def query_raise(*, response: Response, field: str, text: str, actor, channel: Channel) -> Query:
     response = Response.objects.select_related("family__site", "definition").get(pk=response.pk)
-    require_role(actor, roles={Role.MONITOR}, site=response.family.site)
+    held = require_role(actor, roles={Role.MONITOR}, site=response.family.site)
     if field not in dict(response.spec.slots()):
         raise TrialError(f"'{field}' is not a field of {response.definition.title}.", field="field")
-    return _raise(response, field=field, text=_text(text), actor=actor, channel=channel)
+    return _raise(
+        response, field=field, text=_text(text), actor=actor, channel=channel, actor_role=held
+    )
 
 
 def _locked(query: Query) -> Query:
@@ -44,7 +47,9 @@ def _locked(query: Query) -> Query:
     )
 
 
-def _step(query: Query, *, kind: str, text: str, actor, channel, event, status: str) -> Query:
+def _step(
+    query: Query, *, kind: str, text: str, actor, actor_role, channel, event, status: str
+) -> Query:
     before = query.status
     query.status = status
     query.closed_at = timezone.now() if status == QueryStatus.CLOSED else None
@@ -60,6 +65,7 @@ def _step(query: Query, *, kind: str, text: str, actor, channel, event, status: 
         changes={"status": [before, status], "text": [None, text]},
         reason=text if kind in ("corrected", "reopened") else "",
         conceal=query.response.conceal,
+        actor_role=actor_role,
     )
     return query
 
@@ -77,7 +83,7 @@ def query_answer(
     """Answer a query at the site; with a correction, change the response's fields through
     the same checks as any change (a reason is needed: the answer's text if none is given)."""
     query = _locked(query)
-    require_role(actor, roles=ANSWERERS, site=query.site)
+    held = require_role(actor, roles=ANSWERERS, site=query.site)
     if query.status != QueryStatus.OPEN:
         raise Conflict(
             f"This query is {query.status}: only an open query is answered.", field="status"
@@ -100,6 +106,7 @@ def query_answer(
         kind = "corrected" if saved.changed else kind
     return _step(
         query,
+        actor_role=held,
         kind=kind,
         text=text,
         actor=actor,
@@ -112,11 +119,12 @@ def query_answer(
 @transaction.atomic(durable=True)
 def query_close(*, query: Query, actor, channel: Channel, text: str = "") -> Query:
     query = _locked(query)
-    require_role(actor, roles={Role.MONITOR}, site=query.site)
+    held = require_role(actor, roles={Role.MONITOR}, site=query.site)
     if query.status == QueryStatus.CLOSED:
         raise Conflict("This query is already closed.", field="status")
     return _step(
         query,
+        actor_role=held,
         kind="closed",
         text=(text or "").strip() or "Closed.",
         actor=actor,
@@ -129,11 +137,12 @@ def query_close(*, query: Query, actor, channel: Channel, text: str = "") -> Que
 @transaction.atomic(durable=True)
 def query_reopen(*, query: Query, actor, channel: Channel, text: str) -> Query:
     query = _locked(query)
-    require_role(actor, roles={Role.MONITOR}, site=query.site)
+    held = require_role(actor, roles={Role.MONITOR}, site=query.site)
     if query.status == QueryStatus.OPEN:
         raise Conflict("This query is already open.", field="status")
     return _step(
         query,
+        actor_role=held,
         kind="reopened",
         text=_text(text),
         actor=actor,

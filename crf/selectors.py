@@ -8,8 +8,9 @@ from datetime import date
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from core.clock import today
 from randomisation.concealment import BLINDED_ROLES
-from sites.selectors import sites_where, today
+from sites.selectors import sites_where
 from trial.collection import CollectionStatus, collection_status
 from trial.config import config_of
 from trial.models import Family, Trial

@@ -7,13 +7,14 @@ import json
 
 from django.db import transaction
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, TrialError
+from core.roles import Duty, Role
 from sites.permissions import require_duty, require_role
-from sites.roles import Duty, Role
-from sites.selectors import today
-from trial.errors import Conflict, TrialError
 from trial.models import Family
 
 from .models import Query, QueryStatus, Response, ResponseStatus, Signature
@@ -58,7 +59,7 @@ def signature_intact(signature: Signature) -> bool:
 
 
 @transaction.atomic(durable=True)
-def _refused(*, family: Family, actor, channel: Channel) -> None:
+def _refused(*, family: Family, actor, actor_role, channel: Channel) -> None:
     record(
         event=EventType.SIGNATURE_REFUSED,
         actor=actor,
@@ -66,6 +67,7 @@ def _refused(*, family: Family, actor, channel: Channel) -> None:
         site=family.site,
         family=family.identifier,
         reason="the password did not match",
+        actor_role=actor_role,
     )
 
 
@@ -73,9 +75,9 @@ def casebook_sign(
     *, family: Family, actor, password: str, meaning: str, channel: Channel
 ) -> Signature:
     """Sign the family's casebook. A wrong password is refused and the refusal recorded."""
-    require_role(actor, roles={Role.PRINCIPAL_INVESTIGATOR}, site=family.site)
+    held = require_role(actor, roles={Role.PRINCIPAL_INVESTIGATOR}, site=family.site)
     if not password or not actor.check_password(password):
-        _refused(family=family, actor=actor, channel=channel)
+        _refused(family=family, actor=actor, actor_role=held, channel=channel)
         raise TrialError(
             "That is not your password: the casebook was not signed.", field="password"
         )
@@ -89,7 +91,7 @@ def _sign(*, family: Family, actor, meaning: str, channel: Channel) -> Signature
         .select_related("site")
         .get(pk=family.pk)
     )
-    require_duty(actor, site=family.site, duty=Duty.SIGN, on=today())
+    delegation = require_duty(actor, site=family.site, duty=Duty.SIGN, on=today())
     if meaning not in MEANINGS:
         raise TrialError(
             f"Choose what the signature means: {', '.join(MEANINGS)}.", field="meaning"
@@ -126,5 +128,6 @@ def _sign(*, family: Family, actor, meaning: str, channel: Channel) -> Signature
             "responses": [None, len(content)],
             "meaning": [None, signature.meaning],
         },
+        actor_role=delegation.membership.role,
     )
     return signature

@@ -8,9 +8,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.events import Channel
+from core.channels import Channel
+from core.errors import NotPermitted, TrialError
 from sites.selectors import roles_at
-from trial.errors import NotPermitted, TrialError
 from trial.selectors import families_visible_to
 
 from .entry import response_submit, response_update, response_verify

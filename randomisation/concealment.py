@@ -2,7 +2,7 @@
 
 from django.db.models import Q
 
-from sites.roles import ARM_READERS, BLINDED_ROLES
+from core.roles import ARM_READERS, BLINDED_ROLES
 from sites.selectors import open_memberships, roles_at
 
 

@@ -1,7 +1,7 @@
 """The demo's randomisation: a sealed live list, and most enrolled families randomised."""
 
-from audit.events import Channel
-from trial.errors import TrialError
+from core.channels import Channel
+from core.errors import TrialError
 from trial.models import Trial
 
 from .services import family_randomise, randomisation_go_live, sequence_generate, sequence_seal

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 
-from audit.events import Channel
+from core.channels import Channel
 from core.csvfile import csv_download, csv_lines
 
 from .models import RandomisationList, Slot

@@ -2,8 +2,8 @@
 
 from datetime import date
 
+from core.errors import TrialError
 from trial.config import config_of
-from trial.errors import TrialError
 from trial.models import Family
 
 

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
+from core.roles import Role
 from sites.models import Membership
-from sites.roles import Role
 from trial.models import Family
 
 from .concealment import may_see_arm

@@ -4,8 +4,8 @@ eCRF's "baseline complete") add to it without touching the service."""
 from collections.abc import Callable
 from datetime import date
 
+from core.errors import TrialError
 from trial.collection import NO_CONSENT, collection_status
-from trial.errors import TrialError
 from trial.models import Family
 
 Precondition = Callable[[Family, date], None]

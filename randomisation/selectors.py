@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from sites.roles import Role
+from core.roles import Role
 from sites.selectors import open_memberships
 from trial.selectors import families_visible_to
 

@@ -7,15 +7,16 @@ import json
 from django.db import transaction
 from django.utils import timezone
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, NotPermitted, TrialError
+from core.roles import Duty, Role
 from sites.models import Site, SiteStatus
 from sites.permissions import require_duty, require_role
-from sites.roles import Duty, Role
-from sites.selectors import today
 from trial.config import config_of
-from trial.errors import Conflict, NotPermitted, TrialError
 from trial.models import Family, ProtocolDeviation, Trial
 
 from .algorithms import ALGORITHM_VERSION, check_design, new_seed, stratum_list
@@ -64,7 +65,7 @@ def sequence_generate(
 ) -> RandomisationList:
     """Generate a list for every stratum (of the trial, or of one site when it is activated):
     permuted blocks of random size, drawn from a fresh 128-bit seed."""
-    require_role(actor, roles=STATISTICIAN, trial=trial)
+    held = require_role(actor, roles=STATISTICIAN, trial=trial)
     config = config_of(trial).randomisation
     if config is None or config.method != "blocks":
         raise TrialError("The trial's definition asks for no permuted-block list.", field="method")
@@ -128,6 +129,7 @@ def sequence_generate(
             "strata": [None, len(strata)],
             "length_per_stratum": [None, length],
         },
+        actor_role=held,
     )
     return rlist
 
@@ -136,7 +138,7 @@ def sequence_generate(
 def sequence_seal(*, rlist: RandomisationList, actor, channel: Channel) -> RandomisationList:
     """Seal a list: its digest, the seed's digest and the algorithm version go into the
     ledger, and only sealed lists allocate."""
-    require_role(actor, roles=STATISTICIAN, trial=rlist.trial)
+    held = require_role(actor, roles=STATISTICIAN, trial=rlist.trial)
     rlist = RandomisationList.objects.select_for_update().get(pk=rlist.pk)
     if rlist.sealed:
         raise Conflict("This list is already sealed.", field="list")
@@ -154,6 +156,7 @@ def sequence_seal(*, rlist: RandomisationList, actor, channel: Channel) -> Rando
             "algorithm_version": [None, rlist.algorithm_version],
             "mode": [None, rlist.mode],
         },
+        actor_role=held,
     )
     return rlist
 
@@ -161,7 +164,7 @@ def sequence_seal(*, rlist: RandomisationList, actor, channel: Channel) -> Rando
 @transaction.atomic(durable=True)
 def randomisation_go_live(*, trial: Trial, actor, channel: Channel) -> Trial:
     """Leave test mode for good: from now on families are allocated from the live lists."""
-    require_role(actor, roles=STATISTICIAN, trial=trial)
+    held = require_role(actor, roles=STATISTICIAN, trial=trial)
     trial = Trial.objects.select_for_update().get(pk=trial.pk)
     if trial.randomisation_mode == Mode.LIVE:
         raise Conflict("Randomisation is already live.", field="mode")
@@ -177,19 +180,20 @@ def randomisation_go_live(*, trial: Trial, actor, channel: Channel) -> Trial:
         channel=channel,
         obj=trial,
         changes={"randomisation_mode": ["test", "live"]},
+        actor_role=held,
     )
     return trial
 
 
 class _Exhausted(Exception):
-    def __init__(self, stratum: Stratum) -> None:
-        self.stratum = stratum
+    def __init__(self, stratum: Stratum, role: str) -> None:
+        self.stratum, self.role = stratum, role
 
 
 @transaction.atomic(durable=True)
 def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
     on = today()
-    require_duty(actor, site=family.site, duty=Duty.RANDOMISE, on=on)
+    delegation = require_duty(actor, site=family.site, duty=Duty.RANDOMISE, on=on)
     family = Family.objects.select_for_update(no_key=True).get(pk=family.pk)
     # Read afresh: a trial object held by the caller may predate going live.
     mode = (
@@ -214,7 +218,7 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
     if stratum is None:
         raise TrialError(f"There is no sealed {mode} list for stratum {key}.", field="stratum")
     if stratum.used >= stratum.length:
-        raise _Exhausted(stratum)
+        raise _Exhausted(stratum, delegation.membership.role)
     # The next slot is the one after the last used: found by position, in order by design.
     slot = Slot.objects.get(stratum=stratum, position=stratum.used + 1)
     stratum.used += 1
@@ -242,6 +246,7 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
             "slot": [None, slot.position],
             "arm": [None, slot.arm],
         },
+        actor_role=delegation.membership.role,
     )
     from .tasks import notify_randomised
 
@@ -251,7 +256,9 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
 
 
 @transaction.atomic(durable=True)
-def _record_exhausted(*, family: Family, stratum: Stratum, actor, channel: Channel) -> None:
+def _record_exhausted(
+    *, family: Family, stratum: Stratum, actor, actor_role: str, channel: Channel
+) -> None:
     record(
         event=EventType.STRATUM_EXHAUSTED,
         actor=actor,
@@ -260,6 +267,7 @@ def _record_exhausted(*, family: Family, stratum: Stratum, actor, channel: Chann
         site=family.site,
         family=family.identifier,
         changes={"stratum": [None, stratum.key]},
+        actor_role=actor_role,
     )
     from .tasks import alert_exhausted
 
@@ -275,7 +283,13 @@ def family_randomise(*, family: Family, actor, channel: Channel) -> Allocation:
     try:
         return _allocate(family=family, actor=actor, channel=channel)
     except _Exhausted as exhausted:
-        _record_exhausted(family=family, stratum=exhausted.stratum, actor=actor, channel=channel)
+        _record_exhausted(
+            family=family,
+            stratum=exhausted.stratum,
+            actor=actor,
+            actor_role=exhausted.role,
+            channel=channel,
+        )
         raise Conflict(
             "The allocation list for this family's stratum is used up. Nothing was "
             "allocated; the unblinded statistician has been told.",
@@ -297,7 +311,7 @@ def factor_correct(
     """A factor was wrong at randomisation: record the correct value and a protocol
     deviation. The allocation stands, unchanged."""
     family = allocation.family
-    require_role(actor, roles={Role.SITE_COORDINATOR}, site=family.site)
+    held = require_role(actor, roles={Role.SITE_COORDINATOR}, site=family.site)
     if factor not in allocation.factor_values:
         raise TrialError(f"'{factor}' is not a stratification factor.", field="factor")
     used = allocation.factor_values[factor]
@@ -338,6 +352,7 @@ def factor_correct(
         family=family.identifier,
         changes={factor: [used, correct_value]},
         reason=reason,
+        actor_role=held,
     )
     return correction
 
@@ -346,7 +361,7 @@ def factor_correct(
 def sequence_export_record(*, rlist: RandomisationList, actor, channel: Channel) -> None:
     """Only the unblinded statistician exports a list, and the export is recorded. A list
     shows every arm of its strata, so nobody blinded where it applies may take it out."""
-    require_role(actor, roles=STATISTICIAN, trial=rlist.trial)
+    held = require_role(actor, roles=STATISTICIAN, trial=rlist.trial)
     if blinded_within(actor, rlist.trial, rlist.site):
         raise NotPermitted(
             f"{actor.get_username()} holds a blinded role where this list applies, and the "
@@ -358,4 +373,5 @@ def sequence_export_record(*, rlist: RandomisationList, actor, channel: Channel)
         channel=channel,
         obj=rlist,
         changes={"list_sha256": [None, rlist.list_sha256]},
+        actor_role=held,
     )

@@ -7,12 +7,13 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from audit.events import Channel
+from core.channels import Channel
+from core.clock import today
+from core.errors import TrialError
+from core.roles import Role
 from sites.pagekit import submit
-from sites.roles import Role
-from sites.selectors import open_memberships, today
+from sites.selectors import open_memberships
 from trial.config import config_of
-from trial.errors import TrialError
 from trial.selectors import families_visible_to, trials_visible_to
 
 from .algorithms import check_design

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.events import Channel
+from core.channels import Channel
 
 from .accounts import account_set_active, password_change
 from .forms import AccountActiveForm, PasswordChangeForm

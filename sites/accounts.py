@@ -9,14 +9,15 @@ from django.core.validators import validate_email
 from django.db import transaction
 from knox.models import AuthToken
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
-from trial.errors import Conflict, TrialError, refused_if_duplicate
+from core.channels import Channel
+from core.errors import Conflict, TrialError, refused_if_duplicate
+from core.roles import Role
 from trial.models import Trial
 
 from .permissions import require_role
-from .roles import Role
 
 User = get_user_model()
 
@@ -48,7 +49,7 @@ def checked_password(password: str, user, *, field: str = "password") -> str:
     return password
 
 
-def tokens_revoke(*, user, actor, channel: Channel, why: str) -> int:
+def tokens_revoke(*, user, actor, channel: Channel, why: str, actor_role="") -> int:
     """Revoke every API token of the user, in the caller's transaction, and record it."""
     revoked, _ = AuthToken.objects.filter(user=user).delete()
     if revoked:
@@ -60,6 +61,7 @@ def tokens_revoke(*, user, actor, channel: Channel, why: str) -> int:
             obj=user,
             changes={"tokens": [revoked, 0]},
             reason=why,
+            actor_role=actor_role,
         )
     return revoked
 
@@ -83,7 +85,7 @@ def account_create(
         if channel != Channel.COMMAND:
             raise TrialError("Accounts are bootstrapped only from a management command.")
     else:
-        require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
+        held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
     username = checked_username(username)
     taken = f"The username {username} is taken."
     if User.objects.filter(username__iexact=username).exists():
@@ -111,6 +113,7 @@ def account_create(
         changes={
             f: [None, getattr(user, f)] for f in ("username", "email", "first_name", "last_name")
         },
+        actor_role=held,
     )
     return user
 
@@ -134,7 +137,7 @@ def password_change(*, user, old_password: str, new_password: str, channel: Chan
 def account_set_active(*, actor, channel: Channel, trial: Trial, user, active: bool, reason: str):
     """Disable an account (a leaver, a lost device) or enable it again: by the trial manager,
     with a reason. Disabling revokes its API tokens and ends its sessions' use at once."""
-    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
+    held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
     user = User.objects.select_for_update().get(pk=user.pk)
     reason = (reason or "").strip()
     if not reason:
@@ -153,9 +156,12 @@ def account_set_active(*, actor, channel: Channel, trial: Trial, user, active: b
         obj=user,
         changes={"is_active": [not active, active]},
         reason=reason,
+        actor_role=held,
     )
     if not active:
-        tokens_revoke(user=user, actor=actor, channel=channel, why="account disabled")
+        tokens_revoke(
+            user=user, actor=actor, actor_role=held, channel=channel, why="account disabled"
+        )
     return user
 
 

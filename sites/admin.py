@@ -7,8 +7,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_protect
 from simple_history.admin import SimpleHistoryAdmin
 
-from audit.events import Channel
-from trial.errors import TrialError
+from core.channels import Channel
+from core.errors import TrialError
 
 from .lifecycle import DETAIL_FIELDS, site_register, site_update
 from .memberships import membership_grant

@@ -1,4 +1,5 @@
-from .roles import Role
+from core.roles import Role
+
 from .selectors import open_memberships
 
 

@@ -1,8 +1,9 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from core.roles import Duty, Role
+
 from .models import SiteStatus
-from .roles import Duty, Role
 
 
 class DateInput(forms.DateInput):

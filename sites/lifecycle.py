@@ -5,17 +5,19 @@ from datetime import date
 
 from django.db import transaction
 
-from audit.events import Channel, EditAfter, EventType
+from audit.events import EditAfter, EventType
 from audit.history import stamp
 from audit.ledger import diff, record, snapshot
 from audit.reasons import require_reason
-from trial.errors import Conflict, TrialError, refused_if_duplicate
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, TrialError, refused_if_duplicate
+from core.roles import Role
 from trial.models import Trial
 
 from .models import Site, SiteStatus, SiteStatusStep
 from .permissions import require_role
-from .roles import Role
-from .selectors import open_memberships, today
+from .selectors import open_memberships
 
 SITE_CODE = re.compile(r"[A-Z]{3}")
 DETAIL_FIELDS = (
@@ -74,7 +76,7 @@ def site_register(
     recruitment_target: int,
 ) -> Site:
     """Register a proposed site. Only the trial manager registers sites."""
-    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
+    held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
     code = (code or "").strip() if isinstance(code, str) else ""
     if not SITE_CODE.fullmatch(code):
         raise TrialError("Site code must be exactly 3 capital letters, e.g. BUC.", field="code")
@@ -98,6 +100,7 @@ def site_register(
         obj=site,
         site=site,
         changes=diff({}, snapshot(site, ("code", "status", *DETAIL_FIELDS))),
+        actor_role=held,
     )
     return site
 
@@ -106,7 +109,7 @@ def site_register(
 def site_update(*, site: Site, actor, channel: Channel, reason: str = "", **changes) -> Site:
     """Change a site's details. The principal investigator must hold that role at the site;
     once the site is approved (its record complete), every change needs a reason."""
-    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=site.trial)
+    held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=site.trial)
     unknown = set(changes) - set(DETAIL_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
@@ -145,6 +148,7 @@ def site_update(*, site: Site, actor, channel: Channel, reason: str = "", **chan
             changes=changed,
             reason=reason,
             edit_after=after or "",
+            actor_role=held,
         )
     return site
 
@@ -169,7 +173,7 @@ def site_move_status(
 ) -> Site:
     """Move a site one step along proposed → approved → active → closed to recruitment →
     closed. Approval needs both approval dates; activation needs a principal investigator."""
-    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=site.trial)
+    held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=site.trial)
     site = Site.objects.select_for_update().get(pk=site.pk)
     if to_status not in SiteStatus.values:
         raise TrialError(f"'{to_status}' is not a site status.", field="status")
@@ -231,6 +235,7 @@ def site_move_status(
         site=site,
         changes=changes,
         reason=note.strip(),
+        actor_role=held,
     )
     if to_status == SiteStatus.ACTIVE:
         from .tasks import notify_site_active

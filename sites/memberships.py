@@ -6,15 +6,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import diff, record, snapshot
-from trial.errors import Conflict, TrialError, refused_if_duplicate
-from trial.models import Trial
-
-from .models import Delegation, Membership, Site
-from .permissions import require_role
-from .roles import (
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, TrialError, refused_if_duplicate
+from core.roles import (
     ARM_READERS,
     BLINDED_ROLES,
     DELEGABLE_DUTIES,
@@ -23,7 +21,10 @@ from .roles import (
     Role,
     with_article,
 )
-from .selectors import today
+from trial.models import Trial
+
+from .models import Delegation, Membership, Site
+from .permissions import require_role
 
 MEMBERSHIP_FIELDS = ("user", "trial", "site", "role", "starts_on", "ends_on")
 DELEGATION_FIELDS = ("membership", "duty", "starts_on", "ends_on")
@@ -41,7 +42,7 @@ def membership_grant(
     starts_on: date | None = None,
 ) -> Membership:
     """Give a user a role at a site, or across the trial for trial-wide roles."""
-    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
+    held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
     if role not in Role.values:
         raise TrialError(f"'{role}' is not a role.", field="role")
     label = Role(role).label
@@ -83,6 +84,7 @@ def membership_grant(
         obj=membership,
         site=site,
         changes=diff({}, snapshot(membership, MEMBERSHIP_FIELDS)),
+        actor_role=held,
     )
     return membership
 
@@ -143,7 +145,7 @@ def membership_end(
     reason: str = "",
 ) -> Membership:
     """End a role on a date; the duties delegated under it end the same day. The record stays."""
-    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=membership.trial)
+    held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=membership.trial)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.ends_on is not None:
         raise Conflict(
@@ -169,6 +171,7 @@ def membership_end(
         site=membership.site,
         changes=diff(before, snapshot(membership, MEMBERSHIP_FIELDS)),
         reason=reason,
+        actor_role=held,
     )
     for delegation in (
         membership.delegations.select_for_update().filter(ends_on__isnull=True).order_by("pk")
@@ -176,6 +179,7 @@ def membership_end(
         _end_delegation(
             delegation,
             actor=actor,
+            actor_role=held,
             channel=channel,
             ends_on=max(ends_on, delegation.starts_on),
             reason=reason or "role ended",
@@ -195,7 +199,7 @@ def delegation_grant(
     """Delegate a duty under a membership: by the trial manager, or the site's principal
     investigator for their own site's staff."""
     site = membership.site
-    require_role(
+    held = require_role(
         actor,
         roles={Role.TRIAL_MANAGER, Role.PRINCIPAL_INVESTIGATOR},
         site=site,
@@ -231,12 +235,13 @@ def delegation_grant(
         obj=delegation,
         site=site,
         changes=diff({}, snapshot(delegation, DELEGATION_FIELDS)),
+        actor_role=held,
     )
     return delegation
 
 
 def _end_delegation(
-    delegation: Delegation, *, actor, channel: Channel, ends_on: date, reason: str
+    delegation: Delegation, *, actor, actor_role, channel: Channel, ends_on: date, reason: str
 ) -> Delegation:
     before = snapshot(delegation, DELEGATION_FIELDS)
     delegation.ends_on = ends_on
@@ -249,6 +254,7 @@ def _end_delegation(
         site=delegation.membership.site,
         changes=diff(before, snapshot(delegation, DELEGATION_FIELDS)),
         reason=reason,
+        actor_role=actor_role,
     )
     return delegation
 
@@ -264,7 +270,7 @@ def delegation_end(
 ) -> Delegation:
     """End a delegated duty on a date; the log keeps the line."""
     membership = delegation.membership
-    require_role(
+    held = require_role(
         actor,
         roles={Role.TRIAL_MANAGER, Role.PRINCIPAL_INVESTIGATOR},
         site=membership.site,
@@ -278,4 +284,6 @@ def delegation_end(
     ends_on = ends_on or today()
     if ends_on < delegation.starts_on:
         raise TrialError("A duty cannot end before it started.", field="ends_on")
-    return _end_delegation(delegation, actor=actor, channel=channel, ends_on=ends_on, reason=reason)
+    return _end_delegation(
+        delegation, actor=actor, actor_role=held, channel=channel, ends_on=ends_on, reason=reason
+    )

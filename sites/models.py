@@ -5,7 +5,7 @@ from django.db.models import F, Q
 from simple_history import register
 from simple_history.models import HistoricalRecords
 
-from .roles import DELEGABLE_DUTIES, SITE_ROLES, TRIAL_WIDE_ROLES, Duty, Role
+from core.roles import DELEGABLE_DUTIES, SITE_ROLES, TRIAL_WIDE_ROLES, Duty, Role
 
 
 class SiteStatus(models.TextChoices):

@@ -4,13 +4,14 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
+from core.channels import Channel
+from core.clock import today
+from core.roles import Role
 
 from .models import Notification, Site, SiteStatus
-from .roles import Role
-from .selectors import today
 
 
 @transaction.atomic(durable=True)

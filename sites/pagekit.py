@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import PermissionDenied
 
-from trial.errors import NotPermitted, TrialError
+from core.errors import NotPermitted, TrialError
 
 
 def submit(

@@ -3,10 +3,10 @@
 from collections.abc import Iterable
 from datetime import date
 
-from trial.errors import NotPermitted
+from core.errors import NotPermitted
+from core.roles import Duty, Role, with_article
 
 from .models import Delegation, Site
-from .roles import Duty, Role, with_article
 from .selectors import open_memberships, roles_at
 
 

@@ -6,17 +6,13 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+
+from core.clock import today
+from core.roles import TRIAL_WIDE_ROLES, Role
 
 from .models import Delegation, Membership, Site
-from .roles import TRIAL_WIDE_ROLES, Role
 
 User = get_user_model()
-
-
-def today() -> date:
-    """The trial's calendar date (Europe/London), not the server's UTC date."""
-    return timezone.localdate()
 
 
 def open_memberships(user, *, on: date | None = None) -> QuerySet[Membership]:

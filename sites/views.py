@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.events import Channel
+from core.channels import Channel
+from core.roles import SITE_ROLES, TRIAL_WIDE_ROLES, Role
 from trial.selectors import trials_visible_to
 
 from .accounts import account_create
@@ -27,7 +28,6 @@ from .lifecycle import NEXT_STATUS, site_move_status, site_register, site_update
 from .memberships import delegation_end, delegation_grant, membership_end, membership_grant
 from .models import Delegation, Membership, SiteStatus
 from .pagekit import submit
-from .roles import SITE_ROLES, TRIAL_WIDE_ROLES, Role
 from .selectors import (
     delegations_visible_to,
     is_trial_manager,

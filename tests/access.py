@@ -54,8 +54,9 @@ def one_event(world) -> int:
     """Make sure the ledger holds an event (for a sign-off to cover); return its seq."""
     from django.db import transaction
 
-    from audit.events import Channel, EventType
+    from audit.events import EventType
     from audit.ledger import record
+    from core.channels import Channel
 
     with transaction.atomic():
         return record(
@@ -66,7 +67,7 @@ def one_event(world) -> int:
 def consent_v1(world):
     """A consent version in use at BUC and OXF (made once per world)."""
     if not hasattr(world, "_v1"):
-        from audit.events import Channel
+        from core.channels import Channel
         from trial.consents import consent_version_activate, consent_version_create
 
         world._v1 = consent_version_create(
@@ -117,7 +118,7 @@ def family_at(world, code: str):
 def enrol_body(world, code: str) -> dict:
     screening = open_screening(world, code)
     coordinator = {"BUC": world.coord_buc, "OXF": world.coord_oxf}[code]
-    from sites.selectors import today
+    from core.clock import today
 
     return {
         "screening": screening.pk,
@@ -152,7 +153,7 @@ def enrol_body(world, code: str) -> dict:
 
 
 def consent_body(world) -> dict:
-    from sites.selectors import today
+    from core.clock import today
 
     return {
         "parent": 1,
@@ -184,7 +185,7 @@ def sealed_test_list(world):
 
 
 def unsealed_live_list(world):
-    from audit.events import Channel
+    from core.channels import Channel
     from randomisation.services import sequence_generate
 
     return sequence_generate(
@@ -210,7 +211,7 @@ STATISTICIANS = {"stats.blind": 200, "stats.unblind": 200}
 
 def allocation_url(world, code: str = "BUC") -> str:
     """The result page of a BUC family's allocation (randomised once per world)."""
-    from audit.events import Channel
+    from core.channels import Channel
     from randomisation.services import family_randomise
 
     sealed_test_list(world)
@@ -233,7 +234,7 @@ ARM_AT_BUC = {
 def buc_allocation_id(world) -> int:
     """A BUC family's allocation (randomised once per world)."""
     if not hasattr(world, "_buc_allocation"):
-        from audit.events import Channel
+        from core.channels import Channel
         from randomisation.services import family_randomise
 
         sealed_test_list(world)
@@ -266,7 +267,7 @@ def crf_response(world, form: str = "core10", code: str = "BUC"):
 
 
 def crf_query(world, *, closed: bool = False):
-    from audit.events import Channel
+    from core.channels import Channel
     from crf.queries import query_close, query_raise
 
     query = query_raise(
@@ -282,8 +283,8 @@ def crf_query(world, *, closed: bool = False):
 
 
 def crf_entry_body(world) -> dict:
+    from core.clock import today
     from crf.demo import answers_for
-    from sites.selectors import today
     from tests.crf.conftest import load_forms
 
     crf_family(world)

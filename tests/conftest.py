@@ -13,8 +13,8 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from core.roles import Duty, Role
 from sites.models import SiteStatus
-from sites.roles import Duty, Role
 
 from .factories import DelegationFactory, MembershipFactory, SiteFactory, TrialFactory, UserFactory
 
@@ -140,7 +140,7 @@ class World:
 
 
 def settings_today():
-    from sites.selectors import today
+    from core.clock import today
 
     return today()
 

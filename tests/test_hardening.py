@@ -14,11 +14,12 @@ from django.test import Client, override_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.ledger import record
+from core.channels import Channel
 from core.csvfile import FORMULA_STARTS, csv_lines, neutralised
+from core.errors import NotPermitted, TrialError
 from sites.accounts import account_create
-from trial.errors import NotPermitted, TrialError
 
 from .access import crf_family, crf_response, family_at, sealed_test_list
 from .factories import DEFINITION, PASSWORD
@@ -251,8 +252,8 @@ def test_a_family_s_responses_can_be_narrowed_to_one_form(world, api):
 
 
 def test_role_names_take_the_right_article(world):
+    from core.roles import Role
     from sites.permissions import require_role
-    from sites.roles import Role
 
     with pytest.raises(NotPermitted) as refused:
         require_role(world.coord_buc, roles={Role.OUTCOME_ASSESSOR, Role.MONITOR}, site=world.buc)

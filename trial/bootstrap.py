@@ -7,14 +7,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import diff, record, snapshot
+from core.channels import Channel
+from core.errors import Conflict, TrialError
+from core.roles import Role
 from sites.accounts import checked_password, checked_username
 from sites.memberships import MEMBERSHIP_FIELDS
 from sites.models import Membership
-from sites.roles import Role
-from trial.errors import Conflict, TrialError
 
 from .definition import read_definition
 from .models import Trial

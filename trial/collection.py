@@ -7,7 +7,7 @@ from datetime import date
 
 from django.db.models import QuerySet
 
-from sites.selectors import today
+from core.clock import today
 
 from .config import config_of
 from .models import ConsentRecord, ConsentVersion, ConsentVersionSite, Family

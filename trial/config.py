@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from core.errors import TrialError
 from crf.schedule import Schedule, parse_schedule
-from trial.errors import TrialError
 
 from .eligibility import AgeBand, Criterion, EligibilityRules
 

@@ -6,18 +6,19 @@ from datetime import date
 
 from django.db import transaction
 
-from audit.events import Channel, EditAfter, EventType
+from audit.events import EditAfter, EventType
 from audit.history import stamp
 from audit.ledger import diff, record, snapshot
 from audit.reasons import require_reason
+from core.channels import Channel
+from core.clock import today
+from core.errors import NotPermitted, TrialError, refused_if_duplicate
+from core.roles import Duty, Role
 from sites.models import Site
 from sites.permissions import require_duty, require_role
-from sites.roles import Duty, Role
-from sites.selectors import today
 
 from .collection import version_in_effect
 from .config import config_of
-from .errors import NotPermitted, TrialError, refused_if_duplicate
 from .models import ConsentRecord, ConsentVersion, ConsentVersionSite, Family, Participant, Trial
 
 CONSENT_RECORDERS = {Role.SITE_COORDINATOR}
@@ -55,7 +56,7 @@ def consent_version_create(
     reconsent_required: bool = False,
 ) -> ConsentVersion:
     """Publish a version approved by the ethics committee (trial manager)."""
-    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
+    held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
     config = config_of(trial)
     label = (version or "").strip()
     if not label:
@@ -93,6 +94,7 @@ def consent_version_create(
             {},
             snapshot(created, ("version", "ethics_approval_date", "items", "reconsent_required")),
         ),
+        actor_role=held,
     )
     return created
 
@@ -102,7 +104,7 @@ def consent_version_activate(
     *, version: ConsentVersion, site: Site, effective_from: date, actor, channel: Channel
 ) -> ConsentVersionSite:
     """Put a version in use at a site from a date (trial manager)."""
-    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=version.trial)
+    held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=version.trial)
     if site.trial_id != version.trial_id:
         raise TrialError(f"{site.code} is not a site of this trial.", field="site")
     if effective_from < version.ethics_approval_date:
@@ -131,6 +133,7 @@ def consent_version_activate(
             "version": [None, version.version],
             "effective_from": [None, effective_from.isoformat()],
         },
+        actor_role=held,
     )
     return placed
 
@@ -181,7 +184,7 @@ def check_consent(site: Site, given: ConsentIn) -> dict:
 
 
 def write_consent(
-    *, family: Family, parent: Participant, given: ConsentIn, actor, channel: Channel
+    *, family: Family, parent: Participant, given: ConsentIn, actor, actor_role, channel: Channel
 ) -> ConsentRecord:
     """Inside a service's transaction: validate, save and record one consent."""
     answers = check_consent(family.site, given)
@@ -206,6 +209,7 @@ def write_consent(
         site=family.site,
         family=family.identifier,
         changes=diff({}, snapshot(consent, CONSENT_FIELDS)) | {"parent": [None, parent.number]},
+        actor_role=actor_role,
     )
     return consent
 
@@ -215,10 +219,12 @@ def consent_record(
     *, family: Family, parent: Participant, given: ConsentIn, actor, channel: Channel
 ) -> ConsentRecord:
     """A parent's consent after enrolment: the second parent, or a re-consent."""
-    require_role(actor, roles=CONSENT_RECORDERS, site=family.site)
+    held = require_role(actor, roles=CONSENT_RECORDERS, site=family.site)
     if parent.family_id != family.pk or parent.role != Participant.Role.PARENT:
         raise TrialError("Consent is given by a parent of this family.", field="parent")
-    return write_consent(family=family, parent=parent, given=given, actor=actor, channel=channel)
+    return write_consent(
+        family=family, parent=parent, given=given, actor=actor, actor_role=held, channel=channel
+    )
 
 
 @transaction.atomic(durable=True)
@@ -228,7 +234,7 @@ def consent_correct(
     """Correct a consent record as entered; a recorded consent is complete, so every
     correction needs a reason."""
     family = consent.family
-    require_role(actor, roles=CONSENT_RECORDERS, site=family.site)
+    held = require_role(actor, roles=CONSENT_RECORDERS, site=family.site)
     unknown = set(changes) - set(CONSENT_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
@@ -268,5 +274,6 @@ def consent_correct(
         changes=changed,
         reason=reason,
         edit_after=EditAfter.COMPLETED,
+        actor_role=held,
     )
     return consent

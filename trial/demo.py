@@ -5,18 +5,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from audit.events import Channel
 from audit.models import AuditEvent
-from audit.services import review_signoff, verification_record
 from audit.verification import verify_ledger
+from core.channels import Channel
+from core.clock import today
+from core.roles import Duty, Role
 from crf.demo_data import seed_baseline, seed_follow_up, seed_review
 from randomisation.demo import seed_randomisation
+from review.services import review_signoff, verification_record
 from sites.accounts import account_create
 from sites.lifecycle import site_move_status, site_register, site_update
 from sites.memberships import delegation_grant, membership_grant
 from sites.models import Site, SiteStatus
-from sites.roles import Duty, Role
-from sites.selectors import today
 
 from .bootstrap import trial_bootstrap
 from .demo_families import TRIAL_DAYS, seed_families

@@ -4,9 +4,9 @@ enrolled, with made-up people. Built through the services, like everything in th
 import random
 from datetime import date, timedelta
 
-from audit.events import Channel
+from core.channels import Channel
+from core.clock import today
 from sites.models import Site
-from sites.selectors import today
 
 from .consents import ConsentIn, consent_record, consent_version_activate, consent_version_create
 from .enrolment import ContactIn, PersonIn, family_enrol, withdrawal_record

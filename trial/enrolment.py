@@ -6,17 +6,18 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, NotPermitted, TrialError
+from core.roles import Role
 from sites.permissions import require_role
-from sites.roles import Role
-from sites.selectors import today
 
 from .config import config_of
 from .consents import ConsentIn, check_consent, write_consent
 from .counters import next_sequence
-from .errors import Conflict, NotPermitted, TrialError
 from .identifiers import family_identifier, is_valid_nhs_number
 from .models import (
     Family,
@@ -92,7 +93,7 @@ def family_enrol(
     """Enrol an eligible referral as a family, with its first consents. Needs the required
     items (take part) from at least one parent with parental responsibility."""
     site = screening.site
-    require_role(actor, roles=ENROLLERS, site=site)
+    held = require_role(actor, roles=ENROLLERS, site=site)
     screening = ScreeningRecord.objects.select_for_update().get(pk=screening.pk)
     if not screening.is_open:
         raise Conflict(
@@ -225,10 +226,16 @@ def family_enrol(
             "legal_status": [None, legal_status],
             "parents": [None, len(parents)],
         },
+        actor_role=held,
     )
     for number, given in consents:
         write_consent(
-            family=family, parent=parent_rows[number - 1], given=given, actor=actor, channel=channel
+            family=family,
+            parent=parent_rows[number - 1],
+            given=given,
+            actor=actor,
+            actor_role=held,
+            channel=channel,
         )
     return family
 
@@ -260,6 +267,7 @@ def identity_view(*, family: Family, actor, channel: Channel) -> dict:
         obj=family,
         site=family.site,
         family=family.identifier,
+        actor_role=Role.SITE_COORDINATOR,
     )
     return {
         "people": people,
@@ -277,7 +285,7 @@ def withdrawal_record(
     """Record a withdrawal at one of the trial's levels. No data is deleted."""
     from .models import Withdrawal
 
-    require_role(actor, roles=ENROLLERS, site=family.site)
+    held = require_role(actor, roles=ENROLLERS, site=family.site)
     config = config_of(family.trial)
     if config.withdrawal_level(level) is None:
         raise TrialError(
@@ -311,5 +319,6 @@ def withdrawal_record(
         family=family.identifier,
         changes={"level": [None, level], "withdrawal_date": [None, withdrawal_date.isoformat()]},
         reason=reason,
+        actor_role=held,
     )
     return withdrawal

@@ -3,10 +3,11 @@
 from django.apps import apps
 from django.db import transaction
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.ledger import record
+from core.channels import Channel
+from core.roles import Role
 from sites.permissions import require_role
-from sites.roles import Role
 
 from .crypto import EncryptedTextField
 
@@ -25,7 +26,7 @@ def encrypted_columns() -> list[tuple[type, list[str]]]:
 def identity_keys_rotate(*, actor, channel: Channel, trial) -> dict[str, int]:
     """Reading decrypts with any key; writing encrypts with the first. Plaintext is
     unchanged, so this is no edit of the records; the rotation itself is recorded."""
-    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
+    held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
     counts = {}
     for model, names in encrypted_columns():
         rows = 0
@@ -38,5 +39,6 @@ def identity_keys_rotate(*, actor, channel: Channel, trial) -> dict[str, int]:
         actor=actor,
         channel=channel,
         changes={"rows": [None, counts]},
+        actor_role=held,
     )
     return counts

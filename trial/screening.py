@@ -4,18 +4,19 @@ from datetime import date
 
 from django.db import transaction
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, TrialError
+from core.roles import Role
 from sites.models import Site
 from sites.permissions import require_role
-from sites.roles import Role
-from sites.selectors import today
 
 from .config import config_of
 from .counters import next_sequence
 from .eligibility import age_band, assess, child_age_on
-from .errors import Conflict, TrialError
 from .identifiers import screening_identifier
 from .models import ScreeningOutcome, ScreeningRecord
 
@@ -46,7 +47,7 @@ def screening_record(
 ) -> ScreeningRecord:
     """Screen a referral at an active site. Eligibility follows from the answers and the
     child's age, which is derived from the date of birth (or due date)."""
-    require_role(actor, roles=SCREENERS, site=site)
+    held = require_role(actor, roles=SCREENERS, site=site)
     if not site.can_recruit:
         raise TrialError(
             f"{site.code} is {site.get_status_display().lower()}: it cannot take referrals.",
@@ -131,6 +132,7 @@ def screening_record(
             "outcome": [None, screening.outcome],
             "failed_criterion": [None, verdict.failed],
         },
+        actor_role=held,
     )
     return screening
 
@@ -147,7 +149,7 @@ def screening_close(
     outcome_date: date | None = None,
 ) -> ScreeningRecord:
     """Close an eligible referral that will not be enrolled: declined, or another reason."""
-    require_role(actor, roles=SCREENERS, site=screening.site)
+    held = require_role(actor, roles=SCREENERS, site=screening.site)
     screening = ScreeningRecord.objects.select_for_update().get(pk=screening.pk)
     if not screening.is_open:
         raise Conflict(
@@ -182,5 +184,6 @@ def screening_close(
         obj=screening,
         site=screening.site,
         changes={"outcome": ["eligible", outcome], "outcome_reason": [None, reason]},
+        actor_role=held,
     )
     return screening

@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from trial.errors import NotPermitted, TrialError
+from core.errors import NotPermitted, TrialError
 
 from .models import Trial
 
@@ -50,7 +50,7 @@ def screenings_visible_to(user) -> QuerySet:
 def may_see_identity(user, site) -> bool:
     """Only the coordinators of the family's own site: not trial-wide roles, not monitors,
     not assessors, not the PI."""
-    from sites.roles import Role
+    from core.roles import Role
     from sites.selectors import open_memberships
 
     return open_memberships(user).filter(site=site, role=Role.SITE_COORDINATOR).exists()

@@ -5,10 +5,11 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import diff, record, snapshot
-from trial.errors import NotPermitted
+from core.channels import Channel
+from core.errors import NotPermitted
 
 from .definition import read_definition
 from .models import Trial
@@ -20,8 +21,8 @@ TRIAL_FIELDS = ("code", "short_name", "name", "sponsor", "definition_sha256")
 def trial_load(*, path: Path | str, actor, channel: Channel) -> Trial:
     """Reload a trial's definition file; only its trial manager may. A new trial is
     loaded by trial_bootstrap, with its first trial manager."""
+    from core.roles import Role
     from sites.permissions import require_role
-    from sites.roles import Role
 
     data, digest = read_definition(path)
     section = data["trial"]
@@ -30,7 +31,7 @@ def trial_load(*, path: Path | str, actor, channel: Channel) -> Trial:
         raise NotPermitted(
             f"Trial {section['code']} does not exist; a new trial is loaded with trial_bootstrap."
         )
-    require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
+    held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
     before = snapshot(trial, TRIAL_FIELDS)
     trial.short_name = section["short_name"].strip()
     trial.name = " ".join(section["name"].split())
@@ -47,5 +48,6 @@ def trial_load(*, path: Path | str, actor, channel: Channel) -> Trial:
         obj=trial,
         changes=diff(before, snapshot(trial, TRIAL_FIELDS)),
         reason=f"loaded from {Path(path).name}",
+        actor_role=held,
     )
     return trial

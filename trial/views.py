@@ -8,12 +8,13 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from audit.events import Channel
+from core.channels import Channel
+from core.clock import today
+from core.roles import Duty, Role
 from randomisation.concealment import may_see_arm
 from sites.models import Site
 from sites.pagekit import submit
-from sites.roles import Duty, Role
-from sites.selectors import is_trial_manager, sites_visible_to, sites_where, today
+from sites.selectors import is_trial_manager, sites_visible_to, sites_where
 
 from .collection import collection_status, families_needing_reconsent
 from .config import config_of

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "sites",
     "randomisation",
     "crf",
+    "review",
     "api",
 ]
 
@@ -170,9 +171,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "RoleEnum": "sites.roles.Role",
+        "RoleEnum": "core.roles.Role",
         "SiteStatusEnum": "sites.models.SiteStatus",
-        "DutyEnum": "sites.roles.Duty",
+        "DutyEnum": "core.roles.Duty",
         "RandomisationModeEnum": "randomisation.models.Mode",
         "ConsentMethodEnum": "trial.models.consent.ConsentRecord.Method",
         "DesignMethodEnum": ["blocks", "minimisation"],
@@ -197,7 +198,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "audit-verify-nightly": {
-        "task": "audit.tasks.audit_verify_nightly",
+        "task": "review.tasks.audit_verify_nightly",
         "schedule": crontab(hour=2, minute=30),
     },
     # Each site's coordinators hear of their overdue forms at the start of the working day.

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from audit.models import AuditEvent
-from sites.selectors import today
+from core.clock import today
 from trial.consents import consent_version_create
 from trial.models import ConsentRecord, Family, ScreeningRecord
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from sites.roles import Duty
+from core.roles import Duty
 
 from ..access import (
     ANSWERERS_AT_BUC,

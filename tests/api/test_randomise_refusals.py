@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from core.clock import today
 from randomisation.models import Allocation
 from sites.lifecycle import site_move_status
-from sites.selectors import today
 from trial.consents import consent_version_activate, consent_version_create
 from trial.enrolment import withdrawal_record
 

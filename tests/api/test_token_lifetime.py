@@ -9,8 +9,9 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.models import AuditEvent
+from core.channels import Channel
 from sites.accounts import account_set_active
 
 from ..factories import PASSWORD

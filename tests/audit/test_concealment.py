@@ -11,13 +11,14 @@ from django.db import connection
 
 from audit import triggers
 from audit.chain import link_hash
-from audit.concealment import CONCEALED
-from audit.events import Channel, Concealed, EventType
+from audit.events import Concealed, EventType
 from audit.models import CHAINED_FIELDS, AuditEvent, chained_fields
+from core.channels import Channel
+from core.roles import Role
 from crf.entry import response_change
 from crf.queries import query_raise
 from crf.signatures import casebook_sign
-from sites.roles import Role
+from review.concealment import CONCEALED
 
 from ..access import crf_family, crf_response
 from ..factories import PASSWORD, MembershipFactory

@@ -2,9 +2,10 @@ import pytest
 from django.db import transaction
 
 from audit.chain import GENESIS_HASH, link_hash
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.ledger import diff, record
 from audit.models import AuditEvent
+from core.channels import Channel
 
 
 def test_events_chain_each_to_the_one_before_with_no_gaps(world):
@@ -25,12 +26,24 @@ def test_events_chain_each_to_the_one_before_with_no_gaps(world):
         prev = e.hash
 
 
-def test_the_ledger_records_the_actors_role_at_the_site(world):
+def test_the_ledger_records_the_role_the_service_checked(world):
     with transaction.atomic():
         event = record(
-            event=EventType.UPDATE, actor=world.coord_buc, channel=Channel.WEB, site=world.buc
+            event=EventType.UPDATE,
+            actor=world.coord_buc,
+            channel=Channel.WEB,
+            site=world.buc,
+            actor_role={"site_coordinator"},
         )
     assert (event.actor_role, event.site_code) == ("site_coordinator", "BUC")
+
+
+def test_a_service_passes_the_role_it_checked(world):
+    from sites.lifecycle import site_update
+
+    site_update(site=world.mkn, actor=world.manager, channel=Channel.API, recruitment_target=33)
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert (event.actor_username, event.actor_role) == ("manager", "trial_manager")
 
 
 def test_the_ledger_refuses_to_write_outside_a_transaction(world):

@@ -3,7 +3,7 @@ from django.db import connection
 
 from audit import triggers
 from audit.models import AuditEvent
-from audit.tasks import audit_verify_nightly
+from review.tasks import audit_verify_nightly
 from sites.lifecycle import site_update
 
 
@@ -41,5 +41,5 @@ def test_a_failed_nightly_run_emails_the_trial_managers_and_is_recorded(
 
 def test_the_nightly_run_is_scheduled_in_beat(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["audit-verify-nightly"]
-    assert entry["task"] == "audit.tasks.audit_verify_nightly"
+    assert entry["task"] == "review.tasks.audit_verify_nightly"
     assert entry["schedule"].hour == {2}

@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.ledger import record
 from audit.models import AuditEvent
+from core.channels import Channel
+from core.clock import today
 from sites.lifecycle import site_update
-from sites.selectors import today
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from django.db import DatabaseError, connection, transaction
 
 from audit import triggers
 from audit.chain import link_hash
-from audit.events import Channel
 from audit.models import AuditEvent
+from core.channels import Channel
 from sites.lifecycle import site_update
 
 T = "audit_auditevent"

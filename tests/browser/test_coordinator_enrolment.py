@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from audit.models import AuditEvent
-from sites.selectors import today
+from core.clock import today
 from trial.models import Family
 
 from ..access import consent_v1

@@ -7,9 +7,9 @@ import random
 import pytest
 from playwright.sync_api import expect
 
+from core.clock import today
 from crf.demo import answers_for
 from crf.models import Query, Response, Signature
-from sites.selectors import today
 
 from ..crf.conftest import load_forms, randomised
 from ..factories import PASSWORD

@@ -2,9 +2,10 @@ import pytest
 from django.db import transaction
 from playwright.sync_api import expect
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.ledger import record
 from audit.models import ReviewSignoff
+from core.channels import Channel
 from sites.lifecycle import site_update
 
 from ..factories import PASSWORD

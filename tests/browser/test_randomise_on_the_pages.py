@@ -35,7 +35,7 @@ def test_the_blinded_assessor_sees_no_arm_on_the_familys_page(live_world, browse
     world, page = live_world, browser_page
     sealed_test_list(world)
     family = family_at(world, "BUC")
-    from audit.events import Channel
+    from core.channels import Channel
     from randomisation.services import family_randomise
 
     family_randomise(family=family, actor=world.coord_buc, channel=Channel.COMMAND)

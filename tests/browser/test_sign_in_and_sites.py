@@ -3,9 +3,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from core.clock import today
+from core.roles import Role
 from sites.models import Site, SiteStatus
-from sites.roles import Role
-from sites.selectors import today
 
 from ..factories import PASSWORD, MembershipFactory
 from .conftest import sign_in

@@ -6,14 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from audit.events import Channel
+from core.channels import Channel
+from core.clock import today
 from crf.demo import answers_for
 from crf.entry import response_submit
 from crf.loading import forms_load, shipped_spec_files
 from crf.selectors import current_definitions, schedule_of
 from randomisation.models import Allocation
 from randomisation.services import family_randomise
-from sites.selectors import today
 from tests.access import family_at, sealed_test_list
 
 
@@ -58,7 +58,7 @@ def assessor_at(world, site):
     if site == world.buc:
         return world.assessor_buc
     if not hasattr(world, "_assessor_oxf"):
-        from sites.roles import Duty, Role
+        from core.roles import Duty, Role
         from tests.factories import DelegationFactory, MembershipFactory, UserFactory
 
         user = UserFactory(username="assessor.oxf")

@@ -10,10 +10,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.clock import today
 from crf.models import FormDefinition
 from crf.schedule import Visit
 from crf.selectors import casebook, open_queries_by_site_and_age, outstanding_forms
-from sites.selectors import today
 from trial.definition import DefinitionError, check_definition
 from trial.models import Family
 
@@ -113,7 +113,7 @@ def test_the_daily_reminder_emails_each_sites_coordinators_their_overdue_forms(
 
 
 def test_open_queries_are_counted_by_site_and_age(world):
-    from audit.events import Channel
+    from core.channels import Channel
     from crf.models import Query
     from crf.queries import query_raise
 

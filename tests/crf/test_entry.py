@@ -7,14 +7,15 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from audit.events import Channel, EditAfter, EventType
+from audit.events import EditAfter, EventType
 from audit.models import AuditEvent
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, NotPermitted, TrialError
 from crf.entry import response_submit, response_update, response_verify
 from crf.models import Query, Response
 from randomisation.services import family_randomise
-from sites.selectors import today
 from tests.access import family_at, sealed_test_list
-from trial.errors import Conflict, NotPermitted, TrialError
 
 from .conftest import enter, load_forms, randomised
 

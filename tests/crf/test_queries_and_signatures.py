@@ -3,14 +3,15 @@ password, content hash, refusal, and invalidation by a later change."""
 
 import pytest
 
-from audit.events import Channel, EditAfter, EventType
+from audit.events import EditAfter, EventType
 from audit.models import AuditEvent
+from core.channels import Channel
+from core.errors import Conflict, NotPermitted, TrialError
 from crf.entry import response_update
 from crf.models import Response, Signature
 from crf.queries import query_answer, query_close, query_raise, query_reopen
 from crf.signatures import casebook_sign, signature_intact
 from tests.factories import PASSWORD
-from trial.errors import Conflict, NotPermitted, TrialError
 
 from .conftest import enter, randomised
 

@@ -4,8 +4,8 @@ htmx calls as answers change), errors beside fields with nothing written, reason
 import pytest
 
 from audit.models import AuditEvent
+from core.clock import today
 from crf.models import Response
-from sites.selectors import today
 from tests.access import crf_family, crf_response
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ outside the caller's sites. Signed-out visitors are sent to sign in."""
 import pytest
 from django.test import Client
 
-from sites.roles import Duty
+from core.roles import Duty
 
 from ..access import (
     ANSWERERS_AT_BUC,
@@ -281,9 +281,9 @@ def test_page_matrix(world, page_name, who):
 def test_every_page_route_is_in_the_matrix(world):
     from django.urls import resolve
 
-    from audit.urls import urlpatterns as audit_pages
     from crf.urls import urlpatterns as crf_pages
     from randomisation.urls import urlpatterns as randomisation_pages
+    from review.urls import urlpatterns as audit_pages
     from sites.urls import urlpatterns as site_pages
     from trial.urls import urlpatterns as trial_pages
 

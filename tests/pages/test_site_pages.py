@@ -3,8 +3,8 @@ from datetime import timedelta
 from django.test import Client
 
 from audit.models import AuditEvent
+from core.clock import today
 from sites.models import Site
-from sites.selectors import today
 
 from ..factories import PASSWORD
 from ..helpers import writes_nothing

@@ -10,14 +10,14 @@ import pytest
 from django.db import connection, connections
 
 from audit.chain import GENESIS_HASH, link_hash
-from audit.events import Channel
 from audit.models import AuditEvent
+from core.channels import Channel
+from core.clock import today
+from core.errors import TrialError
+from core.roles import Role
 from sites.lifecycle import site_move_status, site_register
 from sites.memberships import membership_grant
 from sites.models import Membership, Site, SiteStatusStep
-from sites.roles import Role
-from sites.selectors import today
-from trial.errors import TrialError
 
 from ..factories import UserFactory
 

@@ -3,12 +3,12 @@ and any-time forms numbered without gaps or duplicates."""
 
 import pytest
 
-from audit.events import Channel
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict
 from crf.demo import answers_for
 from crf.entry import Saved, response_submit, response_update
 from crf.models import Response
-from sites.selectors import today
-from trial.errors import Conflict
 
 from ..crf.conftest import enter, load_forms, randomised
 from .test_concurrency import assert_chain_unbroken, race

@@ -5,10 +5,11 @@ import itertools
 import pytest
 from django.db import transaction
 
-from audit.events import Channel, EventType
+from audit.events import EventType
 from audit.ledger import record
 from audit.models import AuditEvent
 from audit.verification import verify_ledger
+from core.channels import Channel
 
 from .test_concurrency import race
 

@@ -5,8 +5,8 @@ from collections import defaultdict
 
 import pytest
 
-from audit.events import Channel
 from audit.verification import verify_ledger
+from core.channels import Channel
 from randomisation.models import Allocation
 from randomisation.services import family_randomise
 from randomisation.verification import verify_lists

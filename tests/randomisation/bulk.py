@@ -3,7 +3,7 @@ bulk (set-up, not behaviour under test), consistent with what enrolment writes."
 
 from datetime import timedelta
 
-from sites.selectors import today
+from core.clock import today
 from trial.identifiers import family_identifier, screening_identifier
 from trial.models import (
     ConsentRecord,

@@ -1,6 +1,6 @@
 import pytest
 
-from audit.events import Channel
+from core.channels import Channel
 from randomisation.services import sequence_generate, sequence_seal
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from audit.events import Channel
+from core.channels import Channel
 from randomisation.services import family_randomise
 
 from ..access import family_at, sealed_test_list

@@ -13,16 +13,16 @@ from django.core import mail
 from django.test import Client
 from rest_framework.test import APIClient
 
-from audit.events import Channel
 from audit.models import AuditEvent
-from audit.selectors import events_visible_to
+from core.channels import Channel
+from core.roles import BLINDED_ROLES, TRIAL_WIDE_ROLES, Role
 from crf.entry import response_change
 from crf.notifications import overdue_remind
 from crf.queries import query_answer, query_raise
 from crf.signatures import casebook_sign
 from randomisation.models import Allocation
 from randomisation.notifications import randomised_notify
-from sites.roles import BLINDED_ROLES, TRIAL_WIDE_ROLES, Role
+from review.selectors import events_visible_to
 from tests.api.test_permissions_matrix import ENDPOINTS
 from tests.pages.test_permissions_matrix import PAGES
 

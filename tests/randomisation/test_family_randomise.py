@@ -6,8 +6,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 
-from audit.events import Channel
 from audit.models import AuditEvent
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, NotPermitted, TrialError
 from randomisation.models import Allocation, Slot
 from randomisation.services import (
     factor_correct,
@@ -17,10 +19,8 @@ from randomisation.services import (
 )
 from sites.lifecycle import site_move_status
 from sites.memberships import delegation_end
-from sites.selectors import today
 from trial.consents import consent_version_activate, consent_version_create
 from trial.enrolment import withdrawal_record
-from trial.errors import Conflict, NotPermitted, TrialError
 
 from ..access import family_at, open_screening
 from ..trial.conftest import consent, enrol

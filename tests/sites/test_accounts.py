@@ -1,9 +1,10 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from audit.events import Channel, EventType
+from audit.events import EventType
+from core.channels import Channel
+from core.errors import NotPermitted, TrialError
 from sites.accounts import account_create
-from trial.errors import NotPermitted, TrialError
 
 from ..helpers import last_event
 

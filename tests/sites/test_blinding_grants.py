@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from audit.events import Channel
+from core.channels import Channel
+from core.clock import today
+from core.errors import TrialError
+from core.roles import ARM_READERS, BLINDED_ROLES, TRIAL_WIDE_ROLES, Role
 from sites.memberships import membership_end, membership_grant
 from sites.models import Membership
-from sites.roles import ARM_READERS, BLINDED_ROLES, TRIAL_WIDE_ROLES, Role
-from sites.selectors import today
-from trial.errors import TrialError
 
 from ..factories import MembershipFactory, UserFactory
 from ..helpers import writes_nothing

@@ -2,12 +2,13 @@ from datetime import timedelta
 
 import pytest
 
-from audit.events import Channel, EventType
+from audit.events import EventType
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, NotPermitted, TrialError
+from core.roles import Duty, Role
 from sites.memberships import delegation_end, delegation_grant, membership_end, membership_grant
 from sites.permissions import require_duty
-from sites.roles import Duty, Role
-from sites.selectors import today
-from trial.errors import Conflict, NotPermitted, TrialError
 
 from ..factories import UserFactory
 from ..helpers import last_event, writes_nothing

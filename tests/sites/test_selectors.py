@@ -2,7 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from sites.selectors import memberships_visible_to, roles_at, sites_visible_to, today
+from core.clock import today
+from sites.selectors import memberships_visible_to, roles_at, sites_visible_to
 
 from ..factories import MembershipFactory
 

@@ -1,9 +1,10 @@
 import pytest
 
-from audit.events import Channel, EventType
+from audit.events import EventType
+from core.channels import Channel
+from core.errors import NotPermitted, TrialError
 from sites.lifecycle import site_register, site_update
 from sites.models import Site
-from trial.errors import NotPermitted, TrialError
 
 from ..helpers import last_event, writes_nothing
 

@@ -3,13 +3,14 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from audit.events import Channel, EventType
+from audit.events import EventType
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, NotPermitted, TrialError
+from core.roles import Role
 from sites.lifecycle import site_move_status, site_update
 from sites.memberships import membership_grant
 from sites.models import Notification, SiteStatus
-from sites.roles import Role
-from sites.selectors import today
-from trial.errors import Conflict, NotPermitted, TrialError
 
 from ..factories import UserFactory
 from ..helpers import last_event, writes_nothing

@@ -7,14 +7,14 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 
-from audit.events import Channel
 from audit.models import AuditEvent
 from config.celery import app
+from core.channels import Channel
+from core.clock import today
+from core.roles import Role
 from sites.lifecycle import site_move_status, site_update
 from sites.memberships import membership_grant
 from sites.models import Notification
-from sites.roles import Role
-from sites.selectors import today
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -2,8 +2,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from audit.events import Channel
-from sites.selectors import today
+from core.channels import Channel
+from core.clock import today
 from trial.consents import ConsentIn, consent_version_activate, consent_version_create
 from trial.enrolment import ContactIn, PersonIn, family_enrol
 from trial.screening import screening_record

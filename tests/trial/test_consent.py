@@ -2,17 +2,17 @@ from datetime import timedelta
 
 import pytest
 
-from audit.events import Channel
 from audit.models import AuditEvent
+from core.channels import Channel
+from core.clock import today
+from core.errors import TrialError
 from sites.memberships import delegation_end
-from sites.selectors import today
 from trial.consents import (
     consent_correct,
     consent_record,
     consent_version_activate,
     consent_version_create,
 )
-from trial.errors import TrialError
 from trial.models import ConsentRecord, Family
 
 from .conftest import ALL_YES, ITEMS, consent, enrol, parent

@@ -3,13 +3,13 @@ from datetime import date, timedelta
 import pytest
 from django.db import connection
 
-from audit.events import Channel
 from audit.models import AuditEvent
-from sites.selectors import today
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, NotPermitted, TrialError
 from trial.collection import collection_status, families_needing_reconsent, reconsent_due
 from trial.consents import consent_record, consent_version_activate, consent_version_create
 from trial.enrolment import PersonIn, identity_view, withdrawal_record
-from trial.errors import Conflict, NotPermitted, TrialError
 from trial.identifiers import is_valid_identifier
 from trial.models import Family
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from sites.selectors import today
+from core.clock import today
 from trial.enrolment import ContactIn, PersonIn
 
 from ..access import consent_v1

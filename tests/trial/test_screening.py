@@ -2,10 +2,10 @@ from datetime import timedelta
 
 import pytest
 
-from audit.events import Channel
 from audit.models import AuditEvent
-from sites.selectors import today
-from trial.errors import Conflict, NotPermitted, TrialError
+from core.channels import Channel
+from core.clock import today
+from core.errors import Conflict, NotPermitted, TrialError
 from trial.identifiers import is_valid_identifier
 from trial.models import ScreeningRecord
 from trial.screening import screening_close

@@ -4,10 +4,10 @@ from django.core.management import CommandError, call_command
 
 from audit.chain import GENESIS_HASH, link_hash
 from audit.models import AuditEvent
+from core.errors import Conflict
 from sites.models import Membership, Site
 from sites.selectors import sites_visible_to
 from trial.demo import DEMO_PASSWORD
-from trial.errors import Conflict
 from trial.models import Trial
 
 ACCOUNTS = [

@@ -2,12 +2,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.events import Channel
+from core.channels import Channel
+from core.errors import TrialError
 from crf.loading import forms_load, shipped_spec_files
 from crf.selectors import scheduled_forms_without_definition
 from crf.spec import SpecError
 from sites.commands import actor_from
-from trial.errors import TrialError
 from trial.models import Trial
 
 

@@ -3,12 +3,12 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.events import Channel
+from core.channels import Channel
+from core.errors import TrialError
+from core.roles import Role
 from sites.commands import actor_from
 from sites.memberships import membership_grant
 from sites.models import Site
-from sites.roles import Role
-from trial.errors import TrialError
 from trial.models import Trial
 
 

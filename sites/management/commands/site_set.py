@@ -1,11 +1,11 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.events import Channel
+from core.channels import Channel
+from core.errors import TrialError
 from sites.commands import actor_from
 from sites.lifecycle import site_update
 from sites.models import Site
-from trial.errors import TrialError
 
 
 class Command(BaseCommand):

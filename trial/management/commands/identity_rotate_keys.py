@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.events import Channel
+from core.channels import Channel
+from core.errors import TrialError
 from sites.commands import actor_from
-from trial.errors import TrialError
 from trial.key_rotation import identity_keys_rotate
 from trial.models import Trial
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import TrialError
 from trial.bootstrap import trial_bootstrap
 from trial.definition import DefinitionError
-from trial.errors import TrialError
 
 PASSWORD_VARIABLE = "TRIAL_BOOTSTRAP_PASSWORD"
 

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.events import Channel
+from core.channels import Channel
+from core.errors import TrialError
 from sites.commands import actor_from
 from trial.definition import DefinitionError
-from trial.errors import TrialError
 from trial.services import trial_load
 
 

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from sites.roles import BLINDED_ROLES
+from audit.events import Concealed
+from audit.models import AuditEvent
+from core.roles import BLINDED_ROLES
 from sites.selectors import open_memberships
-
-from .events import Concealed
-from .models import AuditEvent
 
 CONCEALED = "arm concealed"
 

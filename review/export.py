@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
+from audit.models import AuditEvent
+from core.channels import Channel
 from core.csvfile import csv_download, csv_lines
 
 from .concealment import CONCEALED, Blindness, blindness_of, shaped_for
-from .events import Channel
-from .models import AuditEvent
 from .selectors import EventFilter, events_visible_to, filter_events
 from .services import export_record
 

@@ -2,9 +2,9 @@ import re
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.events import Channel
-from audit.services import verification_record
 from audit.verification import verify_ledger
+from core.channels import Channel
+from review.services import verification_record
 from sites.commands import actor_from
 
 

@@ -7,15 +7,16 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
+from audit.chain import Verification
+from audit.events import EventType
+from audit.ledger import record
+from audit.models import AuditEvent, ChainHead, ReviewSignoff
+from core.channels import Channel
+from core.errors import NotPermitted, TrialError
+from core.roles import Role
 from sites.models import Membership, Site
-from sites.roles import Role
-from sites.selectors import open_memberships
-from trial.errors import NotPermitted, TrialError
+from sites.selectors import open_memberships, roles_at
 
-from .chain import Verification
-from .events import Channel, EventType
-from .ledger import record
-from .models import AuditEvent, ChainHead, ReviewSignoff
 from .selectors import AUDIT_READERS, audit_sites_of
 
 log = logging.getLogger("audit")
@@ -74,7 +75,8 @@ def review_signoff(
     *, actor, channel: Channel, site: Site, first_seq: int, last_seq: int, note: str = ""
 ) -> ReviewSignoff:
     """A monitor (or the trial manager) signs off a range of a site's events as reviewed."""
-    if site.pk not in set(audit_sites_of(actor).values_list("pk", flat=True)):
+    held = roles_at(actor, site) & AUDIT_READERS
+    if not held or site.pk not in set(audit_sites_of(actor).values_list("pk", flat=True)):
         raise NotPermitted(
             f"Only a monitor of {site.code} or the trial manager can sign off its audit events."
         )
@@ -106,6 +108,7 @@ def review_signoff(
             "events": [None, covered],
         },
         reason=note.strip(),
+        actor_role=held,
     )
     return signoff
 
@@ -113,7 +116,8 @@ def review_signoff(
 @transaction.atomic(durable=True)
 def export_record(*, actor, channel: Channel, filters: dict, count_hint: str = "") -> AuditEvent:
     """Exports leave a trace: who took which events out, with which filters."""
-    if not (AUDIT_READERS & _roles(actor)):
+    held = AUDIT_READERS & _roles(actor)
+    if not held:
         raise NotPermitted("Only a monitor or the trial manager can export audit events.")
     return record(
         event=EventType.AUDIT_EXPORTED,
@@ -121,6 +125,7 @@ def export_record(*, actor, channel: Channel, filters: dict, count_hint: str = "
         channel=channel,
         changes={"filters": [None, filters]},
         reason=count_hint,
+        actor_role=held,
     )
 
 

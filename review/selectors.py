@@ -6,12 +6,12 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from audit.models import AuditEvent, ReviewSignoff
+from core.roles import Role
 from sites.models import Site
-from sites.roles import Role
 from sites.selectors import sites_where, trials_managed_by
 
 from .concealment import Blindness, searchable
-from .models import AuditEvent, ReviewSignoff
 
 # Roles that review the audit trail: the monitor for their sites, the trial manager for all.
 AUDIT_READERS = frozenset({Role.MONITOR, Role.TRIAL_MANAGER})

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.db.models import Q
 
+from audit.models import AuditEvent
 from sites.selectors import is_trial_manager
 
 from .concealment import blindness_of
-from .models import AuditEvent
 
 
 @admin.register(AuditEvent)

@@ -1,8 +1,8 @@
 from django import forms
 
+from audit.events import EventType
 from sites.forms import DateInput
 
-from .events import EventType
 from .selectors import EventFilter
 
 

@@ -9,11 +9,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from core.channels import Channel
 from sites.pagekit import submit
 from sites.selectors import open_memberships
 
 from .concealment import blindness_of, shaped_for
-from .events import Channel
 from .export import csv_response
 from .forms import EventFilterForm, SignoffForm
 from .selectors import (
@@ -64,8 +64,8 @@ def review(request):
         "signoff_form": _signoff_form_for(form, events),
     }
     if request.headers.get("HX-Request") == "true" and "before" in request.GET:
-        return render(request, "audit/_rows.html", context)
-    return render(request, "audit/review.html", context)
+        return render(request, "review/_rows.html", context)
+    return render(request, "review/review.html", context)
 
 
 def _signoff_form_for(form: EventFilterForm, events) -> SignoffForm | None:

@@ -1,8 +1,9 @@
 from celery import shared_task
 
-from .events import Channel
+from audit.verification import verify_ledger
+from core.channels import Channel
+
 from .services import verification_record
-from .verification import verify_ledger
 
 
 @shared_task
