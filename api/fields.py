@@ -3,6 +3,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from sites.models import Membership
+from sites.selectors import sites_visible_to, users_visible_to
+
 
 class UserBriefOut(serializers.Serializer):
     id = serializers.IntegerField()
@@ -21,7 +24,6 @@ class VisibleUserField(serializers.PrimaryKeyRelatedField):
     id outside them reads as unknown rather than as someone else's account."""
 
     def get_queryset(self):
-        from sites.selectors import users_visible_to
 
         return users_visible_to(self.context["request"].user).filter(is_active=True)
 
@@ -31,8 +33,6 @@ class SiteStaffField(serializers.PrimaryKeyRelatedField):
     """A user id among the staff of the sites the requester can see."""
 
     def get_queryset(self):
-        from sites.models import Membership
-        from sites.selectors import sites_visible_to
 
         staff = Membership.objects.filter(site__in=sites_visible_to(self.context["request"].user))
         return get_user_model().objects.filter(is_active=True, memberships__in=staff).distinct()

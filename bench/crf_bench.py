@@ -42,12 +42,12 @@ def build(url: str, families: int) -> dict:
 
     from core.channels import Channel
     from core.clock import today
-    from crf.demo import answers_for
     from crf.entry import _scored
     from crf.loading import forms_load, shipped_spec_files
     from crf.models import Response
     from crf.selectors import current_definitions, schedule_of
     from crf.validation import check
+    from demo.answers import answers_for
     from randomisation.models import Allocation
     from randomisation.services import family_randomise
     from sites.memberships import delegation_grant, membership_grant

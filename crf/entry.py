@@ -19,12 +19,13 @@ from core.roles import Duty, Role
 from sites.permissions import require_duty, require_role
 from trial.collection import collection_status
 from trial.models import Family
+from trial.schedule import Visit
 
 from .models import FormDefinition, Query, QueryMessage, Response, ResponseStatus, Signature
-from .schedule import Visit
 from .scoring import alerts as alert_keys
 from .scoring import scores as score_results
 from .selectors import DONE, current_definitions, randomised_on, schedule_of
+from .tasks import send_alert
 from .validation import Checked, check
 
 
@@ -169,7 +170,6 @@ def _alerted(
             conceal=response.conceal,
             actor_role=actor_role,
         )
-        from .tasks import send_alert
 
         response_id = response.pk
         transaction.on_commit(lambda: send_alert.delay(response_id, list(new)))

@@ -3,6 +3,7 @@ only: the rules are in the services."""
 
 from functools import cached_property
 
+import yaml
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -48,8 +49,6 @@ class FormDefinition(models.Model):
     @property
     def spec(self) -> FormSpec:
         if self.sha256 not in _specs:
-            import yaml
-
             _specs[self.sha256] = parse_spec(
                 yaml.safe_load(self.source_text), self.file_name, self.source_text
             )

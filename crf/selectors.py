@@ -14,10 +14,10 @@ from sites.selectors import sites_where
 from trial.collection import CollectionStatus, collection_status
 from trial.config import config_of
 from trial.models import Family, Trial
-from trial.selectors import families_visible_to
+from trial.schedule import Schedule, Visit
+from trial.selectors import families_visible_to, trials_visible_to
 
 from .models import FormDefinition, Query, QueryStatus, Response, ResponseStatus, Signature
-from .schedule import Schedule, Visit
 
 DONE = (ResponseStatus.COMPLETE, ResponseStatus.VERIFIED)
 
@@ -41,7 +41,6 @@ def scheduled_forms_without_definition(trial: Trial) -> list[str]:
 
 
 def definitions_visible_to(user) -> QuerySet[FormDefinition]:
-    from trial.selectors import trials_visible_to
 
     return FormDefinition.objects.filter(trial__in=trials_visible_to(user))
 

@@ -1,8 +1,13 @@
-"""What must be true before a family is randomised. A list, so that later capabilities (the
-eCRF's "baseline complete") add to it without touching the service."""
+"""What must be true before a family is randomised. The list is configuration
+(`RANDOMISATION_PRECONDITIONS`), so that apps above this one (the eCRF's "baseline
+complete") add theirs without this app importing them."""
 
 from collections.abc import Callable
 from datetime import date
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 from core.errors import TrialError
 from trial.collection import NO_CONSENT, collection_status
@@ -41,24 +46,7 @@ def site_active(family: Family, on: date) -> None:
         )
 
 
-PRECONDITIONS: list[Precondition] = [
-    eligible_and_enrolled,
-    consented_on_the_current_version,
-    not_withdrawn,
-    site_active,
-]
-
-
-def baseline_complete(family: Family, on: date) -> None:
-    """Every baseline form the family's consent allows is complete (the eCRF's rule)."""
-    from crf.selectors import baseline_outstanding
-
-    missing = baseline_outstanding(family, on)
-    if missing:
-        raise TrialError(
-            f"Baseline is not complete: {', '.join(missing)} still to be completed.",
-            field="baseline",
-        )
-
-
-PRECONDITIONS.append(baseline_complete)
+@cache
+def preconditions() -> tuple[Precondition, ...]:
+    """The checks, in the order the settings list them."""
+    return tuple(import_string(path) for path in settings.RANDOMISATION_PRECONDITIONS)

@@ -23,7 +23,8 @@ from .algorithms import ALGORITHM_VERSION, check_design, new_seed, stratum_list
 from .concealment import blinded_within
 from .factors import factor_values, stratum_key
 from .models import Allocation, FactorCorrection, Mode, RandomisationList, Slot, Stratum
-from .preconditions import PRECONDITIONS
+from .preconditions import preconditions
+from .tasks import alert_exhausted, notify_randomised
 
 STATISTICIAN = {Role.STATISTICIAN_UNBLINDED}
 
@@ -202,7 +203,7 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
     existing = Allocation.objects.filter(family=family, mode=mode).first()
     if existing:
         return existing  # idempotent: the same allocation, nothing consumed
-    for precondition in PRECONDITIONS:
+    for precondition in preconditions():
         precondition(family, on)
     values = factor_values(family, on)
     key = stratum_key(values)
@@ -248,7 +249,6 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
         },
         actor_role=delegation.membership.role,
     )
-    from .tasks import notify_randomised
 
     allocation_id = allocation.pk
     transaction.on_commit(lambda: notify_randomised.delay(allocation_id))
@@ -269,7 +269,6 @@ def _record_exhausted(
         changes={"stratum": [None, stratum.key]},
         actor_role=actor_role,
     )
-    from .tasks import alert_exhausted
 
     stratum_id, family_id = stratum.pk, family.pk
     transaction.on_commit(lambda: alert_exhausted.delay(stratum_id, family_id))

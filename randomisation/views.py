@@ -23,7 +23,7 @@ from .export import list_csv_response
 from .factors import factor_values
 from .models import Allocation
 from .plot import imbalance_svg
-from .preconditions import PRECONDITIONS
+from .preconditions import preconditions
 from .selectors import is_unblinded_statistician, lists_visible_to
 from .services import family_randomise, randomisation_go_live, sequence_generate, sequence_seal
 from .simulation import simulate
@@ -48,7 +48,7 @@ def randomise_page(request, family_id: int):
             return redirect("family-randomise", family_id=family.pk)
         return redirect("allocation-result", family_id=family.pk, allocation_id=allocation.pk)
     problems, values = [], {}
-    for check in PRECONDITIONS:
+    for check in preconditions():
         try:
             check(family, today())
         except TrialError as exc:

@@ -2,6 +2,8 @@
 granted separately (memberships). API tokens never outlive the password they were issued
 under, a disabled account or a lockout."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -15,9 +17,11 @@ from audit.ledger import record
 from core.channels import Channel
 from core.errors import Conflict, TrialError, refused_if_duplicate
 from core.roles import Role
-from trial.models import Trial
 
 from .permissions import require_role
+
+if TYPE_CHECKING:
+    from trial.models import Trial
 
 User = get_user_model()
 
@@ -71,7 +75,7 @@ def account_create(
     *,
     actor,
     channel: Channel,
-    trial: Trial | None,
+    trial: "Trial | None",
     username: str,
     email: str,
     password: str,
@@ -134,7 +138,7 @@ def password_change(*, user, old_password: str, new_password: str, channel: Chan
 
 
 @transaction.atomic(durable=True)
-def account_set_active(*, actor, channel: Channel, trial: Trial, user, active: bool, reason: str):
+def account_set_active(*, actor, channel: Channel, trial: "Trial", user, active: bool, reason: str):
     """Disable an account (a leaver, a lost device) or enable it again: by the trial manager,
     with a reason. Disabling revokes its API tokens and ends its sessions' use at once."""
     held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)

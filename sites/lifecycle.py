@@ -2,6 +2,7 @@
 
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -13,11 +14,14 @@ from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict, TrialError, refused_if_duplicate
 from core.roles import Role
-from trial.models import Trial
 
 from .models import Site, SiteStatus, SiteStatusStep
 from .permissions import require_role
 from .selectors import open_memberships
+from .tasks import notify_site_active
+
+if TYPE_CHECKING:
+    from trial.models import Trial
 
 SITE_CODE = re.compile(r"[A-Z]{3}")
 DETAIL_FIELDS = (
@@ -66,7 +70,7 @@ def _check_pi(user, site: Site) -> None:
 @transaction.atomic(durable=True)
 def site_register(
     *,
-    trial: Trial,
+    trial: "Trial",
     actor,
     channel: Channel,
     code: str,
@@ -238,8 +242,6 @@ def site_move_status(
         actor_role=held,
     )
     if to_status == SiteStatus.ACTIVE:
-        from .tasks import notify_site_active
-
         site_id, actor_id = site.pk, actor.pk
         transaction.on_commit(lambda: notify_site_active.delay(site_id, actor_id))
     return site

@@ -1,6 +1,7 @@
 """Services for roles (memberships) and the delegation log."""
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -21,10 +22,12 @@ from core.roles import (
     Role,
     with_article,
 )
-from trial.models import Trial
 
 from .models import Delegation, Membership, Site
 from .permissions import require_role
+
+if TYPE_CHECKING:
+    from trial.models import Trial
 
 MEMBERSHIP_FIELDS = ("user", "trial", "site", "role", "starts_on", "ends_on")
 DELEGATION_FIELDS = ("membership", "duty", "starts_on", "ends_on")
@@ -36,7 +39,7 @@ def membership_grant(
     actor,
     channel: Channel,
     user,
-    trial: Trial,
+    trial: "Trial",
     role: str,
     site: Site | None = None,
     starts_on: date | None = None,
@@ -89,7 +92,7 @@ def membership_grant(
     return membership
 
 
-def _covering(trial: Trial, site: Site | None):
+def _covering(trial: "Trial", site: Site | None):
     """Memberships whose place overlaps this one: at the same site, or trial-wide on
     either side (a trial-wide role is held at every site)."""
     where = Q(trial=trial)
@@ -98,7 +101,7 @@ def _covering(trial: Trial, site: Site | None):
     return Membership.objects.filter(where).select_related("site")
 
 
-def _blinding_conflict(*, user, trial: Trial, role: str, site: Site | None) -> str | None:
+def _blinding_conflict(*, user, trial: "Trial", role: str, site: Site | None) -> str | None:
     """Why this grant would break a blind, if it would: a role that reads allocations for
     someone blinded at an overlapping place, or a blinded role for someone who reads (or has
     read) allocations there. Nobody can be both at one site, whichever is granted first."""

@@ -1,5 +1,6 @@
 """Pages for sites, people and the delegation log. Thin: selectors to read, services to write."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -264,7 +265,6 @@ def people_page(request):
 
 
 def _site_field(user):
-    from django import forms
 
     return forms.ModelChoiceField(
         queryset=_visible_sites(user), required=False, help_text="Empty for trial-wide roles"

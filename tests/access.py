@@ -284,7 +284,7 @@ def crf_query(world, *, closed: bool = False):
 
 def crf_entry_body(world) -> dict:
     from core.clock import today
-    from crf.demo import answers_for
+    from demo.answers import answers_for
     from tests.crf.conftest import load_forms
 
     crf_family(world)

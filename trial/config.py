@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 import yaml
 
 from core.errors import TrialError
-from crf.schedule import Schedule, parse_schedule
 
 from .eligibility import AgeBand, Criterion, EligibilityRules
+from .schedule import Schedule, parse_schedule
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ every key decrypts. To rotate: put a new key first, keep the old ones after it, 
 then drop the old keys.
 """
 
+from datetime import date
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -87,7 +88,6 @@ class EncryptedDateField(EncryptedTextField):
 
 
 def _to_date(value):
-    from datetime import date
 
     if value in (None, "") or isinstance(value, date):
         return value or None

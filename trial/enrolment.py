@@ -26,6 +26,7 @@ from .models import (
     PersonIdentity,
     ScreeningOutcome,
     ScreeningRecord,
+    Withdrawal,
 )
 from .selectors import may_see_identity
 
@@ -283,7 +284,6 @@ def withdrawal_record(
     *, family: Family, actor, channel: Channel, level: str, withdrawal_date: date, reason: str
 ):
     """Record a withdrawal at one of the trial's levels. No data is deleted."""
-    from .models import Withdrawal
 
     held = require_role(actor, roles=ENROLLERS, site=family.site)
     config = config_of(family.trial)

@@ -1,12 +1,13 @@
 from django.db.models import QuerySet
 
 from core.errors import NotPermitted, TrialError
+from core.roles import Role
+from sites.selectors import open_memberships, sites_visible_to
 
-from .models import Trial
+from .models import Family, ScreeningRecord, Trial
 
 
 def trials_visible_to(user) -> QuerySet[Trial]:
-    from sites.selectors import open_memberships
 
     return Trial.objects.filter(pk__in=open_memberships(user).values("trial_id"))
 
@@ -30,17 +31,11 @@ def trial_named(user, code: str | None) -> Trial:
 def families_visible_to(user) -> QuerySet:
     """Families at the sites the user can see. Identifying data is not part of this: see
     may_see_identity."""
-    from sites.selectors import sites_visible_to
-
-    from .models import Family
 
     return Family.objects.filter(site__in=sites_visible_to(user)).select_related("site", "trial")
 
 
 def screenings_visible_to(user) -> QuerySet:
-    from sites.selectors import sites_visible_to
-
-    from .models import ScreeningRecord
 
     return ScreeningRecord.objects.filter(site__in=sites_visible_to(user)).select_related(
         "site", "trial"
@@ -50,7 +45,5 @@ def screenings_visible_to(user) -> QuerySet:
 def may_see_identity(user, site) -> bool:
     """Only the coordinators of the family's own site: not trial-wide roles, not monitors,
     not assessors, not the PI."""
-    from core.roles import Role
-    from sites.selectors import open_memberships
 
     return open_memberships(user).filter(site=site, role=Role.SITE_COORDINATOR).exists()

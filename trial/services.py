@@ -10,6 +10,8 @@ from audit.history import stamp
 from audit.ledger import diff, record, snapshot
 from core.channels import Channel
 from core.errors import NotPermitted
+from core.roles import Role
+from sites.permissions import require_role
 
 from .definition import read_definition
 from .models import Trial
@@ -21,8 +23,6 @@ TRIAL_FIELDS = ("code", "short_name", "name", "sponsor", "definition_sha256")
 def trial_load(*, path: Path | str, actor, channel: Channel) -> Trial:
     """Reload a trial's definition file; only its trial manager may. A new trial is
     loaded by trial_bootstrap, with its first trial manager."""
-    from core.roles import Role
-    from sites.permissions import require_role
 
     data, digest = read_definition(path)
     section = data["trial"]

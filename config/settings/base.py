@@ -17,7 +17,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "config.admin_site.TrialAdminConfig",
+    "config.apps.TrialAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "crf",
     "review",
     "api",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -123,6 +124,16 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "api.auth.lockout_response"
 AXES_VERBOSE = False
+
+# What must hold before a family is randomised, checked in this order. Each is a function
+# (family, date) that raises the domain error naming what is missing.
+RANDOMISATION_PRECONDITIONS = [
+    "randomisation.preconditions.eligible_and_enrolled",
+    "randomisation.preconditions.consented_on_the_current_version",
+    "randomisation.preconditions.not_withdrawn",
+    "randomisation.preconditions.site_active",
+    "crf.preconditions.baseline_complete",
+]
 
 # A reason for a change is a real explanation, not a label: text, not varchar(100).
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

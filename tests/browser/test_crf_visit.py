@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from core.clock import today
-from crf.demo import answers_for
 from crf.models import Query, Response, Signature
+from demo.answers import answers_for
 
 from ..crf.conftest import load_forms, randomised
 from ..factories import PASSWORD

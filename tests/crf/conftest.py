@@ -8,10 +8,10 @@ import pytest
 
 from core.channels import Channel
 from core.clock import today
-from crf.demo import answers_for
 from crf.entry import response_submit
 from crf.loading import forms_load, shipped_spec_files
 from crf.selectors import current_definitions, schedule_of
+from demo.answers import answers_for
 from randomisation.models import Allocation
 from randomisation.services import family_randomise
 from tests.access import family_at, sealed_test_list

@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 
 from core.clock import today
 from crf.models import FormDefinition
-from crf.schedule import Visit
 from crf.selectors import casebook, open_queries_by_site_and_age, outstanding_forms
 from trial.definition import DefinitionError, check_definition
 from trial.models import Family
+from trial.schedule import Visit
 
 from .conftest import assessor_at, enter, randomised
 

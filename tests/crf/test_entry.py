@@ -14,6 +14,7 @@ from core.clock import today
 from core.errors import Conflict, NotPermitted, TrialError
 from crf.entry import response_submit, response_update, response_verify
 from crf.models import Query, Response
+from demo.answers import answers_for
 from randomisation.services import family_randomise
 from tests.access import family_at, sealed_test_list
 
@@ -94,7 +95,7 @@ def test_a_draft_keeps_blanks_and_a_complete_save_refuses_them(world):
 )
 def test_bad_input_names_the_field_and_writes_nothing(world, form, field, value, message):
     family = randomised(world, days_ago=546)
-    from crf.demo import answers_for
+    from demo.answers import answers_for
 
     values = answers_for(load_forms(world)[form].spec, today())
     values[field] = value
@@ -109,7 +110,7 @@ def test_bad_input_names_the_field_and_writes_nothing(world, form, field, value,
 
 def test_a_field_not_asked_must_stay_empty(world):
     family = randomised(world, days_ago=546)
-    from crf.demo import answers_for
+    from demo.answers import answers_for
 
     values = answers_for(load_forms(world)["primary_outcome"].spec, today())
     values["living_with_birth_parent"] = True
@@ -288,7 +289,7 @@ def test_verification_needs_a_monitor_a_complete_form_and_no_open_query(world):
         world,
         family,
         "psoc",
-        __import__("crf.demo", fromlist=["x"]).answers_for(load_forms(world)["psoc"].spec, today()),
+        answers_for(load_forms(world)["psoc"].spec, today()),
     ).response
     with pytest.raises(NotPermitted):
         response_verify(response=done, actor=world.coord_buc, channel=Channel.API)

@@ -6,9 +6,9 @@ import pytest
 from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict
-from crf.demo import answers_for
 from crf.entry import Saved, response_submit, response_update
 from crf.models import Response
+from demo.answers import answers_for
 
 from ..crf.conftest import enter, load_forms, randomised
 from .test_concurrency import assert_chain_unbroken, race

@@ -5,9 +5,9 @@ from django.core.management import CommandError, call_command
 from audit.chain import GENESIS_HASH, link_hash
 from audit.models import AuditEvent
 from core.errors import Conflict
+from demo.seed import DEMO_PASSWORD
 from sites.models import Membership, Site
 from sites.selectors import sites_visible_to
-from trial.demo import DEMO_PASSWORD
 from trial.models import Trial
 
 ACCOUNTS = [
@@ -78,8 +78,8 @@ def test_seed_demo_refuses_with_debug_off(db, settings):
 
 
 def test_bootstrap_refuses_an_existing_trial(seeded):
+    from demo.seed import DEFINITION
     from trial.bootstrap import trial_bootstrap
-    from trial.demo import DEFINITION
 
     with pytest.raises(Conflict):
         trial_bootstrap(

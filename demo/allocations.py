@@ -2,9 +2,13 @@
 
 from core.channels import Channel
 from core.errors import TrialError
+from randomisation.services import (
+    family_randomise,
+    randomisation_go_live,
+    sequence_generate,
+    sequence_seal,
+)
 from trial.models import Trial
-
-from .services import family_randomise, randomisation_go_live, sequence_generate, sequence_seal
 
 CH = Channel.COMMAND
 

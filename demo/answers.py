@@ -7,8 +7,8 @@ import random
 from datetime import date
 from typing import Any
 
-from .spec import FormSpec
-from .validation import _shown
+from crf.spec import FormSpec
+from crf.validation import _shown
 
 
 def answers_for(

@@ -10,20 +10,20 @@ from audit.verification import verify_ledger
 from core.channels import Channel
 from core.clock import today
 from core.roles import Duty, Role
-from crf.demo_data import seed_baseline, seed_follow_up, seed_review
-from randomisation.demo import seed_randomisation
 from review.services import review_signoff, verification_record
 from sites.accounts import account_create
 from sites.lifecycle import site_move_status, site_register, site_update
 from sites.memberships import delegation_grant, membership_grant
 from sites.models import Site, SiteStatus
+from trial.bootstrap import trial_bootstrap
+from trial.models import Trial
 
-from .bootstrap import trial_bootstrap
-from .demo_families import TRIAL_DAYS, seed_families
-from .models import Trial
+from .allocations import seed_randomisation
+from .families import TRIAL_DAYS, seed_families
+from .forms import seed_baseline, seed_follow_up, seed_review
 
 DEMO_PASSWORD = "demo-Reconnect-2026"
-DEFINITION = Path(__file__).resolve().parent / "definitions" / "reconnect.yaml"
+DEFINITION = Path(__file__).resolve().parents[1] / "trial" / "definitions" / "reconnect.yaml"
 CH = Channel.COMMAND
 
 

@@ -7,11 +7,15 @@ from datetime import date, timedelta
 from core.channels import Channel
 from core.clock import today
 from sites.models import Site
-
-from .consents import ConsentIn, consent_record, consent_version_activate, consent_version_create
-from .enrolment import ContactIn, PersonIn, family_enrol, withdrawal_record
-from .models import Trial
-from .screening import screening_close, screening_record
+from trial.consents import (
+    ConsentIn,
+    consent_record,
+    consent_version_activate,
+    consent_version_create,
+)
+from trial.enrolment import ContactIn, PersonIn, family_enrol, withdrawal_record
+from trial.models import Trial
+from trial.screening import screening_close, screening_record
 
 CH = Channel.COMMAND
 GIVEN = [

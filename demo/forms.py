@@ -10,16 +10,16 @@ from django.utils import timezone
 from core.channels import Channel
 from core.clock import today
 from core.errors import TrialError
+from crf.entry import response_submit
+from crf.loading import forms_load, shipped_spec_files
+from crf.models import Response
+from crf.queries import query_answer, query_raise
+from crf.selectors import current_definitions, schedule_of
+from crf.signatures import casebook_sign
 from randomisation.models import Allocation
 from trial.models import Trial
 
-from .demo import answers_for
-from .entry import response_submit
-from .loading import forms_load, shipped_spec_files
-from .models import Response
-from .queries import query_answer, query_raise
-from .selectors import current_definitions, schedule_of
-from .signatures import casebook_sign
+from .answers import answers_for
 
 CH = Channel.COMMAND
 

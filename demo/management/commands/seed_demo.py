@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from trial.demo import DEMO_PASSWORD, demo_logins, seed
+from demo.seed import DEMO_PASSWORD, demo_logins, seed
 from trial.models import Trial
 
 
