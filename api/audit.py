@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 
 from audit.models import CHAINED_FIELDS, AuditEvent, ReviewSignoff
 from core.channels import Channel
-from review.concealment import blindness_of, shaped_for
+from randomisation.concealment import blindness_of
+from review.concealment import shaped_for
 from review.export import csv_response
 from review.forms import EventFilterForm
 from review.selectors import (

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.channels import Channel
-from randomisation.concealment import may_see_arm
+from randomisation.concealment import families_shown_to
 from trial.collection import collection_status
 from trial.consents import ConsentIn, consent_correct, consent_record
 from trial.enrolment import ContactIn, PersonIn, family_enrol, identity_view, withdrawal_record
@@ -14,6 +14,12 @@ from trial.models import ConsentRecord, ConsentVersion, Family, Withdrawal
 from trial.selectors import families_visible_to, screenings_visible_to
 
 from .fields import SiteStaffField
+
+
+class FamilyAllocationOut(serializers.Serializer):
+    mode = serializers.CharField()
+    randomised_at = serializers.DateTimeField()
+    arm = serializers.CharField(allow_null=True, help_text="null where it is concealed from you")
 
 
 class FamilyOut(serializers.ModelSerializer):
@@ -44,18 +50,16 @@ class FamilyOut(serializers.ModelSerializer):
     def get_parents(self, family) -> int:
         return sum(1 for p in family.participants.all() if p.role == "parent")
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(FamilyAllocationOut(allow_null=True))
     def get_allocation(self, family) -> dict | None:
-        """The allocation in the trial's current mode; its arm only for those who may know it."""
-        mode = family.trial.randomisation_mode
-        allocation = next((a for a in family.allocations.all() if a.mode == mode), None)
-        if allocation is None:
+        """The allocation in the trial's current mode, as the selector shaped it for the
+        viewer: its arm only for those who may know it."""
+        if family.allocation_id is None:
             return None
-        viewer = self.context["viewer"]
         return {
-            "mode": allocation.mode,
-            "randomised_at": allocation.randomised_at,
-            "arm": allocation.arm if may_see_arm(viewer, family.site) else None,
+            "mode": family.allocation_mode,
+            "randomised_at": family.randomised_at,
+            "arm": family.shown_arm,
         }
 
     @extend_schema_field(OpenApiTypes.OBJECT)
@@ -129,8 +133,9 @@ def consent_in(data: dict) -> ConsentIn:
 
 
 def visible_families(user):
-    return families_visible_to(user).prefetch_related(
-        "participants", "consents", "withdrawals", "allocations"
+    """The families the user can see, each with its allocation shaped for them."""
+    return families_shown_to(user, families_visible_to(user)).prefetch_related(
+        "participants", "consents", "withdrawals"
     )
 
 

@@ -1,6 +1,6 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -9,7 +9,6 @@ from rest_framework.views import APIView
 from core.channels import Channel
 from core.roles import Role
 from randomisation.algorithms import check_design
-from randomisation.concealment import may_see_arm
 from randomisation.design import design_for
 from randomisation.export import list_csv_response
 from randomisation.models import Allocation, Mode, RandomisationList
@@ -32,7 +31,9 @@ class AllocationOut(serializers.ModelSerializer):
     family_identifier = serializers.CharField(source="family.identifier")
     stratum = serializers.CharField(source="stratum.key")
     randomised_by = serializers.CharField(source="randomised_by.username")
-    arm = serializers.SerializerMethodField()
+    arm = serializers.CharField(
+        source="shown_arm", allow_null=True, help_text="null for anyone who may not know it"
+    )
 
     class Meta:
         model = Allocation
@@ -48,11 +49,6 @@ class AllocationOut(serializers.ModelSerializer):
             "arm",
         ]
 
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_arm(self, allocation) -> str | None:
-        viewer = self.context["viewer"]
-        return allocation.arm if may_see_arm(viewer, allocation.family.site) else None
-
 
 class RandomiseView(APIView):
     @extend_schema(
@@ -63,7 +59,8 @@ class RandomiseView(APIView):
     def post(self, request, family_id: int):
         family = get_object_or_404(families_visible_to(request.user), pk=family_id)
         allocation = family_randomise(family=family, actor=request.user, channel=Channel.API)
-        return Response(AllocationOut(allocation, context={"viewer": request.user}).data)
+        shaped = allocations_visible_to(request.user).get(pk=allocation.pk)
+        return Response(AllocationOut(shaped).data)
 
 
 class AllocationListView(generics.ListAPIView):
@@ -71,9 +68,6 @@ class AllocationListView(generics.ListAPIView):
 
     def get_queryset(self):
         return allocations_visible_to(self.request.user)
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "viewer": self.request.user}
 
 
 class ListOut(serializers.ModelSerializer):

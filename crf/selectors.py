@@ -9,8 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from core.clock import today
-from randomisation.concealment import BLINDED_ROLES
-from sites.selectors import sites_where
+from randomisation.concealment import blinded_sites
 from trial.collection import CollectionStatus, collection_status
 from trial.config import config_of
 from trial.models import Family, Trial
@@ -43,10 +42,6 @@ def scheduled_forms_without_definition(trial: Trial) -> list[str]:
 def definitions_visible_to(user) -> QuerySet[FormDefinition]:
 
     return FormDefinition.objects.filter(trial__in=trials_visible_to(user))
-
-
-def blinded_sites(user) -> QuerySet:
-    return sites_where(user, roles=BLINDED_ROLES)
 
 
 def hides_arm_forms(user, site) -> bool:

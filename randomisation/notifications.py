@@ -1,54 +1,54 @@
-"""Emails about randomisation. The arm goes only to those who may know it."""
+"""Emails about randomisation, through the one sender (each recorded). The arm goes only to
+those the concealment policy lets learn it."""
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 
 from core.roles import Role
 from sites.models import Membership
+from sites.notifications import notify
+from trial.config import config_of
 from trial.models import Family
 
-from .concealment import may_see_arm
+from .concealment import told_arm
 from .models import Allocation, Stratum
-
-
-def _send(subject: str, body: str, recipients: list[str]) -> int:
-    if recipients:
-        transaction.on_commit(
-            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-        )
-    return len(recipients)
 
 
 @transaction.atomic
 def randomised_notify(*, allocation_id: int) -> int:
-    """The site's coordinators and the trial managers, if they may see the arm."""
-    allocation = Allocation.objects.select_related("family__site", "family__trial").get(
-        pk=allocation_id
-    )
+    """The site's coordinators and the trial managers, if they may learn the arm."""
+    allocation = Allocation.objects.select_related(
+        "family__site", "family__trial", "randomised_by"
+    ).get(pk=allocation_id)
     family = allocation.family
     people = Membership.objects.filter(
         trial=family.trial,
         ends_on__isnull=True,
         role__in=[Role.SITE_COORDINATOR, Role.TRIAL_MANAGER],
-    ).select_related("user", "site")
-    users = {m.user for m in people if m.site_id in (None, family.site_id)}
-    recipients = sorted(u.email for u in users if u.email and may_see_arm(u, family.site))
-    arms = dict(family.trial.definition["randomisation"]["arms"])
+    ).select_related("user")
+    users = {m.user for m in people if m.site_id in (None, family.site_id) and m.user.email}
+    arm, told = told_arm(allocation, sorted(users, key=lambda u: u.email))
     test = " [TEST MODE: dummy allocation]" if allocation.mode == "test" else ""
-    subject = f"[{family.trial.short_name}] {family.identifier} randomised{test}"
+    label = config_of(family.trial).randomisation.arms.get(arm, arm)
     body = (
         f"{family.identifier} ({family.site.code}) was randomised on "
         f"{allocation.randomised_at:%d %B %Y %H:%M} UTC by "
-        f"{allocation.randomised_by.get_username()}.\n\nArm: {arms.get(allocation.arm)}{test}"
+        f"{allocation.randomised_by.get_username()}.\n\nArm: {label}{test}"
     )
-    return _send(subject, body, recipients)
+    return notify(
+        recipients=[u.email for u in told],
+        subject=f"[{family.trial.short_name}] {family.identifier} randomised{test}",
+        body=body,
+        site=family.site,
+        actor=allocation.randomised_by,
+        family=family.identifier,
+    )
 
 
 @transaction.atomic
 def exhausted_alert_send(*, stratum_id: int, family_id: int) -> int:
+    """The unblinded statisticians hear that a stratum's list is used up."""
     stratum = Stratum.objects.get(pk=stratum_id)
-    family = Family.objects.select_related("trial").get(pk=family_id)
+    family = Family.objects.select_related("trial", "site").get(pk=family_id)
     recipients = sorted(
         set(
             Membership.objects.filter(
@@ -58,10 +58,16 @@ def exhausted_alert_send(*, stratum_id: int, family_id: int) -> int:
             .values_list("user__email", flat=True)
         )
     )
-    subject = f"[{family.trial.short_name}] STRATUM EXHAUSTED: {stratum.key}"
     body = (
         f"{family.identifier} could not be randomised: the {stratum.mode} list for stratum "
         f"{stratum.key} has no slot left ({stratum.length} used). Nothing was allocated. "
         "Generate and seal a list for this stratum."
     )
-    return _send(subject, body, recipients)
+    return notify(
+        recipients=recipients,
+        subject=f"[{family.trial.short_name}] STRATUM EXHAUSTED: {stratum.key}",
+        body=body,
+        site=family.site,
+        actor=None,
+        family=family.identifier,
+    )

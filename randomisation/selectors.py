@@ -4,15 +4,17 @@ from core.roles import Role
 from sites.selectors import open_memberships
 from trial.selectors import families_visible_to
 
+from .concealment import allocations_shown_to
 from .models import Allocation, RandomisationList
 
 
 def allocations_visible_to(user) -> QuerySet[Allocation]:
-    """Allocations of the families the user can see. Whether the arm is shown is decided
-    per site by concealment.may_see_arm."""
-    return Allocation.objects.filter(family__in=families_visible_to(user)).select_related(
+    """Allocations of the families the user can see, each shaped by the concealment policy:
+    `shown_arm` is the arm where the user may learn it, else None."""
+    allocations = Allocation.objects.filter(family__in=families_visible_to(user)).select_related(
         "family__site", "stratum", "randomised_by"
     )
+    return allocations_shown_to(user, allocations)
 
 
 def lists_visible_to(user) -> QuerySet[RandomisationList]:

@@ -17,14 +17,12 @@ from trial.config import config_of
 from trial.selectors import families_visible_to, trials_visible_to
 
 from .algorithms import check_design
-from .concealment import may_see_arm
 from .design import design_for
 from .export import list_csv_response
 from .factors import factor_values
-from .models import Allocation
 from .plot import imbalance_svg
 from .preconditions import preconditions
-from .selectors import is_unblinded_statistician, lists_visible_to
+from .selectors import allocations_visible_to, is_unblinded_statistician, lists_visible_to
 from .services import family_randomise, randomisation_go_live, sequence_generate, sequence_seal
 from .simulation import simulate
 
@@ -77,14 +75,16 @@ def randomise_page(request, family_id: int):
 @require_GET
 def allocation_result(request, family_id: int, allocation_id: int):
     family = get_object_or_404(families_visible_to(request.user), pk=family_id)
-    allocation = get_object_or_404(Allocation.objects.filter(family=family), pk=allocation_id)
-    if not may_see_arm(request.user, family.site):
+    allocation = get_object_or_404(
+        allocations_visible_to(request.user).filter(family=family), pk=allocation_id
+    )
+    if allocation.shown_arm is None:
         raise PermissionDenied("The allocation is concealed from you.")
     arms = config_of(family.trial).randomisation.arms
     return render(
         request,
         "randomisation/result.html",
-        {"family": family, "allocation": allocation, "arm_label": arms.get(allocation.arm)},
+        {"family": family, "allocation": allocation, "arm_label": arms.get(allocation.shown_arm)},
     )
 
 

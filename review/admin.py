@@ -2,9 +2,8 @@ from django.contrib import admin
 from django.db.models import Q
 
 from audit.models import AuditEvent
+from randomisation.concealment import blindness_of
 from sites.selectors import is_trial_manager
-
-from .concealment import blindness_of
 
 
 @admin.register(AuditEvent)

@@ -1,51 +1,18 @@
-"""The audit trail as a blinded viewer may see it. An event that would reveal an arm is
-shown with that part withheld, marked "arm concealed", so that the sequence stays whole and
-reviewable; it is never silently dropped, and never shown whole."""
+"""The audit trail as a blinded viewer may see it. Where they are blinded is the policy's
+answer (randomisation.concealment); here an event that would reveal an arm is shown with
+that part withheld, marked "arm concealed", so that the sequence stays whole and reviewable:
+never silently dropped, and never shown whole."""
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
 from audit.events import Concealed
 from audit.models import AuditEvent
-from core.roles import BLINDED_ROLES
-from sites.selectors import open_memberships
+from randomisation.concealment import Blindness
 
 CONCEALED = "arm concealed"
-
-
-@dataclass(frozen=True)
-class Blindness:
-    """Where a viewer is blinded: the sites of their blinded site roles, or everywhere for a
-    trial-wide blinded role (which also covers events of no site)."""
-
-    site_ids: frozenset[int] = frozenset()
-    everywhere: bool = False
-
-    def __bool__(self) -> bool:
-        return self.everywhere or bool(self.site_ids)
-
-    def covers(self, site_id: int | None) -> bool:
-        if self.everywhere:
-            return True
-        # An event of no site may concern any site, so any blinded role covers it.
-        return bool(self.site_ids) if site_id is None else site_id in self.site_ids
-
-    def q(self) -> Q:
-        """The events at the places this viewer is blinded, as a query condition."""
-        if self.everywhere:
-            return Q()
-        return Q(site_id__in=sorted(self.site_ids)) | Q(site_id__isnull=True)
-
-
-def blindness_of(user) -> Blindness:
-    held = open_memberships(user).filter(role__in=BLINDED_ROLES).values_list("site_id", flat=True)
-    sites = set(held)
-    return Blindness(
-        site_ids=frozenset(s for s in sites if s is not None), everywhere=None in sites
-    )
 
 
 def searchable(events: QuerySet[AuditEvent], blindness: Blindness) -> QuerySet[AuditEvent]:

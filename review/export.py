@@ -10,8 +10,9 @@ from django.http import StreamingHttpResponse
 from audit.models import AuditEvent
 from core.channels import Channel
 from core.csvfile import csv_download, csv_lines
+from randomisation.concealment import Blindness, blindness_of
 
-from .concealment import CONCEALED, Blindness, blindness_of, shaped_for
+from .concealment import CONCEALED, shaped_for
 from .selectors import EventFilter, events_visible_to, filter_events
 from .services import export_record
 

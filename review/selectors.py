@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from audit.models import AuditEvent, ReviewSignoff
 from core.roles import Role
+from randomisation.concealment import Blindness
 from sites.models import Site
 from sites.selectors import sites_where, trials_managed_by
 
-from .concealment import Blindness, searchable
+from .concealment import searchable
 
 # Roles that review the audit trail: the monitor for their sites, the trial manager for all.
 AUDIT_READERS = frozenset({Role.MONITOR, Role.TRIAL_MANAGER})

@@ -3,8 +3,6 @@ an export."""
 
 import logging
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 
 from audit.chain import Verification
@@ -15,6 +13,7 @@ from core.channels import Channel
 from core.errors import NotPermitted, TrialError
 from core.roles import Role
 from sites.models import Membership, Site
+from sites.notifications import notify
 from sites.selectors import open_memberships, roles_at
 
 from .selectors import AUDIT_READERS, audit_sites_of
@@ -66,7 +65,7 @@ def verification_record(*, result: Verification, actor, channel: Channel) -> Aud
         "before it. Run `manage.py audit_verify` to see it again; treat the database as "
         "tampered with until this is explained."
     )
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, managers))
+    notify(recipients=managers, subject=subject, body=body, site=None, actor=actor)
     return event
 
 

@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from core.channels import Channel
+from randomisation.concealment import blindness_of
 from sites.pagekit import submit
 from sites.selectors import open_memberships
 
-from .concealment import blindness_of, shaped_for
+from .concealment import shaped_for
 from .export import csv_response
 from .forms import EventFilterForm, SignoffForm
 from .selectors import (

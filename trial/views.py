@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.channels import Channel
 from core.clock import today
 from core.roles import Duty, Role
-from randomisation.concealment import may_see_arm
+from randomisation.concealment import families_shown_to
 from sites.models import Site
 from sites.pagekit import submit
 from sites.selectors import is_trial_manager, sites_visible_to, sites_where
@@ -241,7 +241,9 @@ def family_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def family_detail(request, family_id: int):
-    family = get_object_or_404(families_visible_to(request.user), pk=family_id)
+    family = get_object_or_404(
+        families_shown_to(request.user, families_visible_to(request.user)), pk=family_id
+    )
     config = config_of(family.trial)
     coordinator = may_see_identity(request.user, family.site)
     parents = list(family.participants.filter(role="parent"))
@@ -286,18 +288,12 @@ def family_detail(request, family_id: int):
             messages.success(request, "Recorded.")
             return redirect("family-detail", family_id=family.pk)
     levels = {w.key: w.label for w in config.withdrawal_levels}
-    allocation = family.allocations.filter(mode=family.trial.randomisation_mode).first()
-    arm_label = (
-        config.randomisation.arms.get(allocation.arm)
-        if allocation and may_see_arm(request.user, family.site)
-        else None
-    )
+    arm_label = config.randomisation.arms.get(family.shown_arm) if family.shown_arm else None
     return render(
         request,
         "trial/family_detail.html",
         {
             "family": family,
-            "allocation": allocation,
             "arm_label": arm_label,
             "coordinator": coordinator,
             "consents": family.consents.select_related("participant", "version", "taken_by"),

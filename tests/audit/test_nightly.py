@@ -32,8 +32,12 @@ def test_a_failed_nightly_run_emails_the_trial_managers_and_is_recorded(
         )
     with django_capture_on_commit_callbacks(execute=True):
         assert audit_verify_nightly() == victim.seq
-    event = AuditEvent.objects.order_by("-seq").first()
-    assert event.event_type == "audit_verify_failed"
+    event = AuditEvent.objects.filter(event_type="audit_verify_failed").get()
+    sent = AuditEvent.objects.order_by("-seq").first()
+    assert (sent.event_type, sent.changes["recipient"]) == (
+        "notification_sent",
+        [None, world.manager.email],
+    )
     assert event.changes["broken_at"] == [None, victim.seq]
     assert [m.to for m in mail.outbox] == [[world.manager.email]]
     assert f"#{victim.seq}" in mail.outbox[0].body
