@@ -26,12 +26,13 @@ class ScoreResult:
 def _one(spec: FormSpec, score: Score, values: dict[str, Any]) -> ScoreResult:
     grid = spec.field(score.grid)
     low, high = grid.minimum, grid.maximum
+    items = score.items or list(range(1, grid.items + 1))  # no items listed: every item
     answers = []
-    for n in score.items:
+    for n in items:
         value = values.get(f"{grid.key}_{n}")
         if isinstance(value, int):
             answers.append(high + low - value if n in score.reverse else value)
-    missing = len(score.items) - len(answers)
+    missing = len(items) - len(answers)
     if score.status != "confirmed":
         return ScoreResult(
             score.key,
@@ -49,7 +50,7 @@ def _one(spec: FormSpec, score: Score, values: dict[str, Any]) -> ScoreResult:
             reason=f"{missing} items missing (at most {score.prorate_max_missing} allowed)",
         )
     mean = Decimal(sum(answers)) / len(answers)
-    value = mean if score.method == "mean" else mean * len(score.items)
+    value = mean if score.method == "mean" else mean * len(items)
     value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return ScoreResult(
         score.key, value, len(answers), missing, prorated=missing > 0 and score.method == "sum"

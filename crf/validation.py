@@ -95,10 +95,7 @@ def _range(f: Field, number) -> None:
 def _shown(f: Field, values: dict[str, Any]) -> bool:
     if not f.show_if:
         return True
-    other = values.get(f.show_if["field"])
-    if "equals" in f.show_if:
-        return other == f.show_if["equals"]
-    return other in f.show_if["in"]
+    return f.show_if.matches(values.get(f.show_if.field))
 
 
 def check(spec: FormSpec, raw: dict[str, Any], *, child_born: date | None = None) -> Checked:
@@ -127,10 +124,7 @@ def check(spec: FormSpec, raw: dict[str, Any], *, child_born: date | None = None
     for key, f in slots:
         if not _shown(f, result.values):
             if key in result.values or key in result.missing:
-                result.errors[key] = (
-                    f"is asked only when {f.show_if['field']} is "
-                    f"{f.show_if.get('equals', f.show_if.get('in'))}"
-                )
+                result.errors[key] = f"is asked only when {f.show_if.field} is {f.show_if.expected}"
             continue
         if (
             f.required

@@ -39,7 +39,7 @@ YES_NO = [("yes", "Yes"), ("no", "No")]
 def _form_context(definition: FormDefinition) -> dict:
     """What the field templates need besides the widgets: which fields others depend on
     (changing one re-renders the fields through htmx)."""
-    controllers = {f.show_if["field"] for f in definition.spec.fields if f.show_if}
+    controllers = {f.show_if.field for f in definition.spec.fields if f.show_if}
     return {"controllers": controllers, "yes_no": YES_NO, "definition": definition}
 
 

@@ -7,8 +7,12 @@ unborn child's gestation from the expected due date (a due date is 40 weeks' ges
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from dateutil.relativedelta import relativedelta
+from pydantic import Field
+
+from core.schema import Flag, Key, Schema, Text, Whole
 
 FULL_TERM_DAYS = 280
 CHILD_AGE = "child_age"  # the failed "criterion" when the child's age or gestation is outside
@@ -48,18 +52,18 @@ def child_age_on(
     return ChildAge(born=False, gestation_days=FULL_TERM_DAYS - (expected_due_date - on).days)
 
 
-@dataclass(frozen=True)
-class Criterion:
-    key: str
-    kind: str  # "inclusion": must be answered yes; "exclusion": must be answered no
-    text: str
+class Criterion(Schema):
+    key: Key
+    kind: Literal["inclusion", "exclusion"] = Field(
+        description="inclusion: must be answered yes; exclusion: must be answered no"
+    )
+    text: Text
 
 
-@dataclass(frozen=True)
-class EligibilityRules:
-    max_age_months: int
-    min_gestation_weeks: int
-    criteria: tuple[Criterion, ...]
+class EligibilityRules(Schema):
+    max_age_months: Whole = Field(ge=1, description="a born child must be younger")
+    min_gestation_weeks: Whole = Field(ge=1, description="an unborn child must be this far on")
+    criteria: list[Criterion] = Field(min_length=1)
 
 
 @dataclass(frozen=True)
@@ -88,12 +92,11 @@ def assess(rules: EligibilityRules, age: ChildAge, answers: Mapping[str, bool]) 
     return Verdict(True)
 
 
-@dataclass(frozen=True)
-class AgeBand:
-    key: str
-    label: str
-    below_months: int
-    includes_unborn: bool = False
+class AgeBand(Schema):
+    key: Key
+    label: Text
+    below_months: Whole = Field(ge=1)
+    includes_unborn: Flag = False
 
 
 def age_band(bands: Sequence[AgeBand], age: ChildAge) -> str:

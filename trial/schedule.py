@@ -1,26 +1,36 @@
 """The visit schedule: visits, their target days from randomisation, their windows and
-their forms. Pure Python: no Django import. Read from the trial definition's `schedule`.
+their forms. Pure Python: no Django import. The trial definition's `schedule` section, as
+its schema (trial/schema.py) reads it.
 
 Day 0 is the randomisation date. A visit's window is [day - before, day + after]; a form
 dated outside it is accepted and flagged. The baseline visit comes before randomisation: its
 forms must be complete to randomise, and it is judged against the randomisation date once
 there is one."""
 
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+
+from pydantic import Field, model_validator
+
+from core.schema import At, Flag, Key, Schema, Text, Whole, unique_keys
 
 
-@dataclass(frozen=True)
-class Visit:
-    key: str
-    label: str
-    day: int
-    before: int
-    after: int
-    forms: tuple[str, ...]
-    before_randomisation: bool = False
-    randomise_within: int | None = None  # days from this visit's last form to randomisation
+class Visit(Schema):
+    key: Key
+    label: Text
+    day: Whole = Field(description="target day from randomisation (day 0)")
+    before: Whole = Field(ge=0, description="days the window opens before the target")
+    after: Whole = Field(ge=0, description="days the window stays open after the target")
+    forms: list[Key] = Field(min_length=1, description="form keys entered at this visit")
+    before_randomisation: Flag = False
+    randomise_within: Whole | None = Field(
+        default=None, ge=1, description="days from this visit's last form to randomisation"
+    )
+
+    @model_validator(mode="after")
+    def _forms_once(self):
+        if len(set(self.forms)) != len(self.forms):
+            raise At("forms", "names a form twice")
+        return self
 
     def window(self, randomised_on: date) -> tuple[date, date, date]:
         """(earliest, target, latest) for a family randomised on that date."""
@@ -39,10 +49,19 @@ class Visit:
         return earliest <= dated <= latest
 
 
-@dataclass(frozen=True)
-class Schedule:
-    visits: tuple[Visit, ...]
-    any_time: tuple[str, ...] = ()
+class Schedule(Schema):
+    visits: list[Visit] = Field(min_length=1)
+    any_time: list[Key] = Field(default=[], description="forms entered whenever needed")
+
+    @model_validator(mode="after")
+    def _visits_in_order(self):
+        unique_keys(self.visits, "visits")
+        for i in range(1, len(self.visits)):
+            if self.visits[i].day < self.visits[i - 1].day:
+                raise At(f"visits[{i}].day", "visits are listed in the order of their days")
+        if sum(1 for v in self.visits if v.before_randomisation) > 1:
+            raise At("visits", "at most one visit comes before randomisation (baseline)")
+        return self
 
     def visit(self, key: str) -> Visit | None:
         return next((v for v in self.visits if v.key == key), None)
@@ -53,25 +72,3 @@ class Schedule:
 
     def form_keys(self) -> set[str]:
         return {f for v in self.visits for f in v.forms} | set(self.any_time)
-
-
-def parse_schedule(body: dict[str, Any] | None) -> Schedule | None:
-    """The schedule from an already checked definition section."""
-    if not body:
-        return None
-    return Schedule(
-        visits=tuple(
-            Visit(
-                key=v["key"],
-                label=v["label"],
-                day=v["day"],
-                before=v["before"],
-                after=v["after"],
-                forms=tuple(v["forms"]),
-                before_randomisation=bool(v.get("before_randomisation", False)),
-                randomise_within=v.get("randomise_within"),
-            )
-            for v in body["visits"]
-        ),
-        any_time=tuple(body.get("any_time") or ()),
-    )

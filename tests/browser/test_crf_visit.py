@@ -92,7 +92,7 @@ def test_a_six_month_visit_from_entry_to_invalidated_signature(live_world, brows
             expect(assessor.locator("#id_confidence")).to_have_count(0)
         if form == "care_index":
             expect(assessor.locator("#id_version")).to_have_count(0)
-        controllers = {f.show_if["field"] for f in spec.fields if f.show_if}
+        controllers = {f.show_if.field for f in spec.fields if f.show_if}
         if form == "core10":  # a value out of range is flagged beside it as it is typed
             with assessor.expect_response(lambda r: "/preview/" in r.url):
                 assessor.fill("#id_item_9", "7")

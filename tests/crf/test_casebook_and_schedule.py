@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from core.clock import today
 from crf.models import FormDefinition
 from crf.selectors import casebook, open_queries_by_site_and_age, outstanding_forms
-from trial.definition import DefinitionError, check_definition
+from trial.definition import DefinitionError, validated
 from trial.models import Family
 from trial.schedule import Visit
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_visit_window_runs_either_side_of_its_target():
-    visit = Visit("month_6", "6 months", 182, 28, 28, ("core10",))
+    visit = Visit(key="month_6", label="6 months", day=182, before=28, after=28, forms=["core10"])
     randomised_on = date(2026, 1, 1)
     assert visit.window(randomised_on) == (date(2026, 6, 4), date(2026, 7, 2), date(2026, 7, 30))
     assert visit.in_window(date(2026, 6, 4), randomised_on)
@@ -218,12 +218,12 @@ def test_forms_load_loads_the_shipped_forms_once_and_refuses_a_changed_version(w
 )
 def test_the_schedule_is_checked_on_load(schedule, where):
     with pytest.raises(DefinitionError) as refused:
-        check_definition(
-            "x.yaml",
+        validated(
             {
                 "trial": {"code": "RC", "short_name": "R", "name": "R", "sponsor": "S"},
                 "schedule": schedule,
             },
+            "x.yaml",
         )
     assert refused.value.key == where
 

@@ -1,0 +1,158 @@
+"""The schema of a trial definition file: one typed model per section, checked as a whole.
+Code reads the loaded trial through these models, never the raw file. Pure Python
+(pydantic): no Django import. `docs/schemas/trial-definition.schema.json` is made from it."""
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StrictStr, model_validator
+
+from core.schema import (
+    ARM_CODE_PATTERN,
+    TRIAL_CODE_PATTERN,
+    At,
+    Flag,
+    Key,
+    Number,
+    Schema,
+    Text,
+    Whole,
+    unique_keys,
+)
+
+from .eligibility import AgeBand, Criterion, EligibilityRules
+from .schedule import Schedule
+
+Labels = Annotated[dict[Key, Text], Field(min_length=1)]
+ArmCode = Annotated[StrictStr, Field(pattern=ARM_CODE_PATTERN)]
+FACTOR_SOURCES = ("site", "legal_status", "age_band")
+
+
+class TrialSection(Schema):
+    code: Annotated[
+        StrictStr, Field(pattern=TRIAL_CODE_PATTERN, description="2 to 6 capital letters")
+    ]
+    short_name: Text
+    name: Text
+    sponsor: Text
+
+
+class ConsentItem(Schema):
+    key: Key
+    label: Text
+    required: Flag = Field(default=False, description="needed for enrolment")
+    gates: Key = Field(default="", description="the data source it allows (data_sources)")
+
+
+class WithdrawalLevel(Schema):
+    key: Key
+    label: Text
+    stops: Annotated[frozenset[Key], Field(min_length=1, description="data sources it stops")]
+
+
+class Minimisation(Schema):
+    p: Number = Field(default=0.8, ge=0.5, le=1, description="probability of the preferred arm")
+    imbalance: Literal["range", "variance"] = "range"
+    weights: dict[Key, Number] = {}
+
+
+class Randomisation(Schema):
+    arms: Annotated[dict[ArmCode, Text], Field(min_length=2, description="code: label")]
+    ratio: list[Annotated[Whole, Field(ge=1)]] = Field(min_length=1)
+    method: Literal["blocks", "minimisation"]
+    block_sizes: list[Annotated[Whole, Field(ge=1)]] = Field(min_length=1)
+    factors: list[Literal["site", "legal_status", "age_band"]] = Field(min_length=1)
+    expected_frequencies: dict[Literal["legal_status", "age_band"], dict[Key, Number]] = {}
+    minimisation: Minimisation = Minimisation()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if len(self.ratio) != len(self.arms):
+            raise At("ratio", "needs one whole number of 1 or more per arm")
+        total = sum(self.ratio)
+        for i, size in enumerate(self.block_sizes):
+            if size % total:
+                raise At(f"block_sizes[{i}]", f"must be a multiple of the ratio's sum ({total})")
+        return self
+
+    @property
+    def p(self) -> float:
+        return self.minimisation.p
+
+    @property
+    def imbalance(self) -> str:
+        return self.minimisation.imbalance
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return self.minimisation.weights
+
+
+class TrialDefinition(Schema):
+    """A whole definition. Only `trial` is required to load a file; a trial runs once the
+    sections it uses are there (`missing_for_running`)."""
+
+    trial: TrialSection
+    referrers: Labels | None = None
+    eligibility: EligibilityRules | None = None
+    decline_reasons: Labels | None = None
+    other_reasons: Labels | None = None
+    legal_statuses: Labels | None = None
+    age_bands: Annotated[list[AgeBand], Field(min_length=1)] | None = None
+    data_sources: Labels | None = None
+    consent_items: Annotated[list[ConsentItem], Field(min_length=1)] | None = None
+    withdrawal_levels: Annotated[list[WithdrawalLevel], Field(min_length=1)] | None = None
+    randomisation: Randomisation | None = None
+    schedule: Schedule | None = None
+
+    @model_validator(mode="after")
+    def _cross_references(self):
+        sources = set(self.data_sources or {})
+        for name in ("age_bands", "consent_items", "withdrawal_levels"):
+            unique_keys(getattr(self, name) or [], name)
+        if self.eligibility:
+            unique_keys(self.eligibility.criteria, "eligibility.criteria")
+        for i, item in enumerate(self.consent_items or []):
+            if item.gates and item.gates not in sources:
+                raise At(f"consent_items[{i}].gates", f"'{item.gates}' is not one of data_sources")
+        if self.consent_items and not any(item.required for item in self.consent_items):
+            raise At("consent_items", "at least one item must be required for enrolment")
+        for i, level in enumerate(self.withdrawal_levels or []):
+            for source in sorted(level.stops - sources):
+                raise At(f"withdrawal_levels[{i}].stops", f"'{source}' is not one of data_sources")
+        if self.randomisation:
+            known = {
+                "legal_status": set(self.legal_statuses or {}),
+                "age_band": {b.key for b in self.age_bands or []},
+            }
+            for factor, levels in self.randomisation.expected_frequencies.items():
+                where = f"randomisation.expected_frequencies.{factor}"
+                if set(levels) != known[factor]:
+                    raise At(where, f"must give every level: {', '.join(sorted(known[factor]))}")
+                if any(v < 0 for v in levels.values()) or abs(sum(levels.values()) - 1) > 1e-6:
+                    raise At(where, "must be proportions adding up to 1")
+        return self
+
+    # What the running system reads; missing ones are named when the trial is used.
+    RUNNING: ClassVar[tuple[str, ...]] = (
+        "referrers",
+        "eligibility",
+        "decline_reasons",
+        "other_reasons",
+        "legal_statuses",
+        "age_bands",
+        "data_sources",
+        "consent_items",
+        "withdrawal_levels",
+    )
+
+    def missing_for_running(self) -> list[str]:
+        return [name for name in self.RUNNING if getattr(self, name) is None]
+
+    def consent_item(self, key: str) -> ConsentItem | None:
+        return next((i for i in self.consent_items or [] if i.key == key), None)
+
+    def withdrawal_level(self, key: str) -> WithdrawalLevel | None:
+        return next((w for w in self.withdrawal_levels or [] if w.key == key), None)
+
+
+__all__ = ["AgeBand", "Criterion", "EligibilityRules", "TrialDefinition"]
