@@ -401,7 +401,8 @@ class SignatureOut(serializers.ModelSerializer):
 
     def get_valid(self, signature) -> bool:
         """Not invalidated, and the signed content still has the signed hash."""
-        return signature_intact(signature)
+        intact = getattr(signature, "intact", None)  # as signatures_of read it for a list
+        return signature_intact(signature) if intact is None else intact
 
     def get_forms(self, signature) -> int:
         return len(signature.content)

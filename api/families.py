@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from core.channels import Channel
 from randomisation.concealment import families_shown_to
-from trial.collection import collection_status
+from trial.collection import collection_status, collection_statuses
 from trial.consents import ConsentIn, consent_correct, consent_record
 from trial.enrolment import ContactIn, PersonIn, family_enrol, identity_view, withdrawal_record
 from trial.models import ConsentRecord, ConsentVersion, Family, Withdrawal
@@ -22,6 +22,15 @@ class FamilyAllocationOut(serializers.Serializer):
     arm = serializers.CharField(allow_null=True, help_text="null where it is concealed from you")
 
 
+class FamilyListOut(serializers.ListSerializer):
+    """Families in a list: what may be collected from each is worked out for all at once."""
+
+    def to_representation(self, data):
+        families = list(data.all() if hasattr(data, "all") else data)
+        self._context["collection"] = collection_statuses(families)
+        return super().to_representation(families)
+
+
 class FamilyOut(serializers.ModelSerializer):
     """A family by trial identifier. No identifying data, for any role: that is only at
     /identity/, for the coordinators of the family's site."""
@@ -34,6 +43,7 @@ class FamilyOut(serializers.ModelSerializer):
 
     class Meta:
         model = Family
+        list_serializer_class = FamilyListOut
         fields = [
             "id",
             "identifier",
@@ -64,7 +74,7 @@ class FamilyOut(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_collection(self, family) -> dict:
-        state = collection_status(family)
+        state = self.context.get("collection", {}).get(family.pk) or collection_status(family)
         return {
             "allowed": state.allowed,
             "reasons": state.reasons,
@@ -134,8 +144,10 @@ def consent_in(data: dict) -> ConsentIn:
 
 def visible_families(user):
     """The families the user can see, each with its allocation shaped for them."""
-    return families_shown_to(user, families_visible_to(user)).prefetch_related(
-        "participants", "consents", "withdrawals"
+    return (
+        families_shown_to(user, families_visible_to(user))
+        .select_related("screening")
+        .prefetch_related("participants", "consents", "withdrawals")
     )
 
 

@@ -71,8 +71,8 @@ class AllocationListView(generics.ListAPIView):
 
 
 class ListOut(serializers.ModelSerializer):
-    strata = serializers.IntegerField(source="strata.count")
-    slots_used = serializers.SerializerMethodField()
+    strata = serializers.IntegerField(source="strata_count")
+    slots_used = serializers.IntegerField()
 
     class Meta:
         model = RandomisationList
@@ -90,9 +90,6 @@ class ListOut(serializers.ModelSerializer):
             "strata",
             "slots_used",
         ]
-
-    def get_slots_used(self, rlist) -> int:
-        return Allocation.objects.filter(stratum__rlist=rlist).count()
 
 
 class ListGenerateIn(serializers.Serializer):
@@ -125,16 +122,16 @@ class ListsView(generics.ListAPIView):
         rlist = sequence_generate(
             trial=trial, actor=request.user, channel=Channel.API, site=site, **fields
         )
-        return Response(ListOut(rlist).data, status=status.HTTP_201_CREATED)
+        shown = lists_visible_to(request.user).get(pk=rlist.pk)  # with its counts
+        return Response(ListOut(shown).data, status=status.HTTP_201_CREATED)
 
 
 class ListSealView(APIView):
     @extend_schema(request=None, responses=ListOut, summary="Seal a list (unblinded statistician)")
     def post(self, request, list_id: int):
         rlist = get_object_or_404(lists_visible_to(request.user), pk=list_id)
-        return Response(
-            ListOut(sequence_seal(rlist=rlist, actor=request.user, channel=Channel.API)).data
-        )
+        sequence_seal(rlist=rlist, actor=request.user, channel=Channel.API)
+        return Response(ListOut(lists_visible_to(request.user).get(pk=rlist.pk)).data)
 
 
 class ListExportView(APIView):

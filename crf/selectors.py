@@ -10,13 +10,14 @@ from django.utils import timezone
 
 from core.clock import today
 from randomisation.concealment import blinded_sites
-from trial.collection import CollectionStatus, collection_status
+from trial.collection import CollectionStatus, collection_status, collection_statuses
 from trial.config import config_of
 from trial.models import Family, Trial
 from trial.schedule import Schedule, Visit
 from trial.selectors import families_visible_to, trials_visible_to
 
 from .models import FormDefinition, Query, QueryStatus, Response, ResponseStatus, Signature
+from .signatures import signatures_intact
 
 DONE = (ResponseStatus.COMPLETE, ResponseStatus.VERIFIED)
 
@@ -127,13 +128,17 @@ CONCEALED_CHANGE = "arm concealed: a form hidden from blinded roles was changed"
 
 
 def signatures_of(family: Family, *, hidden: bool, newest_first: bool = True) -> list[Signature]:
-    """The family's casebook signatures. Where forms that reveal the arm are hidden from the
-    viewer, an invalidation by such a form says so without naming it or its reason."""
+    """The family's casebook signatures, each with `intact` (still valid). Where forms that
+    reveal the arm are hidden from the viewer, an invalidation by such a form says so without
+    naming it or its reason."""
     found = list(
         family.signatures.select_related("signer").order_by(
             "-signed_at" if newest_first else "signed_at"
         )
     )
+    intact = signatures_intact(found)
+    for signature in found:
+        signature.intact = intact[signature.pk]
     if hidden:
         for signature in found:
             if signature.invalidation_reveals_arm:
@@ -254,12 +259,14 @@ def outstanding_forms(
     ).values_list("family_id", "visit", "form"):
         done[(family_id, visit, form)] += 1
     specs: dict[int, dict[str, FormDefinition]] = {}
+    families = list(families)
+    statuses = collection_statuses(families, day)
     for family in families:
         if family.trial_id not in specs:
             specs[family.trial_id] = current_definitions(family.trial)
         definitions = specs[family.trial_id]
         when = randomised_on(family)
-        status = collection_status(family, day)
+        status = statuses[family.pk]
         if not status.anything:
             continue
         for visit in schedule_of(family.trial).visits:

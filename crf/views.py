@@ -29,7 +29,7 @@ from .selectors import (
     responses_visible_to,
     schedule_of,
 )
-from .signatures import MEANINGS, casebook_sign, signature_intact
+from .signatures import MEANINGS, casebook_sign
 from .validation import check
 
 ANY_TIME = "any"
@@ -74,7 +74,7 @@ def casebook_page(request, family_id: int):
     family = _family(request, family_id)
     book = casebook(family, request.user)
     roles = roles_at(request.user, family.site)
-    signatures = [(s, signature_intact(s)) for s in book.signatures]
+    signatures = [(s, s.intact) for s in book.signatures]
     return render(
         request,
         "crf/casebook.html",

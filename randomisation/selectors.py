@@ -1,4 +1,4 @@
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from core.roles import Role
 from sites.selectors import open_memberships
@@ -19,13 +19,21 @@ def allocations_visible_to(user) -> QuerySet[Allocation]:
 
 def lists_visible_to(user) -> QuerySet[RandomisationList]:
     """List metadata (digests, strata, use) for the unblinded statistician and the trial
-    manager; the arms in a list are shown to no one."""
+    manager, each list with its number of strata and of slots used; the arms in a list are
+    shown to no one."""
     trials = (
         open_memberships(user)
         .filter(role__in=[Role.STATISTICIAN_UNBLINDED, Role.TRIAL_MANAGER], site__isnull=True)
         .values("trial_id")
     )
-    return RandomisationList.objects.filter(trial_id__in=trials)
+    return (
+        RandomisationList.objects.filter(trial_id__in=trials)
+        .annotate(
+            strata_count=Count("strata", distinct=True),
+            slots_used=Count("strata__allocations", distinct=True),
+        )
+        .order_by(*RandomisationList._meta.ordering, "pk")  # a grouped query drops Meta's
+    )
 
 
 def is_unblinded_statistician(user, trial) -> bool:

@@ -184,7 +184,7 @@ def statistics_page(request):
             "trial": trial,
             "unblinded": unblinded,
             "generate_form": generate_form,
-            "lists": lists_visible_to(request.user).prefetch_related("strata") if unblinded else [],
+            "lists": lists_visible_to(request.user) if unblinded else [],
             "report_form": report_form,
             "report": report,
             "plot": plot,

@@ -122,6 +122,7 @@ class MembershipAdmin(ReadOnlyAdmin):
 
     form = MembershipAdminForm
     list_display = ["user", "role", "site", "starts_on", "ends_on"]
+    list_select_related = ["user", "site", "trial"]
     list_filter = ["role", "site"]
 
     def has_add_permission(self, request) -> bool:
@@ -155,5 +156,11 @@ class MembershipAdmin(ReadOnlyAdmin):
         """Memberships have no inline relations; the service already saved everything."""
 
 
-admin.site.register(Delegation, ReadOnlyAdmin)
-admin.site.register(SiteStatusStep, ReadOnlyAdmin)
+@admin.register(Delegation)
+class DelegationAdmin(ReadOnlyAdmin):
+    list_select_related = ["membership__user", "membership__site"]
+
+
+@admin.register(SiteStatusStep)
+class SiteStatusStepAdmin(ReadOnlyAdmin):
+    list_select_related = ["site"]

@@ -2,6 +2,7 @@
 consent items that open a data source, and withdrawal levels. One selector answers it for
 every caller (pages, API, eCRF entry, randomisation)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -15,15 +16,27 @@ from .models import ConsentRecord, ConsentVersion, ConsentVersionSite, Family
 NO_CONSENT = "no consent to take part"
 
 
+# The version in use at each site on a day, by site id: read once for a whole list.
+InEffect = dict[int, ConsentVersion | None]
+
+
+def versions_in_effect(site_ids: Iterable[int], on: date) -> InEffect:
+    """The consent form version in use at each site on that date (the latest to take
+    effect there), in one query."""
+    found: InEffect = dict.fromkeys(site_ids)
+    for row in (
+        ConsentVersionSite.objects.filter(site_id__in=list(found), effective_from__lte=on)
+        .select_related("version")
+        .order_by("site_id", "-effective_from", "-id")
+    ):
+        if found[row.site_id] is None:
+            found[row.site_id] = row.version
+    return found
+
+
 def version_in_effect(site, on: date) -> ConsentVersion | None:
     """The consent form version in use at the site on that date (the latest to take effect)."""
-    current = (
-        ConsentVersionSite.objects.filter(site=site, effective_from__lte=on)
-        .select_related("version")
-        .order_by("-effective_from", "-id")
-        .first()
-    )
-    return current.version if current else None
+    return versions_in_effect([site.pk], on)[site.pk]
 
 
 def _required_yes(consent: ConsentRecord, required: set[str]) -> bool:
@@ -31,10 +44,16 @@ def _required_yes(consent: ConsentRecord, required: set[str]) -> bool:
 
 
 def reconsent_due(
-    family: Family, on: date | None = None, consents: list[ConsentRecord] | None = None
+    family: Family,
+    on: date | None = None,
+    consents: list[ConsentRecord] | None = None,
+    *,
+    in_effect: InEffect | None = None,
 ) -> ConsentVersion | None:
     """The version the family must re-consent on before more data is collected, or None."""
-    version = version_in_effect(family.site, on or today())
+    day = on or today()
+    in_effect = in_effect if in_effect is not None else versions_in_effect([family.site_id], day)
+    version = in_effect[family.site_id]
     if version is None or not version.reconsent_required:
         return None
     required = {i.key for i in config_of(family.trial).consent_items if i.required}
@@ -48,10 +67,13 @@ def families_needing_reconsent(
     families: QuerySet[Family], on: date | None = None
 ) -> list[tuple[Family, ConsentVersion]]:
     day = on or today()
+    families = list(families.prefetch_related("consents", "withdrawals"))
+    in_effect = versions_in_effect({f.site_id for f in families}, day)
     due = []
-    for family in families.prefetch_related("consents", "withdrawals"):
-        version = reconsent_due(family, day, list(family.consents.all()))
-        if version and not collection_status(family, day).withdrawn_completely:
+    for family in families:
+        version = reconsent_due(family, day, list(family.consents.all()), in_effect=in_effect)
+        status = collection_status(family, day, in_effect=in_effect)
+        if version and not status.withdrawn_completely:
             due.append((family, version))
     return due
 
@@ -73,7 +95,20 @@ class CollectionStatus:
         return any(self.allowed.values())
 
 
-def collection_status(family: Family, on: date | None = None) -> CollectionStatus:
+def collection_statuses(families: Iterable[Family], on: date | None = None) -> dict:
+    """collection_status for each family of a list, by family id, reading the versions in
+    effect once (consents and withdrawals are best prefetched)."""
+    day = on or today()
+    families = list(families)
+    in_effect = versions_in_effect({f.site_id for f in families}, day)
+    return {f.pk: collection_status(f, day, in_effect=in_effect) for f in families}
+
+
+def collection_status(
+    family: Family, on: date | None = None, *, in_effect: InEffect | None = None
+) -> CollectionStatus:
+    """What may be collected from the family on a day (consents and withdrawals read
+    through family.consents.all() and .withdrawals.all(): prefetch them for a list)."""
     day = on or today()
     config = config_of(family.trial)
     allowed = dict.fromkeys(config.data_sources, True)
@@ -90,7 +125,7 @@ def collection_status(family: Family, on: date | None = None) -> CollectionStatu
     if not current:
         for source in config.data_sources:
             stop(source, NO_CONSENT)
-    due = reconsent_due(family, day, list(family.consents.all()))
+    due = reconsent_due(family, day, list(family.consents.all()), in_effect=in_effect)
     if due is not None:
         for source in config.data_sources:
             stop(source, f"re-consent on version {due.version} is due")
