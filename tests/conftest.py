@@ -5,12 +5,14 @@ that service is missing. CI sets REQUIRE_POSTGRES, REQUIRE_REDIS and REQUIRE_BRO
 and then any such skip fails the run.
 """
 
+import copy
 import os
 import shutil
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connections, transaction
 from rest_framework.test import APIClient
 
 from core.roles import Duty, Role
@@ -148,6 +150,35 @@ def settings_today():
 @pytest.fixture
 def world(db) -> World:
     return World()
+
+
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker):
+    """One World for a whole module, in a transaction rolled back after its last test, and
+    a copy of the World's attributes as they were made."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        # As in a Django TestCase: the services' durable blocks may open inside it.
+        outer._from_testcase = True
+        made = World()
+        snapshot = copy.deepcopy(made.__dict__)
+    yield made, snapshot
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+        connections["default"].close_if_unusable_or_obsolete()
+
+
+@pytest.fixture
+def shared_world(_module_world, db) -> World:
+    """The module's World, for a module of many cases that read it. Each test runs in a
+    savepoint inside the module's transaction (the `db` fixture), so what it writes is gone
+    before the next; its attributes (and anything a helper cached on it) are restored too."""
+    made, snapshot = _module_world
+    made.__dict__.clear()
+    made.__dict__.update(copy.deepcopy(snapshot))
+    return made
 
 
 @pytest.fixture

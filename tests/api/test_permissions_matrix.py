@@ -49,6 +49,12 @@ SEES_BUC = sees(BUC_READERS, 200, signed_out=401)
 SEES_OXF = sees(OXF_READERS, 200, signed_out=401)
 
 
+@pytest.fixture
+def world(shared_world):
+    """Every case of this module starts from the same World, made once (tests/conftest.py)."""
+    return shared_world
+
+
 def m(world, who, site):
     return world.memberships[(who, site)].pk
 

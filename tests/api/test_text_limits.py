@@ -33,6 +33,12 @@ FREE, KEYED, LOOKUP, SECRET, REASON = "free", "keyed", "lookup", "secret", "reas
 ENCRYPTED = "encrypted identity (ciphertext in a text column)"
 
 
+@pytest.fixture
+def world(shared_world):
+    """Every case of this module starts from the same World, made once (tests/conftest.py)."""
+    return shared_world
+
+
 def col(model, name) -> models.Field:
     return model._meta.get_field(name)
 

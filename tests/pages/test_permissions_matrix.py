@@ -40,6 +40,12 @@ MANAGES_OXF = acts_on(OXF_READERS, {"manager": 200}, signed_out=302)
 MANAGES_MKN = MANAGES_OXF
 
 
+@pytest.fixture
+def world(shared_world):
+    """Every case of this module starts from the same World, made once (tests/conftest.py)."""
+    return shared_world
+
+
 def ok_after_post(expected):
     """A successful form post redirects (302); refusals keep their status."""
     return {k: (302 if v == 200 else v) for k, v in expected.items()}

@@ -16,7 +16,12 @@ from sites.lifecycle import site_move_status, site_update
 from sites.memberships import membership_grant
 from sites.models import Notification
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+# One worker and one broker queue: the two tests run one after the other on one xdist worker.
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.xdist_group("celery-broker"),
+]
 
 
 @pytest.fixture
