@@ -57,6 +57,12 @@ class EventType(models.TextChoices):
     SIGNATURE_REFUSED = "signature_refused", "Casebook signature refused (password)"
     SIGNATURE_INVALIDATED = "signature_invalidated", "Casebook signature invalidated"
     OVERDUE_REMINDED = "overdue_reminded", "Overdue forms reminder sent"
+    DATA_FROZEN = "data_frozen", "Data frozen"
+    FREEZE_RELEASED = "freeze_released", "Data unfrozen"
+    DATA_LOCKED = "data_locked", "Data locked"
+    LOCK_REFUSED = "lock_refused", "Lock refused (password)"
+    UNLOCK_REQUESTED = "unlock_requested", "Unlock requested"
+    DATA_UNLOCKED = "data_unlocked", "Data unlocked (by two people)"
 
 
 class EditAfter(models.TextChoices):

@@ -16,6 +16,7 @@ from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict, TrialError
 from core.roles import Duty, Role
+from lock.guard import refuse_if_held
 from sites.permissions import require_duty, require_role
 from trial.collection import collection_status
 from trial.models import Family
@@ -224,6 +225,7 @@ def response_submit(
     )
     definition, scheduled = _slot(family, form, visit)
     held = _may_enter(actor, family, definition)
+    refuse_if_held(family=family, form=form)
     _may_collect(family, definition)
     checked = _checked(family, definition, values, complete=complete)
     number = 1
@@ -310,6 +312,7 @@ def response_change(
             field="revision",
         )
     held = _may_enter(actor, family, definition)
+    refuse_if_held(family=family, form=response.form, response_id=response.pk)
     was_done = response.status in DONE
     if not was_done:
         # Finishing a draft is still collecting; correcting a completed form is not, so a
@@ -428,6 +431,7 @@ def response_verify(*, response: Response, actor, channel: Channel) -> Response:
     )
     family = response.family
     held = require_role(actor, roles={Role.MONITOR}, site=family.site)
+    refuse_if_held(family=family, form=response.form, response_id=response.pk)
     if response.status == ResponseStatus.DRAFT:
         raise Conflict("A draft cannot be verified: it must be complete.", field="status")
     if response.status == ResponseStatus.VERIFIED:

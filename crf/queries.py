@@ -13,6 +13,7 @@ from audit.ledger import record
 from core.channels import Channel
 from core.errors import Conflict, TrialError
 from core.roles import Role
+from lock.guard import refuse_if_locked
 from sites.permissions import require_role
 
 from .entry import _raise, response_change
@@ -32,6 +33,7 @@ def _text(text: str | None, field: str = "text") -> str:
 def query_raise(*, response: Response, field: str, text: str, actor, channel: Channel) -> Query:
     response = Response.objects.select_related("family__site", "definition").get(pk=response.pk)
     held = require_role(actor, roles={Role.MONITOR}, site=response.family.site)
+    refuse_if_locked(family=response.family)
     if field not in dict(response.spec.slots()):
         raise TrialError(f"'{field}' is not a field of {response.definition.title}.", field="field")
     return _raise(
@@ -50,6 +52,7 @@ def _locked(query: Query) -> Query:
 def _step(
     query: Query, *, kind: str, text: str, actor, actor_role, channel, event, status: str
 ) -> Query:
+    refuse_if_locked(family=query.family)
     before = query.status
     query.status = status
     query.closed_at = timezone.now() if status == QueryStatus.CLOSED else None

@@ -14,6 +14,7 @@ from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict, TrialError
 from core.roles import Duty, Role
+from lock.guard import refuse_if_locked
 from sites.permissions import require_duty, require_role
 from trial.models import Family
 
@@ -102,6 +103,7 @@ def _sign(*, family: Family, actor, meaning: str, channel: Channel) -> Signature
         .get(pk=family.pk)
     )
     delegation = require_duty(actor, site=family.site, duty=Duty.SIGN, on=today())
+    refuse_if_locked(family=family)
     if meaning not in MEANINGS:
         raise TrialError(
             f"Choose what the signature means: {', '.join(MEANINGS)}.", field="meaning"

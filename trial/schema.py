@@ -87,6 +87,59 @@ class Randomisation(Schema):
         return self.minimisation.weights
 
 
+Percent = Annotated[Number, Field(ge=0, le=100)]
+SiteCode = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class SourceVerification(Schema):
+    key_forms: list[Key] = Field(default=[], description="forms verified in full (100 %)")
+    percent: Percent = Field(
+        default=100, description="share of the other forms to verify, at every site"
+    )
+    per_site: dict[SiteCode, Percent] = Field(
+        default={}, description="site code: its own share of the other forms"
+    )
+
+    def percent_at(self, site_code: str) -> float:
+        return self.per_site.get(site_code, self.percent)
+
+
+class SafetyFollowUp(Schema):
+    form: Key = Field(description="the serious adverse event form")
+    outcome_field: Key = Field(description="its field that records the outcome")
+    final_outcomes: list[Key] = Field(min_length=1, description="answers that close the event")
+
+
+class MonitoringPlan(Schema):
+    """What must be done before the data can be locked."""
+
+    source_verification: SourceVerification = SourceVerification()
+    signed_before_lock: Flag = Field(
+        default=True, description="every casebook signed by its site's PI before a lock"
+    )
+    safety: SafetyFollowUp | None = Field(
+        default=None, description="serious adverse events must reach a final outcome"
+    )
+
+
+class Population(Schema):
+    key: Key
+    label: Text
+    forms: list[Key] = Field(min_length=1, description="the forms it locks")
+
+
+class AnalysisSection(Schema):
+    populations: list[Population] = Field(
+        default=[], description="parts of the data that can be locked on their own"
+    )
+    dates: Literal["as_entered", "days_from_randomisation"] = Field(
+        default="days_from_randomisation", description="how dates leave the system"
+    )
+
+    def population(self, key: str) -> Population | None:
+        return next((p for p in self.populations if p.key == key), None)
+
+
 class TrialDefinition(Schema):
     """A whole definition. Only `trial` is required to load a file; a trial runs once the
     sections it uses are there (`missing_for_running`)."""
@@ -103,6 +156,8 @@ class TrialDefinition(Schema):
     withdrawal_levels: Annotated[list[WithdrawalLevel], Field(min_length=1)] | None = None
     randomisation: Randomisation | None = None
     schedule: Schedule | None = None
+    monitoring: MonitoringPlan = MonitoringPlan()
+    analysis: AnalysisSection = AnalysisSection()
 
     @model_validator(mode="after")
     def _cross_references(self):
@@ -119,6 +174,24 @@ class TrialDefinition(Schema):
         for i, level in enumerate(self.withdrawal_levels or []):
             for source in sorted(level.stops - sources):
                 raise At(f"withdrawal_levels[{i}].stops", f"'{source}' is not one of data_sources")
+        unique_keys(self.analysis.populations, "analysis.populations")
+        if self.schedule:
+            forms = self.schedule.form_keys()
+            plan = self.monitoring
+            named = [
+                (f"monitoring.source_verification.key_forms[{i}]", form)
+                for i, form in enumerate(plan.source_verification.key_forms)
+            ]
+            if plan.safety:
+                named.append(("monitoring.safety.form", plan.safety.form))
+            named += [
+                (f"analysis.populations[{i}].forms[{j}]", form)
+                for i, population in enumerate(self.analysis.populations)
+                for j, form in enumerate(population.forms)
+            ]
+            for where, form in named:
+                if form not in forms:
+                    raise At(where, f"'{form}' is not a form of the schedule")
         if self.randomisation:
             known = {
                 "legal_status": set(self.legal_statuses or {}),

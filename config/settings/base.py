@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "sites",
     "randomisation",
     "crf",
+    "lock",
+    "dataset",
     "review",
     "api",
     "demo",

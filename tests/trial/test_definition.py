@@ -34,6 +34,31 @@ def test_the_shipped_definition_is_valid():
         (lambda d: d["trial"].update(code="rc"), "trial.code", "capital letters"),
         (lambda d: d["trial"].update(name=42), "trial.name", "non-empty str"),
         (lambda d: d["trial"].update(name="  "), "trial.name", "non-empty str"),
+        (
+            lambda d: d["monitoring"]["source_verification"]["key_forms"].append("core11"),
+            "monitoring.source_verification.key_forms[4]",
+            "'core11' is not a form of the schedule",
+        ),
+        (
+            lambda d: d["monitoring"]["source_verification"].update(percent=120),
+            "monitoring.source_verification.percent",
+            "100",
+        ),
+        (
+            lambda d: d["analysis"]["populations"][0]["forms"].append("outcome"),
+            "analysis.populations[0].forms[2]",
+            "'outcome' is not a form of the schedule",
+        ),
+        (
+            lambda d: d["monitoring"]["safety"].update(form="adverse"),
+            "monitoring.safety.form",
+            "'adverse' is not a form of the schedule",
+        ),
+        (
+            lambda d: d["analysis"].update(dates="as_typed"),
+            "analysis.dates",
+            "days_from_randomisation",
+        ),
     ],
 )
 def test_errors_name_the_file_the_key_and_the_problem(tmp_path, change, key, problem):

@@ -1,0 +1,19 @@
+from django.db import migrations
+
+
+def install(apps, schema_editor):
+    from lock import triggers
+
+    triggers.install(schema_editor.connection)
+
+
+def remove(apps, schema_editor):
+    from lock import triggers
+
+    triggers.remove(schema_editor.connection)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("lock", "0001_holds")]
+
+    operations = [migrations.RunPython(install, remove)]
