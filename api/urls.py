@@ -8,6 +8,7 @@ from . import (
     auth,
     consent_versions,
     crf,
+    dataset,
     families,
     me,
     memberships,
@@ -154,6 +155,24 @@ urlpatterns = [
     path("audit/events/", audit.AuditEventListView.as_view(), name="api-audit-events"),
     path("audit/events/export/", audit.AuditExportView.as_view(), name="api-audit-export"),
     path("audit/signoffs/", audit.SignoffListView.as_view(), name="api-audit-signoffs"),
+    path("lock/readiness/", dataset.ReadinessView.as_view(), name="api-lock-readiness"),
+    path("locks/", dataset.LocksView.as_view(), name="api-locks"),
+    path(
+        "locks/<int:lock_id>/unlock-request/",
+        dataset.UnlockRequestView.as_view(),
+        name="api-unlock-request",
+    ),
+    path(
+        "locks/<int:lock_id>/unlock-approve/",
+        dataset.UnlockApproveView.as_view(),
+        name="api-unlock-approve",
+    ),
+    path("freezes/", dataset.FreezesView.as_view(), name="api-freezes"),
+    path(
+        "freezes/<int:freeze_id>/release/",
+        dataset.FreezeReleaseView.as_view(),
+        name="api-freeze-release",
+    ),
     path(
         "delegations/<int:delegation_id>/end/",
         memberships.DelegationEndView.as_view(),

@@ -297,3 +297,39 @@ QUESTIONNAIRE_ENTRY = {"coord.buc": 200, "assessor.buc": 200}
 ANSWERERS_AT_BUC = {"coord.buc": 200, "assessor.buc": 200, "pi.buc": 200}
 # Readers of BUC's records who may see a form that reveals the arm (not the blinded ones).
 UNBLINDED_BUC_READERS = BUC_READERS - {"assessor.buc", "stats.blind"}
+
+
+# Locks and freezes. The matrix world has no forms entered, so nothing blocks a lock.
+def open_lock(world):
+    """The trial locked by the blinded statistician (made once per world)."""
+    if not hasattr(world, "_lock"):
+        from core.channels import Channel
+        from dataset.services import data_lock
+        from tests.factories import PASSWORD
+
+        world._lock = data_lock(
+            trial=world.trial, actor=world.stats_blind, channel=Channel.COMMAND, password=PASSWORD
+        )
+    return world._lock
+
+
+def unlock_asked(world):
+    """The lock, with an unlock asked for by the blinded statistician."""
+    from core.channels import Channel
+    from dataset.services import lock_unlock_request
+
+    return lock_unlock_request(
+        lock=open_lock(world), actor=world.stats_blind, channel=Channel.COMMAND, reason="Audit."
+    )
+
+
+def buc_freeze(world):
+    from core.channels import Channel
+    from dataset.services import data_freeze
+
+    return data_freeze(
+        actor=world.manager, channel=Channel.COMMAND, reason="Cleaning.", site=world.buc
+    )
+
+
+READINESS_READERS = {"manager": 200, "stats.blind": 200, "stats.unblind": 200}

@@ -8,6 +8,7 @@ and then any such skip fails the run.
 import copy
 import os
 import shutil
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -150,6 +151,20 @@ def settings_today():
 @pytest.fixture
 def world(db) -> World:
     return World()
+
+
+@contextmanager
+def rolled_back():
+    """A block whose writes are rolled back at its end, inside which the services' durable
+    transactions may open (as inside a Django TestCase's)."""
+    block = transaction.atomic()
+    block.__enter__()
+    block._from_testcase = True
+    try:
+        yield
+    finally:
+        transaction.set_rollback(True)
+        block.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")

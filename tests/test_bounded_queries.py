@@ -28,6 +28,14 @@ from crf.entry import response_verify
 from crf.loading import forms_load
 from crf.queries import query_answer, query_raise
 from crf.signatures import casebook_sign
+from dataset.services import (
+    data_freeze,
+    data_lock,
+    freeze_release,
+    lock_unlock_approve,
+    lock_unlock_request,
+)
+from lock.models import DataLock
 from randomisation.services import family_randomise, sequence_generate
 from review.services import review_signoff
 from sites.lifecycle import site_move_status
@@ -318,6 +326,32 @@ def verified_responses(world, n: int) -> None:
                 response_verify(response=response, actor=world.monitor_buc, channel=Channel.COMMAND)
 
 
+def locks(world, n: int) -> None:
+    """Locks of the trial, each unlocked by two people but the last (versions 1, 2, ...)."""
+    for _ in range(n):
+        open_now = DataLock.objects.filter(trial=world.trial, unlocked_at__isnull=True).first()
+        if open_now:
+            lock_unlock_request(
+                lock=open_now, actor=world.stats_blind, channel=Channel.COMMAND, reason="Fix."
+            )
+            lock_unlock_approve(lock=open_now, actor=world.manager, channel=Channel.COMMAND)
+        data_lock(
+            trial=world.trial, actor=world.stats_blind, channel=Channel.COMMAND, password=PASSWORD
+        )
+
+
+def freezes(world, n: int) -> None:
+    """Sites frozen by the trial manager, every other freeze released again."""
+    for i in range(n):
+        frozen = data_freeze(
+            actor=world.manager, channel=Channel.COMMAND, reason="Cleaning.", site=_new_site(world)
+        )
+        if i % 2:
+            freeze_release(
+                freeze=frozen, actor=world.manager, channel=Channel.COMMAND, reason="Done."
+            )
+
+
 def site_steps(world, n: int) -> None:
     """Status steps of proposed sites approved and then activated."""
     for _ in range(n):
@@ -461,6 +495,11 @@ LISTS: dict[str, Listing] = {
     "api-audit-signoffs": Listing(
         fixed("/api/v1/audit/signoffs/"), signoffs, ("manager", "monitor.buc"), True
     ),
+    "api-lock-readiness": Listing(
+        fixed("/api/v1/lock/readiness/"), families, ("manager", "stats.blind"), True
+    ),
+    "api-locks": Listing(fixed("/api/v1/locks/"), locks, ("stats.blind", "coord.buc"), True),
+    "api-freezes": Listing(fixed("/api/v1/freezes/"), freezes, ("manager",), True),
     # Pages
     "home": Listing(fixed("/"), sites, ("manager", "stats.blind")),
     "site-list": Listing(fixed("/sites/"), sites, ("manager", "stats.blind")),
@@ -555,6 +594,9 @@ NOT_LISTS: dict[str, str] = {
     "api-membership": "one role",
     "api-membership-end": "an action",
     "api-delegation-end": "an action",
+    "api-unlock-request": "an action",
+    "api-unlock-approve": "an action",
+    "api-freeze-release": "an action",
     "api-screening-detail": "one screening record",
     "api-screening-close": "an action",
     "api-family": "one family",

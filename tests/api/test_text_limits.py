@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from crf.models import Query, QueryMessage
+from lock.models import DataLock, Freeze
 from randomisation.models import FactorCorrection
 from sites.models import Site, SiteStatusStep
 from trial.models import ConsentRecord, ConsentVersion, Participant, ScreeningRecord, Withdrawal
@@ -172,6 +173,11 @@ TEXT_FIELDS = {
     ("QueryAnswerInRequest", "reason"): ("query answer", REASON, None),
     ("QueryStepInRequest", "text"): ("query close", FREE, col(QueryMessage, "text")),
     ("SignInRequest", "password"): ("BUC sign", KEYED, None),
+    ("LockInRequest", "trial"): ("lock", LOOKUP, None),
+    ("LockInRequest", "population"): ("lock", KEYED, None),
+    ("LockInRequest", "password"): ("lock", KEYED, None),
+    ("ReasonInRequest", "reason"): ("unlock request", FREE, col(DataLock, "unlock_reason")),
+    ("FreezeInRequest", "reason"): ("freeze", FREE, col(Freeze, "reason")),
 }
 
 

@@ -1,0 +1,43 @@
+"""Who sees which freezes and locks, and who reads the lock-readiness report."""
+
+from django.db.models import QuerySet
+
+from core.roles import Role
+from lock.models import DataLock, Freeze
+from randomisation.concealment import blinded_sites
+from sites.selectors import roles_at, sites_visible_to
+from trial.models import Trial
+from trial.selectors import trials_visible_to
+
+# The report lists every site's outstanding work: for those who answer for the whole trial.
+READINESS_READERS = {
+    Role.TRIAL_MANAGER,
+    Role.STATISTICIAN_BLINDED,
+    Role.STATISTICIAN_UNBLINDED,
+}
+
+
+def may_read_readiness(user, trial: Trial) -> bool:
+    return bool(roles_at(user, None, trial=trial) & READINESS_READERS)
+
+
+def locks_visible_to(user) -> QuerySet[DataLock]:
+    """The locks of the trials the user takes part in: everyone who enters data needs to
+    know that it is locked."""
+    return DataLock.objects.filter(trial__in=trials_visible_to(user)).select_related(
+        "trial", "locked_by", "unlock_requested_by", "unlocked_by"
+    )
+
+
+def freezes_visible_to(user) -> QuerySet[Freeze]:
+    """The freezes at the sites the user can see, leaving out freezes of one arm-revealing
+    form at sites where the user is blinded (that such a form exists can tell the arm)."""
+    return (
+        Freeze.objects.filter(site__in=sites_visible_to(user))
+        .exclude(
+            scope=Freeze.Scope.RESPONSE,
+            response__definition__reveals_arm=True,
+            site__in=blinded_sites(user),
+        )
+        .select_related("site", "family", "response", "frozen_by", "released_by")
+    )
