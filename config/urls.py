@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("trial.urls")),
     path("", include("randomisation.urls")),
     path("", include("crf.urls")),
+    path("", include("dataset.urls")),
     path("", include("sites.urls")),
 ]
 

@@ -15,6 +15,9 @@ def roles(request) -> dict:
         "nav_is_manager": Role.TRIAL_MANAGER in held,
         "nav_reviews_audit": bool(held & {Role.TRIAL_MANAGER, Role.MONITOR}),
         "nav_statistics": bool(held & {Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}),
+        "nav_locks": bool(
+            held & {Role.TRIAL_MANAGER, Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}
+        ),
         # Test mode is marked on every page while any of the user's trials is in it.
         "test_mode": any(m.trial.randomisation_mode == "test" for m in memberships),
     }

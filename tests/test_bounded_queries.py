@@ -532,6 +532,7 @@ LISTS: dict[str, Listing] = {
     "list-export": Listing(
         lambda w: f"/statistics/lists/{w._list.pk}/export.csv", list_of_length, ("stats.unblind",)
     ),
+    "lock": Listing(fixed("/lock/"), families, ("manager", "stats.blind")),
     "audit-review": Listing(fixed("/audit/?actor=coord.buc"), families, ("manager", "monitor.buc")),
     "audit-export": Listing(
         fixed("/audit/export.csv?actor=coord.buc"), families, ("manager", "monitor.buc")

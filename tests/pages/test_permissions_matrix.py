@@ -14,6 +14,7 @@ from ..access import (
     COORDINATOR_ACTS,
     OXF_READERS,
     QUESTIONNAIRE_ENTRY,
+    READINESS_READERS,
     ROLES,
     UNBLINDED_BUC_READERS,
     acts_on,
@@ -29,6 +30,7 @@ from ..access import (
     sealed_test_list,
     sees,
 )
+from ..factories import PASSWORD
 
 SIGNED_IN = everyone(200, signed_out=302)
 MANAGER_ONLY = only({"manager": 200}, signed_out=302)
@@ -265,6 +267,19 @@ PAGES = {
         None,
         acts_on(BUC_READERS, {"pi.buc": 200}, signed_out=302),
     ),
+    "lock page": ("get", lambda w: "/lock/", None, only(READINESS_READERS, signed_out=302)),
+    "lock": (
+        "post",
+        lambda w: "/lock/",
+        lambda w: {"action": "lock", "password": PASSWORD},
+        only({"stats.blind": 302, "stats.unblind": 302}, signed_out=302),
+    ),
+    "freeze a site": (
+        "post",
+        lambda w: "/lock/",
+        lambda w: {"action": "freeze", "site": w.buc.pk, "reason": "Cleaning."},
+        only({"manager": 302}, signed_out=302),
+    ),
     "admin": ("get", lambda w: "/admin/", None, {r: 302 for r in ROLES} | {"manager": 200}),
     "API docs": ("get", lambda w: "/api/docs/", None, SIGNED_IN | {None: 401}),
 }
@@ -288,6 +303,7 @@ def test_every_page_route_is_in_the_matrix(world):
     from django.urls import resolve
 
     from crf.urls import urlpatterns as crf_pages
+    from dataset.urls import urlpatterns as dataset_pages
     from randomisation.urls import urlpatterns as randomisation_pages
     from review.urls import urlpatterns as audit_pages
     from sites.urls import urlpatterns as site_pages
@@ -295,6 +311,14 @@ def test_every_page_route_is_in_the_matrix(world):
 
     covered = {resolve(url(world)).url_name for _m, url, _b, _e in PAGES.values()}
     routes = {
-        p.name for p in [*site_pages, *trial_pages, *audit_pages, *randomisation_pages, *crf_pages]
+        p.name
+        for p in [
+            *site_pages,
+            *trial_pages,
+            *audit_pages,
+            *randomisation_pages,
+            *crf_pages,
+            *dataset_pages,
+        ]
     }
     assert routes <= covered, f"not in the matrix: {sorted(routes - covered)}"

@@ -1,0 +1,52 @@
+"""The statistician reads the lock-readiness report, follows a blocker's link to its form,
+and, once nothing blocks it, locks the trial with their password."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from core.channels import Channel
+from crf.models import Query
+from crf.queries import query_close, query_raise
+from lock.models import DataLock
+
+from ..dataset.conftest import ready_family
+from ..factories import PASSWORD
+from .conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_statistician_reads_the_report_and_locks_with_the_password(live_world, browser_page):
+    world, page = live_world, browser_page
+    family = ready_family(world)
+    response = family.responses.get(visit="baseline", form="core10")
+    # One blocker: an open query on the CORE-10.
+    query = query_raise(
+        response=response,
+        field="item_3",
+        text="Check item 3.",
+        actor=world.monitor_buc,
+        channel=Channel.COMMAND,
+    )
+    sign_in(page, "stats.blind", PASSWORD)
+    page.get_by_role("link", name="Lock").click()
+    expect(page.get_by_test_id("blocked")).to_contain_text("1 to do")
+    link = page.get_by_test_id("blockers-open_query").get_by_role("link")
+    expect(link).to_contain_text("query on item_3 is open")
+    link.click()
+    expect(page).to_have_url(re.compile(rf"/families/{family.pk}/responses/{response.pk}/$"))
+    query_close(query=query, actor=world.monitor_buc, channel=Channel.COMMAND, text="Checked.")
+    assert not Query.objects.exclude(status="closed").exists()
+    page.goto("/lock/")
+    expect(page.get_by_test_id("ready")).to_be_visible()
+    form = page.get_by_test_id("lock-form")
+    form.get_by_label("Password").fill("not it")
+    form.get_by_role("button").click()
+    expect(page.get_by_text("That is not your password")).to_be_visible()
+    page.get_by_test_id("lock-form").get_by_label("Password").fill(PASSWORD)
+    page.get_by_test_id("lock-form").get_by_role("button").click()
+    expect(page.get_by_test_id("locks")).to_contain_text("v1 (whole trial)")
+    expect(page.get_by_test_id("locks")).to_contain_text("stats.blind")
+    assert DataLock.objects.get().is_open
