@@ -10,6 +10,7 @@ from audit.verification import verify_ledger
 from core.channels import Channel
 from core.clock import today
 from core.roles import Duty, Role
+from dataset.services import data_freeze
 from review.services import review_signoff, verification_record
 from sites.accounts import account_create
 from sites.lifecycle import site_move_status, site_register, site_update
@@ -222,7 +223,20 @@ def seed(log=print) -> Trial:
     seed_follow_up(trial, users, log)
     seed_review(trial, users, log, pi_password=DEMO_PASSWORD)
     _audit_history(trial, sites, users, log)
+    _data_management(sites, users, log)
     return trial
+
+
+def _data_management(sites: dict[str, Site], users: dict, log) -> None:
+    """SWI, closed to recruitment, has had its data cleaned and frozen; the rest of the trial
+    is still being collected, so the lock-readiness report has real work on it."""
+    data_freeze(
+        actor=users["manager"],
+        channel=CH,
+        reason="Closed to recruitment; data cleaned at the close-out visit",
+        site=sites["SWI"],
+    )
+    log("Site SWI: frozen.")
 
 
 def _audit_history(trial: Trial, sites: dict[str, Site], users: dict, log) -> None:

@@ -5,7 +5,9 @@ from django.core.management import CommandError, call_command
 from audit.chain import GENESIS_HASH, link_hash
 from audit.models import AuditEvent
 from core.errors import Conflict
+from dataset.readiness import lock_readiness
 from demo.seed import DEMO_PASSWORD
+from lock.models import Freeze
 from sites.models import Membership, Site
 from sites.selectors import sites_visible_to
 from trial.models import Trial
@@ -88,3 +90,11 @@ def test_bootstrap_refuses_an_existing_trial(seeded):
             email="s@example.test",
             password="another-Long-pass-7",
         )
+
+
+def test_the_demo_has_a_frozen_site_and_a_lock_report_with_real_work_on_it(seeded):
+    frozen = Freeze.objects.get(released_at__isnull=True)
+    assert (frozen.scope, frozen.site.code) == ("site", "SWI")
+    report = lock_readiness(Trial.objects.get(code="RC"))
+    kinds = {b.kind for b in report.blockers}
+    assert not report.ready and {"open_query", "not_verified", "not_complete"} <= kinds
