@@ -7,9 +7,16 @@ from rest_framework.views import APIView
 from core.channels import Channel
 from core.errors import NotPermitted
 from crf.selectors import responses_visible_to
+from dataset.models import AnalysisPlan
 from dataset.readiness import KINDS, lock_readiness
-from dataset.selectors import freezes_visible_to, locks_visible_to, may_read_readiness
+from dataset.selectors import (
+    freezes_visible_to,
+    locks_visible_to,
+    may_read_readiness,
+    plans_visible_to,
+)
 from dataset.services import (
+    analysis_plan_record,
     data_freeze,
     data_lock,
     freeze_release,
@@ -266,3 +273,61 @@ class FreezeReleaseView(APIView):
             freeze=found, actor=request.user, channel=Channel.API, **data.validated_data
         )
         return Response(FreezeOut(done).data)
+
+
+class PlanOut(serializers.ModelSerializer):
+    trial = serializers.CharField(source="trial.code")
+    recorded_by = serializers.CharField(source="recorded_by.username")
+
+    class Meta:
+        model = AnalysisPlan
+        fields = [
+            "id",
+            "trial",
+            "title",
+            "version",
+            "sha256",
+            "final",
+            "recorded_by",
+            "recorded_at",
+        ]
+
+
+class PlanIn(serializers.Serializer):
+    trial = serializers.CharField(required=False, max_length=6)
+    title = serializers.CharField(max_length=200)
+    version = serializers.CharField(max_length=20)
+    sha256 = serializers.CharField(max_length=64, help_text="of the plan's document file")
+    final = serializers.BooleanField()
+
+
+class AnalysisPlansView(generics.ListAPIView):
+    """The statistical analysis plan's recorded versions (trial manager, statisticians)."""
+
+    serializer_class = PlanOut
+
+    def get_queryset(self):
+        return plans_visible_to(self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        trial = trial_named(request.user, request.query_params.get("trial"))
+        if not may_read_readiness(request.user, trial):
+            raise NotPermitted("Only the trial manager or a statistician reads the plans.")
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=PlanIn,
+        responses={201: PlanOut},
+        summary="Record a version of the statistical analysis plan (statistician)",
+    )
+    def post(self, request):
+        data = PlanIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        plan = analysis_plan_record(
+            trial=trial_named(request.user, fields.pop("trial", None)),
+            actor=request.user,
+            channel=Channel.API,
+            **fields,
+        )
+        return Response(PlanOut(plan).data, status=status.HTTP_201_CREATED)

@@ -168,6 +168,7 @@ urlpatterns = [
         name="api-unlock-approve",
     ),
     path("freezes/", dataset.FreezesView.as_view(), name="api-freezes"),
+    path("analysis-plans/", dataset.AnalysisPlansView.as_view(), name="api-analysis-plans"),
     path(
         "freezes/<int:freeze_id>/release/",
         dataset.FreezeReleaseView.as_view(),

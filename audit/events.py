@@ -63,6 +63,7 @@ class EventType(models.TextChoices):
     LOCK_REFUSED = "lock_refused", "Lock refused (password)"
     UNLOCK_REQUESTED = "unlock_requested", "Unlock requested"
     DATA_UNLOCKED = "data_unlocked", "Data unlocked (by two people)"
+    ANALYSIS_PLAN_RECORDED = "analysis_plan_recorded", "Statistical analysis plan recorded"
 
 
 class EditAfter(models.TextChoices):

@@ -1,3 +1,5 @@
+import hashlib
+
 from django import forms
 
 
@@ -18,3 +20,22 @@ class FreezeSiteForm(forms.Form):
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites
+
+
+class PlanForm(forms.Form):
+    """The document is read for its SHA-256 only; it is not kept."""
+
+    title = forms.CharField(max_length=200)
+    version = forms.CharField(max_length=20)
+    document = forms.FileField(help_text="The plan's document: only its SHA-256 is kept")
+    final = forms.BooleanField(required=False, label="This is the final plan")
+
+    def clean(self):
+        data = super().clean()
+        document = data.get("document")
+        if document is not None:
+            digest = hashlib.sha256()
+            for chunk in document.chunks():
+                digest.update(chunk)
+            data["sha256"] = digest.hexdigest()
+        return data

@@ -5,9 +5,11 @@ from django.db.models import QuerySet
 from core.roles import Role
 from lock.models import DataLock, Freeze
 from randomisation.concealment import blinded_sites
-from sites.selectors import roles_at, sites_visible_to
+from sites.selectors import open_memberships, roles_at, sites_visible_to
 from trial.models import Trial
 from trial.selectors import trials_visible_to
+
+from .models import AnalysisPlan
 
 # The report lists every site's outstanding work: for those who answer for the whole trial.
 READINESS_READERS = {
@@ -41,3 +43,13 @@ def freezes_visible_to(user) -> QuerySet[Freeze]:
         )
         .select_related("site", "family", "response", "frozen_by", "released_by")
     )
+
+
+def plans_visible_to(user) -> QuerySet[AnalysisPlan]:
+    """The analysis plans of the trials the user answers for as a whole."""
+    trials = (
+        open_memberships(user)
+        .filter(site__isnull=True, role__in=READINESS_READERS)
+        .values("trial_id")
+    )
+    return AnalysisPlan.objects.filter(trial_id__in=trials).select_related("trial", "recorded_by")

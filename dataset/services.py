@@ -2,6 +2,8 @@
 and unfreeze. A statistician locks, after the readiness report is clear and with their
 password again; an unlock needs a statistician and the trial manager, two people."""
 
+import re
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,6 +20,7 @@ from sites.permissions import require_role
 from sites.selectors import roles_at
 from trial.models import Family, Trial
 
+from .models import AnalysisPlan
 from .readiness import lock_readiness
 
 DATA_MANAGERS = {Role.TRIAL_MANAGER}
@@ -244,3 +247,42 @@ def lock_unlock_approve(*, lock: DataLock, actor, channel: Channel) -> DataLock:
         actor_role=held,
     )
     return lock
+
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@transaction.atomic(durable=True)
+def analysis_plan_record(
+    *, trial: Trial, actor, channel: Channel, title: str, version: str, sha256: str, final: bool
+) -> AnalysisPlan:
+    """Record a version of the statistical analysis plan by its document's SHA-256 (the
+    document itself stays where the trial keeps it)."""
+    held = require_role(actor, roles=STATISTICIANS, trial=trial)
+    title, version, sha256 = title.strip(), version.strip(), sha256.strip().lower()
+    if not title:
+        raise TrialError("Give the plan's title.", field="title")
+    if not version:
+        raise TrialError("Give the plan's version.", field="version")
+    if not SHA256.match(sha256):
+        raise TrialError("A SHA-256 is 64 hexadecimal characters.", field="sha256")
+    if AnalysisPlan.objects.filter(trial=trial, version=version).exists():
+        raise Conflict(f"Version {version} of the plan is recorded already.", field="version")
+    plan = AnalysisPlan(
+        trial=trial, title=title, version=version, sha256=sha256, final=final, recorded_by=actor
+    )
+    stamp(plan, actor=actor).save()
+    record(
+        event=EventType.ANALYSIS_PLAN_RECORDED,
+        actor=actor,
+        channel=channel,
+        obj=plan,
+        changes={
+            "title": [None, title],
+            "version": [None, version],
+            "sha256": [None, sha256],
+            "final": [None, final],
+        },
+        actor_role=held,
+    )
+    return plan

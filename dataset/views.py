@@ -14,12 +14,18 @@ from sites.selectors import roles_at, sites_visible_to
 from trial.config import config_of
 from trial.selectors import trials_visible_to
 
-from .forms import FreezeSiteForm, LockForm, ReasonForm
+from .forms import FreezeSiteForm, LockForm, PlanForm, ReasonForm
 from .readiness import lock_readiness
-from .selectors import freezes_visible_to, locks_visible_to, may_read_readiness
+from .selectors import (
+    freezes_visible_to,
+    locks_visible_to,
+    may_read_readiness,
+    plans_visible_to,
+)
 from .services import (
     DATA_MANAGERS,
     STATISTICIANS,
+    analysis_plan_record,
     data_freeze,
     data_lock,
     freeze_release,
@@ -57,6 +63,7 @@ def lock_page(request):
         posted if action == "freeze" else None, sites=sites_visible_to(user).order_by("code")
     )
     reason_form = ReasonForm(posted if action in ("unlock_request", "release") else None)
+    plan_form = PlanForm(posted if action == "plan" else None, request.FILES or None)
     done = None
     if action == "lock":
         done = submit(
@@ -100,6 +107,19 @@ def lock_page(request):
                 freeze=freeze, actor=user, channel=Channel.WEB, reason=d["reason"]
             ),
         )
+    elif action == "plan":
+        done = submit(
+            plan_form,
+            lambda d: analysis_plan_record(
+                trial=trial,
+                actor=user,
+                channel=Channel.WEB,
+                title=d["title"],
+                version=d["version"],
+                sha256=d["sha256"],
+                final=d["final"],
+            ),
+        )
     elif request.method == "POST":
         raise PermissionDenied("Unknown action.")
     if done is not None:
@@ -119,6 +139,8 @@ def lock_page(request):
             "lock_form": lock_form,
             "freeze_form": freeze_form,
             "reason_form": reason_form,
+            "plan_form": plan_form,
+            "plans": plans_visible_to(user).filter(trial=trial),
             "may_lock": bool(roles & STATISTICIANS),
             "may_freeze": bool(roles & DATA_MANAGERS),
         },

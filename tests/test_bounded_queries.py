@@ -29,6 +29,7 @@ from crf.loading import forms_load
 from crf.queries import query_answer, query_raise
 from crf.signatures import casebook_sign
 from dataset.services import (
+    analysis_plan_record,
     data_freeze,
     data_lock,
     freeze_release,
@@ -352,6 +353,21 @@ def freezes(world, n: int) -> None:
             )
 
 
+def analysis_plans(world, n: int) -> None:
+    for _ in range(n):
+        done = world.__dict__.setdefault("_plans", [0])
+        done[0] += 1
+        analysis_plan_record(
+            trial=world.trial,
+            actor=world.stats_blind if done[0] % 2 else world.stats_unblind,
+            channel=Channel.COMMAND,
+            title="ReConnect statistical analysis plan",
+            version=f"0.{done[0]}",
+            sha256=f"{done[0]:064x}",
+            final=False,
+        )
+
+
 def site_steps(world, n: int) -> None:
     """Status steps of proposed sites approved and then activated."""
     for _ in range(n):
@@ -500,6 +516,9 @@ LISTS: dict[str, Listing] = {
     ),
     "api-locks": Listing(fixed("/api/v1/locks/"), locks, ("stats.blind", "coord.buc"), True),
     "api-freezes": Listing(fixed("/api/v1/freezes/"), freezes, ("manager",), True),
+    "api-analysis-plans": Listing(
+        fixed("/api/v1/analysis-plans/"), analysis_plans, ("manager", "stats.blind"), True
+    ),
     # Pages
     "home": Listing(fixed("/"), sites, ("manager", "stats.blind")),
     "site-list": Listing(fixed("/sites/"), sites, ("manager", "stats.blind")),

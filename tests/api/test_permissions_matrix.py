@@ -537,6 +537,18 @@ ENDPOINTS |= {
         acts_on(BUC_READERS, {"manager": 200}, signed_out=401),
     ),
     "freeze list": ("get", lambda w: "/api/v1/freezes/", None, EVERYONE),
+    "analysis plans": (
+        "get",
+        lambda w: "/api/v1/analysis-plans/",
+        None,
+        only(READINESS_READERS, signed_out=401),
+    ),
+    "analysis plan record": (
+        "post",
+        lambda w: "/api/v1/analysis-plans/",
+        lambda w: {"title": "ReConnect SAP", "version": "1.0", "sha256": "a" * 64, "final": True},
+        only({"stats.blind": 201, "stats.unblind": 201}, signed_out=401),
+    ),
     "freeze": (
         "post",
         lambda w: "/api/v1/freezes/",

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from crf.models import Query, QueryMessage
+from dataset.models import AnalysisPlan
 from lock.models import DataLock, Freeze
 from randomisation.models import FactorCorrection
 from sites.models import Site, SiteStatusStep
@@ -178,6 +179,10 @@ TEXT_FIELDS = {
     ("LockInRequest", "password"): ("lock", KEYED, None),
     ("ReasonInRequest", "reason"): ("unlock request", FREE, col(DataLock, "unlock_reason")),
     ("FreezeInRequest", "reason"): ("freeze", FREE, col(Freeze, "reason")),
+    ("PlanInRequest", "trial"): ("analysis plan record", LOOKUP, None),
+    ("PlanInRequest", "title"): ("analysis plan record", FREE, col(AnalysisPlan, "title")),
+    ("PlanInRequest", "version"): ("analysis plan record", FREE, col(AnalysisPlan, "version")),
+    ("PlanInRequest", "sha256"): ("analysis plan record", KEYED, col(AnalysisPlan, "sha256")),
 }
 
 

@@ -1,7 +1,11 @@
 """The lock page, as the trial manager and the statisticians use it."""
 
-import pytest
+import hashlib
 
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from dataset.models import AnalysisPlan
 from lock.models import DataLock, Freeze
 from tests.crf.conftest import randomised
 from tests.factories import PASSWORD
@@ -57,3 +61,38 @@ def test_the_trial_manager_freezes_a_site_and_unfreezes_it_with_a_reason(world, 
     manager.post("/lock/", {"action": "release", "freeze": frozen.pk, "reason": "Done."})
     frozen.refresh_from_db()
     assert not frozen.is_open and frozen.release_reason == "Done."
+
+
+def test_a_statistician_records_the_plan_from_its_document_on_the_page(world, page):
+    document = SimpleUploadedFile("sap.pdf", b"%PDF ReConnect SAP v1.0")
+    stats = page(world.stats_unblind)
+    posted = stats.post(
+        "/lock/",
+        {
+            "action": "plan",
+            "title": "ReConnect SAP",
+            "version": "1.0",
+            "document": document,
+            "final": "on",
+        },
+    )
+    assert posted.status_code == 302
+    plan = AnalysisPlan.objects.get()
+    assert plan.sha256 == hashlib.sha256(b"%PDF ReConnect SAP v1.0").hexdigest() and plan.final
+    assert plan.sha256 in stats.get("/lock/").content.decode()
+    missing = stats.post("/lock/", {"action": "plan", "title": "SAP", "version": "2.0"})
+    assert missing.status_code == 200 and AnalysisPlan.objects.count() == 1
+    assert (
+        page(world.manager)
+        .post(
+            "/lock/",
+            {
+                "action": "plan",
+                "title": "SAP",
+                "version": "3.0",
+                "document": SimpleUploadedFile("s.pdf", b"x"),
+            },
+        )
+        .status_code
+        == 403
+    )

@@ -2,6 +2,7 @@
 outside the caller's sites. Signed-out visitors are sent to sign in."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from core.roles import Duty
@@ -272,6 +273,17 @@ PAGES = {
         "post",
         lambda w: "/lock/",
         lambda w: {"action": "lock", "password": PASSWORD},
+        only({"stats.blind": 302, "stats.unblind": 302}, signed_out=302),
+    ),
+    "record the analysis plan": (
+        "post",
+        lambda w: "/lock/",
+        lambda w: {
+            "action": "plan",
+            "title": "ReConnect SAP",
+            "version": "1.0",
+            "document": SimpleUploadedFile("sap.pdf", b"%PDF SAP"),
+        },
         only({"stats.blind": 302, "stats.unblind": 302}, signed_out=302),
     ),
     "freeze a site": (
