@@ -11,8 +11,8 @@ from rest_framework.response import Response as Reply
 from rest_framework.views import APIView
 
 from core.channels import Channel
-from crf.entry import response_submit, response_update, response_verify
-from crf.models import FormDefinition, Query, Response, Signature
+from crf.entry import form_not_done, response_submit, response_update, response_verify
+from crf.models import FormDefinition, NotDone, Query, Response, Signature
 from crf.queries import query_answer, query_raise
 from crf.selectors import (
     definitions_visible_to,
@@ -435,3 +435,33 @@ class FamilySignaturesView(APIView):
             channel=Channel.API,
         )
         return Reply(SignatureOut(signature).data, status=status.HTTP_201_CREATED)
+
+
+class NotDoneIn(serializers.Serializer):
+    visit = serializers.CharField(max_length=40)
+    form = serializers.CharField(max_length=40)
+    reason = serializers.CharField(allow_blank=True, help_text="why it will not be entered")
+
+
+class NotDoneOut(serializers.ModelSerializer):
+    recorded_by = serializers.CharField(source="recorded_by.username")
+
+    class Meta:
+        model = NotDone
+        fields = ["id", "visit", "form", "reason", "recorded_by", "recorded_at"]
+
+
+class FamilyNotDoneView(APIView):
+    @extend_schema(
+        request=NotDoneIn,
+        responses={201: NotDoneOut},
+        summary="Mark a scheduled form not done, with the reason (no longer expected)",
+    )
+    def post(self, request, family_id: int):
+        family = _family(request, family_id)
+        data = NotDoneIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        marked = form_not_done(
+            family=family, actor=request.user, channel=Channel.API, **data.validated_data
+        )
+        return Reply(NotDoneOut(marked).data, status=status.HTTP_201_CREATED)

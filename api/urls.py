@@ -40,6 +40,11 @@ urlpatterns = [
         crf.FamilySignaturesView.as_view(),
         name="api-signatures",
     ),
+    path(
+        "families/<int:family_id>/not-done/",
+        crf.FamilyNotDoneView.as_view(),
+        name="api-not-done",
+    ),
     path("queries/", crf.QueryListView.as_view(), name="api-queries"),
     path("queries/<int:query_id>/", crf.QueryDetailView.as_view(), name="api-query"),
     path("queries/<int:query_id>/answer/", crf.QueryAnswerView.as_view(), name="api-query-answer"),

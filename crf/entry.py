@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.events import EditAfter, EventType
+from audit.events import Concealed, EditAfter, EventType
 from audit.history import stamp
 from audit.ledger import record
 from audit.reasons import require_reason
@@ -22,7 +22,15 @@ from trial.collection import collection_status
 from trial.models import Family
 from trial.schedule import Visit
 
-from .models import FormDefinition, Query, QueryMessage, Response, ResponseStatus, Signature
+from .models import (
+    FormDefinition,
+    NotDone,
+    Query,
+    QueryMessage,
+    Response,
+    ResponseStatus,
+    Signature,
+)
 from .scoring import alerts as alert_keys
 from .scoring import scores as score_results
 from .selectors import DONE, current_definitions, randomised_on, schedule_of
@@ -226,6 +234,8 @@ def response_submit(
     definition, scheduled = _slot(family, form, visit)
     held = _may_enter(actor, family, definition)
     refuse_if_held(family=family, form=form)
+    if visit and NotDone.objects.filter(family=family, visit=visit, form=form).exists():
+        raise Conflict(f"{definition.title} at {scheduled.label} is marked not done.", field="form")
     _may_collect(family, definition)
     checked = _checked(family, definition, values, complete=complete)
     number = 1
@@ -273,6 +283,53 @@ def response_submit(
     new = _alerted(response, alerts, [], actor, channel, held)
     late = _window_query(response, scheduled, actor, channel)
     return Saved(response, True, new, late)
+
+
+@transaction.atomic(durable=True)
+def form_not_done(
+    *, family: Family, form: str, visit: str, reason: str, actor, channel: Channel
+) -> NotDone:
+    """Mark a scheduled form that will not be entered as not done, with the reason: it is
+    no longer expected. Whoever may enter the form marks it; an entered form cannot be."""
+    family = (
+        Family.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("site", "trial")
+        .get(pk=family.pk)
+    )
+    if not visit:
+        raise TrialError(
+            "Forms entered at any time are never expected: name a visit.", field="visit"
+        )
+    definition, scheduled = _slot(family, form, visit)
+    held = _may_enter(actor, family, definition)
+    refuse_if_held(family=family, form=form)
+    reason = (reason or "").strip()
+    if not reason:
+        raise TrialError("Say why the form is not done.", field="reason")
+    if Response.objects.filter(family=family, visit=visit, form=form).exists():
+        raise Conflict(
+            f"{definition.title} at {scheduled.label} is entered: it cannot be marked not done.",
+            field="form",
+        )
+    if NotDone.objects.filter(family=family, visit=visit, form=form).exists():
+        raise Conflict(
+            f"{definition.title} at {scheduled.label} is marked not done already.", field="form"
+        )
+    marked = NotDone(family=family, visit=visit, form=form, reason=reason, recorded_by=actor)
+    stamp(marked, actor=actor, reason=reason).save()
+    record(
+        event=EventType.FORM_NOT_DONE,
+        actor=actor,
+        channel=channel,
+        obj=marked,
+        site=family.site,
+        family=family.identifier,
+        changes={"form": [None, form], "visit": [None, visit]},
+        reason=reason,
+        conceal=Concealed.EVENT if definition.reveals_arm else "",
+        actor_role=held,
+    )
+    return marked
 
 
 def _covering_signatures(response: Response) -> list[Signature]:

@@ -210,3 +210,27 @@ class Signature(models.Model):
     @property
     def valid(self) -> bool:
         return self.invalidated_at is None
+
+
+class NotDone(models.Model):
+    """A scheduled form that will not be entered, and why (a missed visit, a refusal): it is
+    then no longer expected, so it neither shows as due nor blocks a lock."""
+
+    family = models.ForeignKey("trial.Family", on_delete=models.PROTECT, related_name="not_done")
+    visit = models.CharField(max_length=40)
+    form = models.CharField(max_length=40)
+    reason = models.TextField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["family", "visit", "form"]
+        constraints = [
+            models.UniqueConstraint(fields=["family", "visit", "form"], name="not_done_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form} at {self.visit} not done for family {self.family_id}"

@@ -16,7 +16,15 @@ from trial.models import Family, Trial
 from trial.schedule import Schedule, Visit
 from trial.selectors import families_visible_to, trials_visible_to
 
-from .models import FormDefinition, Query, QueryStatus, Response, ResponseStatus, Signature
+from .models import (
+    FormDefinition,
+    NotDone,
+    Query,
+    QueryStatus,
+    Response,
+    ResponseStatus,
+    Signature,
+)
 from .signatures import signatures_intact
 
 DONE = (ResponseStatus.COMPLETE, ResponseStatus.VERIFIED)
@@ -87,11 +95,14 @@ class Cell:
     due: bool = False
     overdue: bool = False
     in_window: bool | None = None
+    not_done: NotDone | None = None
 
     @property
     def state(self) -> str:
         if self.response is not None:
             return self.response.status
+        if self.not_done is not None:
+            return "not_done"
         if not self.allowed:
             return "not_collected"
         return "overdue" if self.overdue else ("due" if self.due else "not_started")
@@ -164,6 +175,7 @@ def casebook(family: Family, viewer, *, on: date | None = None) -> Casebook:
     when = randomised_on(family)
     status = collection_status(family, day)
     by_slot = {(r.visit, r.form): r for r in responses if r.visit}
+    not_done = {(n.visit, n.form): n for n in NotDone.objects.filter(family=family)}
     rows = []
     for visit in schedule.visits:
         window = visit.window(when) if when else None
@@ -177,12 +189,13 @@ def casebook(family: Family, viewer, *, on: date | None = None) -> Casebook:
                 row.cells.append(cell)
                 continue
             cell.response = response
+            cell.not_done = not_done.get((visit.key, form))
             cell.open_queries = counts.get(response.pk, 0) if response else 0
             why = _gate(definition.spec.sources, status) if definition else "form not loaded"
             cell.allowed, cell.why_not = not why, why
             if response is not None and response.dated_on:
                 cell.in_window = visit.in_window(response.dated_on, when)
-            done = response is not None and response.status in DONE
+            done = (response is not None and response.status in DONE) or cell.not_done is not None
             if not done and cell.allowed:
                 if visit.before_randomisation:
                     cell.due = when is None
@@ -257,6 +270,11 @@ def outstanding_forms(
     for family_id, visit, form in Response.objects.filter(
         family__in=families, status__in=DONE
     ).values_list("family_id", "visit", "form"):
+        done[(family_id, visit, form)] += 1
+    # A form marked not done is no longer expected.
+    for family_id, visit, form in NotDone.objects.filter(family__in=families).values_list(
+        "family_id", "visit", "form"
+    ):
         done[(family_id, visit, form)] += 1
     specs: dict[int, dict[str, FormDefinition]] = {}
     families = list(families)

@@ -2,6 +2,7 @@
 and verification, the PI's signing page, and the forms dashboard. Thin callers of the
 services and selectors."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -13,7 +14,7 @@ from core.errors import NotPermitted, TrialError
 from sites.selectors import roles_at
 from trial.selectors import families_visible_to
 
-from .entry import response_submit, response_update, response_verify
+from .entry import form_not_done, response_submit, response_update, response_verify
 from .models import FormDefinition, Query, QueryStatus
 from .queries import query_answer, query_close, query_raise, query_reopen
 from .rendering import answers_from_post, stored_answers, widgets
@@ -113,7 +114,24 @@ def entry_page(request, family_id: int, visit: str, form: str):
         if existing is not None:
             return redirect("crf-response", family_id=family.pk, response_id=existing.pk)
     answers, errors = {}, {}
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("action") == "not_done":
+        errors = (
+            _attempt(
+                lambda: form_not_done(
+                    family=family,
+                    form=form,
+                    visit="" if visit == ANY_TIME else visit,
+                    reason=request.POST.get("reason", ""),
+                    actor=request.user,
+                    channel=Channel.WEB,
+                )
+            )
+            or {}
+        )
+        if not errors:
+            messages.success(request, f"{definition.title} marked not done.")
+            return redirect("crf-casebook", family_id=family.pk)
+    elif request.method == "POST":
         answers = answers_from_post(definition.spec, request.POST)
         saved = {}
 
@@ -142,6 +160,8 @@ def entry_page(request, family_id: int, visit: str, form: str):
             "widgets": widgets(definition.spec, answers, errors),
             "errors": errors,
             "reason_needed": False,
+            "may_mark_not_done": visit != ANY_TIME
+            and not schedule_of(family.trial).visit(visit).before_randomisation,
             **_form_context(definition),
         },
         status=400 if errors else 200,

@@ -13,7 +13,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 RESPONSES = "crf_response"
 # Tables held by a lock of the whole trial (their rows name the family).
-TRIAL_WIDE = ("crf_signature", "crf_query")
+TRIAL_WIDE = ("crf_signature", "crf_query", "crf_notdone")
 
 _PG_RESPONSE = """
 CREATE OR REPLACE FUNCTION lock_refuse_held_response() RETURNS trigger
@@ -81,18 +81,19 @@ END $$;
 """
 
 
-def _pg_install() -> list[str]:
+def _pg_install(tables: tuple[str, ...]) -> list[str]:
     statements = [_PG_RESPONSE, _PG_TRIAL_WIDE, _PG_TRUNCATE]
-    statements.append(
-        f"CREATE OR REPLACE TRIGGER lock_held_rows BEFORE INSERT OR UPDATE OR DELETE "
-        f"ON {RESPONSES} FOR EACH ROW EXECUTE FUNCTION lock_refuse_held_response();"
-    )
-    for table in TRIAL_WIDE:
+    if RESPONSES in tables:
+        statements.append(
+            f"CREATE OR REPLACE TRIGGER lock_held_rows BEFORE INSERT OR UPDATE OR DELETE "
+            f"ON {RESPONSES} FOR EACH ROW EXECUTE FUNCTION lock_refuse_held_response();"
+        )
+    for table in (t for t in TRIAL_WIDE if t in tables):
         statements.append(
             f"CREATE OR REPLACE TRIGGER lock_held_rows BEFORE INSERT OR UPDATE OR DELETE "
             f"ON {table} FOR EACH ROW EXECUTE FUNCTION lock_refuse_locked_family_row();"
         )
-    for table in (RESPONSES, *TRIAL_WIDE):
+    for table in tables:
         statements.append(
             f"CREATE OR REPLACE TRIGGER lock_held_truncate BEFORE TRUNCATE ON {table} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION lock_refuse_truncate();"
@@ -100,9 +101,9 @@ def _pg_install() -> list[str]:
     return statements
 
 
-def _pg_remove() -> list[str]:
+def _pg_remove(tables: tuple[str, ...]) -> list[str]:
     statements = []
-    for table in (RESPONSES, *TRIAL_WIDE):
+    for table in tables:
         statements.append(f"DROP TRIGGER IF EXISTS lock_held_rows ON {table};")
         statements.append(f"DROP TRIGGER IF EXISTS lock_held_truncate ON {table};")
     return statements
@@ -130,13 +131,12 @@ def _sqlite_trial_locked(row: str) -> str:
                  AND json_array_length(l.forms) = 0)""".replace("{row}", row)
 
 
-def _sqlite_install() -> list[str]:
+def _sqlite_install(tables: tuple[str, ...]) -> list[str]:
     # SQLite has no TRUNCATE ("DELETE FROM" fires the row trigger) and its RAISE takes only
     # a fixed message, so the lock is not named here; the services name it.
     statements = []
-    for table, held in [(RESPONSES, _sqlite_response_held)] + [
-        (t, _sqlite_trial_locked) for t in TRIAL_WIDE
-    ]:
+    for table in tables:
+        held = _sqlite_response_held if table == RESPONSES else _sqlite_trial_locked
         for op, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")):
             statements.append(
                 f"""CREATE TRIGGER IF NOT EXISTS lock_held_{op.lower()}_{table}
@@ -148,32 +148,39 @@ def _sqlite_install() -> list[str]:
     return statements
 
 
-def _sqlite_remove() -> list[str]:
+def _sqlite_remove(tables: tuple[str, ...]) -> list[str]:
     return [
         f"DROP TRIGGER IF EXISTS lock_held_{op}_{table};"
-        for table in (RESPONSES, *TRIAL_WIDE)
+        for table in tables
         for op in ("insert", "update", "delete")
     ]
 
 
-def _statements(connection: BaseDatabaseWrapper, install: bool) -> list[str]:
+def _statements(
+    connection: BaseDatabaseWrapper, install: bool, tables: tuple[str, ...]
+) -> list[str]:
     if connection.vendor == "postgresql":
-        return _pg_install() if install else _pg_remove()
+        return _pg_install(tables) if install else _pg_remove(tables)
     if connection.vendor == "sqlite":
-        return _sqlite_install() if install else _sqlite_remove()
+        return _sqlite_install(tables) if install else _sqlite_remove(tables)
     raise ImproperlyConfigured(
         f"Locks are held by triggers written for PostgreSQL and SQLite; {connection.vendor} "
         "is not supported (set DATABASE_URL to PostgreSQL)."
     )
 
 
-def install(connection: BaseDatabaseWrapper) -> None:
+# Every table the triggers hold. A migration names the tables it installs them on, those
+# that existed when it was written, so that it keeps doing what it did.
+TABLES = (RESPONSES, *TRIAL_WIDE)
+
+
+def install(connection: BaseDatabaseWrapper, tables: tuple[str, ...] = TABLES) -> None:
     with connection.cursor() as cursor:
-        for sql in _statements(connection, install=True):
+        for sql in _statements(connection, True, tables):
             cursor.execute(sql)
 
 
-def remove(connection: BaseDatabaseWrapper) -> None:
+def remove(connection: BaseDatabaseWrapper, tables: tuple[str, ...] = TABLES) -> None:
     with connection.cursor() as cursor:
-        for sql in _statements(connection, install=False):
+        for sql in _statements(connection, False, tables):
             cursor.execute(sql)

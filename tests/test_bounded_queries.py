@@ -617,6 +617,7 @@ NOT_LISTS: dict[str, str] = {
     "api-unlock-request": "an action",
     "api-unlock-approve": "an action",
     "api-freeze-release": "an action",
+    "api-not-done": "an action",
     "api-screening-detail": "one screening record",
     "api-screening-close": "an action",
     "api-family": "one family",

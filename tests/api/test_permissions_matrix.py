@@ -537,6 +537,12 @@ ENDPOINTS |= {
         acts_on(BUC_READERS, {"manager": 200}, signed_out=401),
     ),
     "freeze list": ("get", lambda w: "/api/v1/freezes/", None, EVERYONE),
+    "form not done": (
+        "post",
+        lambda w: f"/api/v1/families/{crf_family(w).pk}/not-done/",
+        lambda w: {"visit": "month_6", "form": "psoc", "reason": "The family missed the visit."},
+        acts_on(BUC_READERS, {"coord.buc": 201, "assessor.buc": 201}, signed_out=401),
+    ),
     "analysis plans": (
         "get",
         lambda w: "/api/v1/analysis-plans/",

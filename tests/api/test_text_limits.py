@@ -15,7 +15,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from crf.models import Query, QueryMessage
+from crf.models import NotDone, Query, QueryMessage
 from dataset.models import AnalysisPlan
 from lock.models import DataLock, Freeze
 from randomisation.models import FactorCorrection
@@ -179,6 +179,9 @@ TEXT_FIELDS = {
     ("LockInRequest", "password"): ("lock", KEYED, None),
     ("ReasonInRequest", "reason"): ("unlock request", FREE, col(DataLock, "unlock_reason")),
     ("FreezeInRequest", "reason"): ("freeze", FREE, col(Freeze, "reason")),
+    ("NotDoneInRequest", "visit"): ("form not done", KEYED, col(NotDone, "visit")),
+    ("NotDoneInRequest", "form"): ("form not done", KEYED, col(NotDone, "form")),
+    ("NotDoneInRequest", "reason"): ("form not done", FREE, col(NotDone, "reason")),
     ("PlanInRequest", "trial"): ("analysis plan record", LOOKUP, None),
     ("PlanInRequest", "title"): ("analysis plan record", FREE, col(AnalysisPlan, "title")),
     ("PlanInRequest", "version"): ("analysis plan record", FREE, col(AnalysisPlan, "version")),

@@ -10,7 +10,7 @@ from audit.events import EventType
 from audit.models import AuditEvent, ChainHead
 from core.channels import Channel
 from core.errors import Conflict, NotPermitted, TrialError
-from crf.entry import response_update, response_verify
+from crf.entry import form_not_done, response_update, response_verify
 from crf.models import Response
 from crf.queries import query_close, query_raise
 from crf.signatures import casebook_sign
@@ -125,6 +125,14 @@ def test_locked_data_refuse_every_change_by_service_and_by_sql(world):
     for attempt in (
         lambda: change(core10, world, item_1=0),
         lambda: enter(world, family, "sae", ""),
+        lambda: form_not_done(
+            family=family,
+            form="psoc",
+            visit="month_6",
+            reason="Missed.",
+            actor=world.coord_buc,
+            channel=Channel.WEB,
+        ),
         lambda: query_raise(
             response=core10,
             field="item_3",
