@@ -9,6 +9,7 @@ from . import (
     consent_versions,
     crf,
     dataset,
+    deviations,
     families,
     me,
     memberships,
@@ -173,6 +174,12 @@ urlpatterns = [
         name="api-unlock-approve",
     ),
     path("freezes/", dataset.FreezesView.as_view(), name="api-freezes"),
+    path("deviations/", deviations.DeviationListView.as_view(), name="api-deviations"),
+    path(
+        "deviations/<int:deviation_id>/review/",
+        deviations.DeviationReviewView.as_view(),
+        name="api-deviation-review",
+    ),
     path("analysis-plans/", dataset.AnalysisPlansView.as_view(), name="api-analysis-plans"),
     path(
         "freezes/<int:freeze_id>/release/",

@@ -49,6 +49,7 @@ class EventType(models.TextChoices):
     RESPONSE_CHANGED = "response_changed", "Form changed"
     RESPONSE_VERIFIED = "response_verified", "Form verified (SDV)"
     FORM_NOT_DONE = "form_not_done", "Form marked not done"
+    DEVIATION_REVIEWED = "deviation_reviewed", "Protocol deviation reviewed"
     RESPONSE_ALERT = "response_alert", "Form alert raised"
     QUERY_RAISED = "query_raised", "Query raised"
     QUERY_ANSWERED = "query_answered", "Query answered"

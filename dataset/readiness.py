@@ -16,7 +16,7 @@ from crf.selectors import current_definitions, outstanding_forms
 from crf.signatures import signatures_intact
 from randomisation.concealment import blinded_sites
 from trial.config import config_of
-from trial.models import Family, Trial
+from trial.models import Family, ProtocolDeviation, Trial
 
 from .monitoring import must_verify
 
@@ -26,6 +26,7 @@ KINDS = {
     "not_signed": "Casebooks not signed by the site's principal investigator",
     "not_complete": "Expected forms not complete",
     "safety_open": "Serious adverse events without a final outcome",
+    "deviation_open": "Protocol deviations not reviewed",
 }
 
 
@@ -170,6 +171,28 @@ def lock_readiness(
                 due.form,
                 f"{due.title} at {due.visit.label} is not complete",
                 reverse("crf-entry", args=[due.family.pk, due.visit.key, due.form]),
+            )
+
+    if held is None:  # deviations belong to the family, not to one population's forms
+        deviations = (
+            ProtocolDeviation.objects.filter(family__trial=trial, reviewed_at__isnull=True)
+            .select_related("family__site")
+            .order_by("family__site__code", "family__identifier", "occurred_on", "pk")
+        )
+        for deviation in deviations:
+            if (
+                deviation.kind in ProtocolDeviation.REVEALS_ARM
+                and deviation.family.site_id in hidden
+            ):
+                report.concealed += 1
+                continue
+            add(
+                "deviation_open",
+                deviation.family,
+                "",
+                f"{deviation.get_kind_display()} ({deviation.severity}) on "
+                f"{deviation.occurred_on:%d %b %Y} is not reviewed",
+                reverse("family-detail", args=[deviation.family_id]) + "#deviations",
             )
 
     if plan.signed_before_lock:

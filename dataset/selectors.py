@@ -6,8 +6,8 @@ from core.roles import Role
 from lock.models import DataLock, Freeze
 from randomisation.concealment import blinded_sites
 from sites.selectors import open_memberships, roles_at, sites_visible_to
-from trial.models import Trial
-from trial.selectors import trials_visible_to
+from trial.models import ProtocolDeviation, Trial
+from trial.selectors import families_visible_to, trials_visible_to
 
 from .models import AnalysisPlan
 
@@ -53,3 +53,13 @@ def plans_visible_to(user) -> QuerySet[AnalysisPlan]:
         .values("trial_id")
     )
     return AnalysisPlan.objects.filter(trial_id__in=trials).select_related("trial", "recorded_by")
+
+
+def deviations_visible_to(user):
+    """Deviations of the families the user can see; those whose kind can tell the arm are
+    left out where the user is blinded."""
+    return (
+        ProtocolDeviation.objects.filter(family__in=families_visible_to(user))
+        .exclude(kind__in=ProtocolDeviation.REVEALS_ARM, family__site__in=blinded_sites(user))
+        .select_related("family__site", "recorded_by", "reviewed_by")
+    )

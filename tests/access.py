@@ -333,3 +333,18 @@ def buc_freeze(world):
 
 
 READINESS_READERS = {"manager": 200, "stats.blind": 200, "stats.unblind": 200}
+
+
+def buc_deviation(world, kind: str = "stratification_error"):
+    """A protocol deviation of a BUC family, waiting for review."""
+    from core.clock import today
+    from trial.models import ProtocolDeviation
+
+    return ProtocolDeviation.objects.create(
+        family=family_at(world, "BUC"),
+        kind=kind,
+        severity="minor",
+        occurred_on=today(),
+        description="Randomised with the wrong age band.",
+        recorded_by=world.coord_buc,
+    )

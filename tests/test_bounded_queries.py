@@ -41,10 +41,11 @@ from randomisation.services import family_randomise, sequence_generate
 from review.services import review_signoff
 from sites.lifecycle import site_move_status
 from trial.consents import consent_record, consent_version_activate, consent_version_create
+from trial.deviations import deviation_review
 from trial.enrolment import withdrawal_record
 from trial.models import Trial
 
-from .access import consent_v1, open_screening
+from .access import buc_deviation, consent_v1, open_screening
 from .crf.conftest import enter, enter_baseline, load_forms
 from .factories import (
     PASSWORD,
@@ -353,6 +354,16 @@ def freezes(world, n: int) -> None:
             )
 
 
+def deviations(world, n: int) -> None:
+    """Protocol deviations of BUC families, every other one reviewed."""
+    for i in range(n):
+        deviation = buc_deviation(world)
+        if i % 2:
+            deviation_review(
+                deviation=deviation, actor=world.manager, channel=Channel.COMMAND, note="Seen."
+            )
+
+
 def analysis_plans(world, n: int) -> None:
     for _ in range(n):
         done = world.__dict__.setdefault("_plans", [0])
@@ -516,6 +527,9 @@ LISTS: dict[str, Listing] = {
     ),
     "api-locks": Listing(fixed("/api/v1/locks/"), locks, ("stats.blind", "coord.buc"), True),
     "api-freezes": Listing(fixed("/api/v1/freezes/"), freezes, ("manager",), True),
+    "api-deviations": Listing(
+        fixed("/api/v1/deviations/"), deviations, ("manager", "coord.buc", "stats.blind"), True
+    ),
     "api-analysis-plans": Listing(
         fixed("/api/v1/analysis-plans/"), analysis_plans, ("manager", "stats.blind"), True
     ),
@@ -618,6 +632,7 @@ NOT_LISTS: dict[str, str] = {
     "api-unlock-approve": "an action",
     "api-freeze-release": "an action",
     "api-not-done": "an action",
+    "api-deviation-review": "an action",
     "api-screening-detail": "one screening record",
     "api-screening-close": "an action",
     "api-family": "one family",

@@ -10,7 +10,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.channels import Channel
 from core.clock import today
+from core.errors import NotPermitted, TrialError
 from core.roles import Duty, Role
+from dataset.selectors import deviations_visible_to
 from randomisation.concealment import families_shown_to
 from sites.models import Site
 from sites.pagekit import submit
@@ -19,6 +21,7 @@ from sites.selectors import is_trial_manager, sites_visible_to, sites_where
 from .collection import collection_status, families_needing_reconsent
 from .config import config_of
 from .consents import ConsentIn, consent_record, consent_version_activate, consent_version_create
+from .deviations import deviation_review
 from .enrolment import ContactIn, PersonIn, family_enrol, identity_view, withdrawal_record
 from .forms import (
     ConsentForm,
@@ -284,6 +287,23 @@ def family_detail(request, family_id: int):
                     family=family, actor=request.user, channel=Channel.WEB, **d
                 ),
             )
+        elif action == "review_deviation":
+            chosen = request.POST.get("deviation", "")
+            deviation = get_object_or_404(
+                deviations_visible_to(request.user).filter(family=family),
+                pk=int(chosen) if chosen.isdigit() else 0,
+            )
+            try:
+                done = deviation_review(
+                    deviation=deviation,
+                    actor=request.user,
+                    channel=Channel.WEB,
+                    note=request.POST.get("note", ""),
+                )
+            except NotPermitted as exc:
+                raise PermissionDenied(exc.message) from exc
+            except TrialError as exc:
+                messages.error(request, exc.message)
         if done:
             messages.success(request, "Recorded.")
             return redirect("family-detail", family_id=family.pk)
@@ -307,6 +327,8 @@ def family_detail(request, family_id: int):
             "consent_form": consent_form if coordinator else None,
             "withdrawal_form": withdrawal_form if coordinator else None,
             "items": {i.key: i.label for i in config.consent_items},
+            "deviations": deviations_visible_to(request.user).filter(family=family),
+            "may_review": is_trial_manager(request.user, family.trial),
         },
     )
 

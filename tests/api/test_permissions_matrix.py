@@ -24,6 +24,7 @@ from ..access import (
     UNBLINDED_BUC_READERS,
     acts_on,
     buc_allocation_id,
+    buc_deviation,
     buc_freeze,
     consent_body,
     consent_v1,
@@ -537,6 +538,13 @@ ENDPOINTS |= {
         acts_on(BUC_READERS, {"manager": 200}, signed_out=401),
     ),
     "freeze list": ("get", lambda w: "/api/v1/freezes/", None, EVERYONE),
+    "deviation list": ("get", lambda w: "/api/v1/deviations/", None, EVERYONE),
+    "deviation review": (
+        "post",
+        lambda w: f"/api/v1/deviations/{buc_deviation(w).pk}/review/",
+        lambda w: {"note": "Minor; the allocation stands."},
+        acts_on(BUC_READERS, {"manager": 200}, signed_out=401),
+    ),
     "form not done": (
         "post",
         lambda w: f"/api/v1/families/{crf_family(w).pk}/not-done/",

@@ -20,7 +20,14 @@ from dataset.models import AnalysisPlan
 from lock.models import DataLock, Freeze
 from randomisation.models import FactorCorrection
 from sites.models import Site, SiteStatusStep
-from trial.models import ConsentRecord, ConsentVersion, Participant, ScreeningRecord, Withdrawal
+from trial.models import (
+    ConsentRecord,
+    ConsentVersion,
+    Participant,
+    ProtocolDeviation,
+    ScreeningRecord,
+    Withdrawal,
+)
 
 from ..helpers import counts
 from .test_permissions_matrix import ENDPOINTS
@@ -179,6 +186,7 @@ TEXT_FIELDS = {
     ("LockInRequest", "password"): ("lock", KEYED, None),
     ("ReasonInRequest", "reason"): ("unlock request", FREE, col(DataLock, "unlock_reason")),
     ("FreezeInRequest", "reason"): ("freeze", FREE, col(Freeze, "reason")),
+    ("ReviewInRequest", "note"): ("deviation review", FREE, col(ProtocolDeviation, "review_note")),
     ("NotDoneInRequest", "visit"): ("form not done", KEYED, col(NotDone, "visit")),
     ("NotDoneInRequest", "form"): ("form not done", KEYED, col(NotDone, "form")),
     ("NotDoneInRequest", "reason"): ("form not done", FREE, col(NotDone, "reason")),

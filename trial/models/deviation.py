@@ -16,6 +16,10 @@ class ProtocolDeviation(models.Model):
         MINOR = "minor", "Minor"
         MAJOR = "major", "Major"
 
+    # What these say can tell a family's arm (a usual-care family given the intervention, an
+    # assessor told the arm): hidden from readers blinded at the family's site.
+    REVEALS_ARM = (Kind.CONTAMINATION, Kind.ASSESSOR_UNBLINDED)
+
     family = models.ForeignKey("trial.Family", on_delete=models.PROTECT, related_name="deviations")
     kind = models.CharField(max_length=30, choices=Kind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
@@ -26,6 +30,11 @@ class ProtocolDeviation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
     history = HistoricalRecords()
 
     class Meta:
