@@ -585,6 +585,11 @@ LISTS: dict[str, Listing] = {
         fixed("/admin/crf/formdefinition/"), form_versions
     ),
     "admin:trial_trial_changelist": Listing(fixed("/admin/trial/trial/"), trials),
+    "admin:lock_freeze_changelist": Listing(fixed("/admin/lock/freeze/"), freezes),
+    "admin:lock_datalock_changelist": Listing(fixed("/admin/lock/datalock/"), locks),
+    "admin:dataset_analysisplan_changelist": Listing(
+        fixed("/admin/dataset/analysisplan/"), analysis_plans
+    ),
     "admin:auth_user_changelist": Listing(fixed("/admin/auth/user/"), staff, ("superuser",)),
     "admin:auth_group_changelist": Listing(fixed("/admin/auth/group/"), groups, ("superuser",)),
     "admin:knox_authtoken_changelist": Listing(

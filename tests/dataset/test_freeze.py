@@ -9,12 +9,14 @@ from audit.events import EventType
 from audit.models import AuditEvent
 from core.channels import Channel
 from core.errors import Conflict, NotPermitted, TrialError
+from core.roles import Role
 from crf.entry import response_update, response_verify
 from crf.models import Response
 from crf.queries import query_raise
 from dataset.services import data_freeze, freeze_release
 from lock.models import Freeze
 from tests.crf.conftest import enter, randomised
+from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -134,3 +136,23 @@ def test_a_released_freeze_lets_the_change_through_and_is_recorded(world):
     assert released.reason == "Cleaning done." and released.actor_username == "manager"
     with pytest.raises(Conflict):
         freeze_release(freeze=frozen, actor=world.manager, channel=Channel.WEB, reason="again")
+
+
+def test_the_admin_lists_no_freeze_of_an_arm_revealing_form_for_a_blinded_manager(world, page):
+    family = randomised(world, days_ago=190)
+    receipt = enter(world, family, "intervention_receipt", "month_6")
+    core10 = family.responses.get(visit="baseline", form="core10")
+    freeze(world, response=receipt)
+    freeze(world, response=core10)
+    client = page(world.manager)
+    shown = client.get("/admin/lock/freeze/").content.decode()
+    assert "intervention_receipt" in shown and "core10" in shown
+    MembershipFactory(
+        user=world.manager,
+        trial=world.trial,
+        site=world.buc,
+        role=Role.OUTCOME_ASSESSOR,
+        starts_on=world.start,
+    )
+    shown = client.get("/admin/lock/freeze/").content.decode()
+    assert "intervention_receipt" not in shown and "core10" in shown
