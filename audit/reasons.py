@@ -13,3 +13,12 @@ def require_reason(reason: str | None, *, after: EditAfter | None, state: str) -
     if after is not None and not reason:
         raise TrialError(f"{state}: give a reason for this change.", field="reason")
     return reason
+
+
+def given(text: str | None, *, ask: str, field: str = "reason") -> str:
+    """A reason or note that is always required, stripped; refused with `ask` (naming the
+    field) when it is blank."""
+    text = (text or "").strip()
+    if not text:
+        raise TrialError(ask, field=field)
+    return text

@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.events import Concealed, EditAfter, EventType
 from audit.history import stamp
 from audit.ledger import record
-from audit.reasons import require_reason
+from audit.reasons import given, require_reason
 from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict, TrialError
@@ -303,9 +303,7 @@ def form_not_done(
     definition, scheduled = _slot(family, form, visit)
     held = _may_enter(actor, family, definition)
     refuse_if_held(family=family, form=form)
-    reason = (reason or "").strip()
-    if not reason:
-        raise TrialError("Say why the form is not done.", field="reason")
+    reason = given(reason, ask="Say why the form is not done.")
     if Response.objects.filter(family=family, visit=visit, form=form).exists():
         raise Conflict(
             f"{definition.title} at {scheduled.label} is entered: it cannot be marked not done.",

@@ -10,6 +10,7 @@ from django.utils import timezone
 from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
+from audit.reasons import given
 from core.channels import Channel
 from core.errors import Conflict, TrialError
 from core.roles import Role
@@ -23,10 +24,7 @@ ANSWERERS = {Role.SITE_COORDINATOR, Role.PRINCIPAL_INVESTIGATOR, Role.OUTCOME_AS
 
 
 def _text(text: str | None, field: str = "text") -> str:
-    text = (text or "").strip()
-    if not text:
-        raise TrialError("Write the text.", field=field)
-    return text
+    return given(text, ask="Write the text.", field=field)
 
 
 @transaction.atomic(durable=True)

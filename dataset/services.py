@@ -10,6 +10,7 @@ from django.utils import timezone
 from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
+from audit.reasons import given
 from core.channels import Channel
 from core.errors import Conflict, NotPermitted, TrialError
 from core.roles import Role
@@ -25,13 +26,6 @@ from .readiness import lock_readiness
 
 DATA_MANAGERS = {Role.TRIAL_MANAGER}
 STATISTICIANS = {Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}
-
-
-def _reason(reason: str | None, what: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise TrialError(f"Give a reason to {what}.", field="reason")
-    return reason
 
 
 @transaction.atomic(durable=True)
@@ -57,7 +51,7 @@ def data_freeze(
         scope = Freeze.Scope.SITE
     site = Site.objects.select_for_update().get(pk=(family.site_id if family else site.pk))
     held = require_role(actor, roles=DATA_MANAGERS, trial=site.trial)
-    reason = _reason(reason, "freeze data")
+    reason = given(reason, ask="Give a reason to freeze data.")
     target = {"scope": scope, "site": site, "family": family, "response": response}
     if Freeze.objects.filter(**target, released_at__isnull=True).exists():
         raise Conflict("This is already frozen.", field="scope")
@@ -87,7 +81,7 @@ def freeze_release(*, freeze: Freeze, actor, channel: Channel, reason: str) -> F
     held = require_role(actor, roles=DATA_MANAGERS, trial=freeze.trial)
     if not freeze.is_open:
         raise Conflict("This freeze was already released.", field="freeze")
-    reason = _reason(reason, "unfreeze data")
+    reason = given(reason, ask="Give a reason to unfreeze data.")
     freeze.released_by, freeze.released_at, freeze.release_reason = actor, timezone.now(), reason
     stamp(freeze, actor=actor, reason=reason).save()
     record(
@@ -190,7 +184,7 @@ def lock_unlock_request(*, lock: DataLock, actor, channel: Channel, reason: str)
             "waits for the second person.",
             field="lock",
         )
-    lock.unlock_reason = _reason(reason, "unlock the data")
+    lock.unlock_reason = given(reason, ask="Give a reason to unlock the data.")
     lock.unlock_requested_by, lock.unlock_requested_at = actor, timezone.now()
     stamp(lock, actor=actor, reason=lock.unlock_reason).save()
     record(

@@ -7,8 +7,9 @@ from django.utils import timezone
 from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
+from audit.reasons import given
 from core.channels import Channel
-from core.errors import Conflict, TrialError
+from core.errors import Conflict
 from core.roles import Role
 from sites.permissions import require_role
 
@@ -27,9 +28,7 @@ def deviation_review(
     held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=deviation.family.trial)
     if deviation.reviewed_at is not None:
         raise Conflict("This deviation was reviewed already.", field="deviation")
-    note = (note or "").strip()
-    if not note:
-        raise TrialError("Say what the review found or decided.", field="note")
+    note = given(note, ask="Say what the review found or decided.", field="note")
     deviation.reviewed_by, deviation.reviewed_at, deviation.review_note = (
         actor,
         timezone.now(),
