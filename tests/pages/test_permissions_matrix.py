@@ -20,6 +20,8 @@ from ..access import (
     UNBLINDED_BUC_READERS,
     acts_on,
     allocation_url,
+    buc_deviation,
+    buc_freeze,
     crf_family,
     crf_query,
     crf_response,
@@ -27,9 +29,11 @@ from ..access import (
     family_at,
     one_event,
     only,
+    open_lock,
     open_screening,
     sealed_test_list,
     sees,
+    unlock_asked,
 )
 from ..factories import PASSWORD
 
@@ -285,6 +289,36 @@ PAGES = {
             "document": SimpleUploadedFile("sap.pdf", b"%PDF SAP"),
         },
         only({"stats.blind": 302, "stats.unblind": 302}, signed_out=302),
+    ),
+    "ask to unlock": (
+        "post",
+        lambda w: "/lock/",
+        lambda w: {"action": "unlock_request", "lock": open_lock(w).pk, "reason": "Late SAE."},
+        only({r: 302 for r in READINESS_READERS}, signed_out=302),
+    ),
+    "confirm an unlock": (
+        "post",
+        lambda w: "/lock/",
+        lambda w: {"action": "unlock_approve", "lock": unlock_asked(w).pk},
+        only({"manager": 302}, signed_out=302),
+    ),
+    "unfreeze": (
+        "post",
+        lambda w: "/lock/",
+        lambda w: {"action": "release", "freeze": buc_freeze(w).pk, "reason": "Done."},
+        only({"manager": 302}, signed_out=302),
+    ),
+    "mark a form not done": (
+        "post",
+        lambda w: f"/families/{crf_family(w).pk}/enter/month_6/psoc/",
+        lambda w: {"action": "not_done", "reason": "The family missed the visit."},
+        acts_on(BUC_READERS, {"coord.buc": 302, "assessor.buc": 302}, signed_out=302),
+    ),
+    "review a deviation": (
+        "post",
+        lambda w: f"/families/{family_at(w, 'BUC').pk}/",
+        lambda w: {"action": "review_deviation", "deviation": buc_deviation(w).pk, "note": "Seen."},
+        acts_on(BUC_READERS, {"manager": 302}, signed_out=302),
     ),
     "freeze a site": (
         "post",
