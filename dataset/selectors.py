@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from core.roles import Role
 from lock.models import DataLock, Freeze
-from randomisation.concealment import blinded_sites
+from randomisation.concealment import blinded_sites, deviations_shown_to
 from sites.selectors import open_memberships, roles_at, sites_visible_to
 from trial.models import ProtocolDeviation, Trial
 from trial.selectors import families_visible_to, trials_visible_to
@@ -56,10 +56,7 @@ def plans_visible_to(user) -> QuerySet[AnalysisPlan]:
 
 
 def deviations_visible_to(user):
-    """Deviations of the families the user can see; those whose kind can tell the arm are
-    left out where the user is blinded."""
-    return (
-        ProtocolDeviation.objects.filter(family__in=families_visible_to(user))
-        .exclude(kind__in=ProtocolDeviation.REVEALS_ARM, family__site__in=blinded_sites(user))
-        .select_related("family__site", "recorded_by", "reviewed_by")
-    )
+    """Deviations of the families the user can see, as the concealment policy shows them."""
+    return deviations_shown_to(
+        user, ProtocolDeviation.objects.filter(family__in=families_visible_to(user))
+    ).select_related("family__site", "recorded_by", "reviewed_by")

@@ -14,6 +14,7 @@ from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, Wh
 from core.roles import ARM_READERS, BLINDED_ROLES
 from sites.models import Site
 from sites.selectors import open_memberships, sites_where
+from trial.models import ProtocolDeviation
 
 from .models import Allocation
 
@@ -99,6 +100,14 @@ def families_shown_to(viewer, families: QuerySet) -> QuerySet:
             When(site__in=arm_sites(viewer), then=Subquery(current.values("arm")[:1])),
             default=Value(None),
         ),
+    )
+
+
+def deviations_shown_to(viewer, deviations: QuerySet) -> QuerySet:
+    """Protocol deviations less those whose kind can tell the arm (contamination, an
+    assessor unblinded) at sites where the viewer is blinded."""
+    return deviations.exclude(
+        kind__in=ProtocolDeviation.REVEALS_ARM, family__site__in=blinded_sites(viewer)
     )
 
 

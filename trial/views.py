@@ -12,8 +12,7 @@ from core.channels import Channel
 from core.clock import today
 from core.errors import NotPermitted, TrialError
 from core.roles import Duty, Role
-from dataset.selectors import deviations_visible_to
-from randomisation.concealment import families_shown_to
+from randomisation.concealment import deviations_shown_to, families_shown_to
 from sites.models import Site
 from sites.pagekit import submit
 from sites.selectors import is_trial_manager, sites_visible_to, sites_where
@@ -290,7 +289,7 @@ def family_detail(request, family_id: int):
         elif action == "review_deviation":
             chosen = request.POST.get("deviation", "")
             deviation = get_object_or_404(
-                deviations_visible_to(request.user).filter(family=family),
+                deviations_shown_to(request.user, family.deviations.all()),
                 pk=int(chosen) if chosen.isdigit() else 0,
             )
             try:
@@ -327,7 +326,9 @@ def family_detail(request, family_id: int):
             "consent_form": consent_form if coordinator else None,
             "withdrawal_form": withdrawal_form if coordinator else None,
             "items": {i.key: i.label for i in config.consent_items},
-            "deviations": deviations_visible_to(request.user).filter(family=family),
+            "deviations": deviations_shown_to(request.user, family.deviations.all()).select_related(
+                "recorded_by", "reviewed_by"
+            ),
             "may_review": is_trial_manager(request.user, family.trial),
         },
     )
