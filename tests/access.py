@@ -348,3 +348,9 @@ def buc_deviation(world, kind: str = "stratification_error"):
         description="Randomised with the wrong age band.",
         recorded_by=world.coord_buc,
     )
+
+
+def another_answer(response, field: str) -> int:
+    """A 0-4 answer that differs from the one the response holds, so a change is a change
+    whatever the generated answers were."""
+    return 1 if response.values.get(field) != 1 else 2

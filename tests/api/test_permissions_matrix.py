@@ -23,6 +23,7 @@ from ..access import (
     STATISTICIANS,
     UNBLINDED_BUC_READERS,
     acts_on,
+    another_answer,
     buc_allocation_id,
     buc_deviation,
     buc_freeze,
@@ -442,7 +443,10 @@ ENDPOINTS = {
     "BUC response change": (
         "patch",
         lambda w: f"/api/v1/families/{crf_family(w).pk}/responses/{crf_response(w).pk}/",
-        lambda w: {"values": {"item_1": 0}, "reason": "transcription error"},
+        lambda w: {
+            "values": {"item_1": another_answer(crf_response(w), "item_1")},
+            "reason": "transcription error",
+        },
         acts_on(BUC_READERS, QUESTIONNAIRE_ENTRY, signed_out=401),
     ),
     "BUC response verify": (

@@ -29,6 +29,7 @@ from trial.models import (
     Withdrawal,
 )
 
+from ..access import another_answer
 from ..helpers import counts
 from .test_permissions_matrix import ENDPOINTS
 
@@ -346,7 +347,7 @@ def test_a_reason_of_150_characters_is_kept_whole(world, row):
 
         query = crf_query(world)
         target = f"/api/v1/queries/{query.pk}/answer/"
-        other = 1 if query.response.values.get("item_3") != 1 else 2
+        other = another_answer(query.response, "item_3")
         sent = {"text": "Corrected.", "correction": {"item_3": other}, "reason": reason}
     else:
         target = url(world)

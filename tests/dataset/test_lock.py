@@ -17,6 +17,7 @@ from crf.signatures import casebook_sign
 from dataset.readiness import lock_readiness
 from dataset.services import data_lock, lock_unlock_approve, lock_unlock_request
 from lock.models import DataLock
+from tests.access import another_answer
 from tests.crf.conftest import enter, randomised
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
@@ -123,7 +124,7 @@ def test_locked_data_refuse_every_change_by_service_and_by_sql(world):
     assert head.last_seq == event.seq
     before = Response.objects.count(), AuditEvent.objects.count()
     for attempt in (
-        lambda: change(core10, world, item_1=0),
+        lambda: change(core10, world, item_1=another_answer(core10, "item_1")),
         lambda: enter(world, family, "sae", ""),
         lambda: form_not_done(
             family=family,
@@ -172,7 +173,7 @@ def test_a_population_lock_holds_its_forms_only(world):
     core10 = family.responses.get(visit="baseline", form="core10")
     with pytest.raises(Conflict, match=r"lock v1 of RC \(primary_outcome\)"):
         change(legal, world, completed_on=legal.values.get("completed_on"))
-    change(core10, world, item_1=0)  # not a form of the population
+    change(core10, world, item_1=another_answer(core10, "item_1"))  # not a form of the population
     with pytest.raises(TrialError) as refused:
         lock(world, population="secondary")
     assert refused.value.field == "population"
@@ -201,7 +202,7 @@ def test_an_unlock_needs_a_statistician_and_the_trial_manager_and_a_relock_is_ve
     assert unlocked.reason == "A transcription error found after the lock."
     assert unlocked.changes["asked_by"] == [None, "stats.blind"]
     core10 = family.responses.get(visit="baseline", form="core10")
-    change(core10, world, item_1=0)  # open again
+    change(core10, world, item_1=another_answer(core10, "item_1"))  # open again
     # The change invalidated the signature and cleared the verification: sign and verify
     # again before the second lock.
     ready_family_again(world, family)
