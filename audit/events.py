@@ -66,6 +66,10 @@ class EventType(models.TextChoices):
     UNLOCK_REQUESTED = "unlock_requested", "Unlock requested"
     DATA_UNLOCKED = "data_unlocked", "Data unlocked (by two people)"
     ANALYSIS_PLAN_RECORDED = "analysis_plan_recorded", "Statistical analysis plan recorded"
+    EXPORT_REQUESTED = "export_requested", "Analysis export asked for"
+    EXPORT_BUILT = "export_built", "Analysis export built"
+    EXPORT_FAILED = "export_failed", "Analysis export failed"
+    EXPORT_DOWNLOADED = "export_downloaded", "Analysis export downloaded"
 
 
 class EditAfter(models.TextChoices):

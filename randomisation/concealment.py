@@ -115,3 +115,13 @@ def told_arm(allocation: Allocation, people: list) -> tuple[str, list]:
     """The allocation's arm, and which of these people may be told it (for an email)."""
     site = allocation.family.site
     return allocation.arm, [person for person in people if may_see_arm(person, site)]
+
+
+def arms_for_unblinded_analysis(trial, *, mode: str, randomised_before) -> dict[int, str]:
+    """Every family's arm, for an unblinded analysis export only: the export service has
+    checked that the trial is locked, the plan final and the requester unblinded."""
+    return dict(
+        Allocation.objects.filter(
+            family__trial=trial, mode=mode, randomised_at__lte=randomised_before
+        ).values_list("family_id", "arm")
+    )

@@ -201,6 +201,9 @@ PUBLISHED_IDENTITY_KEYS = {
     "dGVzdC1vbmx5LWtleS1mb3ItdGhlLXRlc3Qtc3VpdGU=",
 }
 
+# Where analysis export bundles are written (kept: each is recorded in the ledger).
+EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # With no broker, tasks run in-process at once: the demo needs no server.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

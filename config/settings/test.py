@@ -1,5 +1,8 @@
 """The test suite: the database named by DATABASE_URL (PostgreSQL in CI), else SQLite."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import DATABASES
 
@@ -26,3 +29,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 
 # Test support only: a flush that lifts the ledger's triggers (tests/support).
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.support.apps.TestSupportConfig"]  # noqa: F405
+
+# Export bundles of a test run go to a folder of its own, removed with the machine's temp.
+EXPORT_ROOT = Path(tempfile.mkdtemp(prefix="reconnect-test-exports-"))
