@@ -10,6 +10,7 @@ from . import (
     crf,
     dataset,
     deviations,
+    exports,
     families,
     me,
     memberships,
@@ -179,6 +180,13 @@ urlpatterns = [
         "deviations/<int:deviation_id>/review/",
         deviations.DeviationReviewView.as_view(),
         name="api-deviation-review",
+    ),
+    path("exports/", exports.ExportsView.as_view(), name="api-exports"),
+    path("exports/<int:export_id>/", exports.ExportView.as_view(), name="api-export"),
+    path(
+        "exports/<int:export_id>/download/",
+        exports.ExportDownloadView.as_view(),
+        name="api-export-download",
     ),
     path("analysis-plans/", dataset.AnalysisPlansView.as_view(), name="api-analysis-plans"),
     path(

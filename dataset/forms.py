@@ -39,3 +39,26 @@ class PlanForm(forms.Form):
                 digest.update(chunk)
             data["sha256"] = digest.hexdigest()
         return data
+
+
+class ExportForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[("blinded", "Blinded: no arm, no arm-revealing form")], initial="blinded"
+    )
+    interim = forms.BooleanField(
+        required=False,
+        label="Interim snapshot of data not locked (marked so in every file)",
+    )
+    population = forms.ChoiceField(required=False, choices=[("", "The whole trial")])
+
+    def __init__(self, *args, unblinded: bool, populations, **kwargs):
+        super().__init__(*args, **kwargs)
+        if unblinded:
+            self.fields["kind"].choices = [
+                *self.fields["kind"].choices,
+                ("unblinded", "Unblinded: with the arms (after the lock and a final plan)"),
+            ]
+        self.fields["population"].choices = [
+            ("", "The whole trial"),
+            *((p.key, p.label) for p in populations),
+        ]

@@ -1,17 +1,18 @@
 """Who sees which freezes and locks, and who reads the lock-readiness report."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from core.roles import Role
+from core.roles import BLINDED_ROLES, Role
 from lock.models import DataLock, Freeze
 from randomisation.concealment import blinded_sites, deviations_shown_to
 from sites.selectors import open_memberships, roles_at, sites_visible_to
 from trial.models import ProtocolDeviation, Trial
 from trial.selectors import families_visible_to, trials_visible_to
 
-from .models import AnalysisPlan
+from .models import AnalysisPlan, Export
 
 # The report lists every site's outstanding work: for those who answer for the whole trial.
+STATISTICIAN_ROLES = {Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}
 READINESS_READERS = {
     Role.TRIAL_MANAGER,
     Role.STATISTICIAN_BLINDED,
@@ -60,3 +61,17 @@ def deviations_visible_to(user):
     return deviations_shown_to(
         user, ProtocolDeviation.objects.filter(family__in=families_visible_to(user))
     ).select_related("family__site", "recorded_by", "reviewed_by")
+
+
+def exports_visible_to(user) -> QuerySet[Export]:
+    """The exports of the trials where the user is a statistician for the whole trial; an
+    unblinded one only for an unblinded statistician who holds no blinded role there."""
+    held = open_memberships(user).filter(site__isnull=True)
+    statistician = held.filter(role__in=STATISTICIAN_ROLES).values("trial_id")
+    unblinded = held.filter(role=Role.STATISTICIAN_UNBLINDED).values("trial_id")
+    blinded = open_memberships(user).filter(role__in=BLINDED_ROLES).values("trial_id")
+    return (
+        Export.objects.filter(trial_id__in=statistician)
+        .filter(Q(blinded=True) | (Q(trial_id__in=unblinded) & ~Q(trial_id__in=blinded)))
+        .select_related("trial", "lock", "plan", "requested_by")
+    )

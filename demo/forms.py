@@ -3,6 +3,7 @@ randomisation, follow-up visits entered for some (others left overdue), a few op
 queries, and one signed casebook. All through the services."""
 
 import random
+from contextlib import suppress
 from datetime import date, timedelta
 
 from django.utils import timezone
@@ -10,7 +11,7 @@ from django.utils import timezone
 from core.channels import Channel
 from core.clock import today
 from core.errors import TrialError
-from crf.entry import response_submit
+from crf.entry import form_not_done, response_submit
 from crf.loading import forms_load, shipped_spec_files
 from crf.models import Response
 from crf.queries import query_answer, query_raise
@@ -25,6 +26,11 @@ CH = Channel.COMMAND
 
 
 def _fixed(family, form: str, rng: random.Random) -> dict:
+    # Now and then an answer withheld for a reason, so that the exports carry missing codes.
+    if form == "psi4sf" and family.sequence % 4 == 1:
+        return {"item_5": {"missing": "declined"}}
+    if form == "service_use" and family.sequence % 4 == 2:
+        return {"gp_contacts": {"missing": "unknown"}}
     if form == "core10":
         return {"item_6": 0}  # the risk item: the demo raises no alert unasked
     if form == "care_index":
@@ -38,15 +44,18 @@ def _fixed(family, form: str, rng: random.Random) -> dict:
     return {}
 
 
+def _entered_by(family, form: str, users: dict):
+    """The blinded assessor enters what the spec lets them; the coordinator the rest."""
+    site = family.site.code.lower()
+    assessor = users.get(f"assessor.{site}")
+    if assessor and "outcome_assessor" in current_definitions(family.trial)[form].spec.entered_by:
+        return assessor
+    return users[f"coord.{site}"]
+
+
 def _enter(family, form: str, visit: str, on: date, users: dict, rng: random.Random) -> bool:
     definition = current_definitions(family.trial)[form]
-    site = family.site.code.lower()
-    # The blinded assessor enters what the spec lets them; the coordinator the rest.
-    assessor = users.get(f"assessor.{site}")
-    if assessor and "outcome_assessor" in definition.spec.entered_by:
-        actor = assessor
-    else:
-        actor = users[f"coord.{site}"]
+    actor = _entered_by(family, form, users)
     values = answers_for(definition.spec, on, rng, fixed=_fixed(family, form, rng))
     try:
         response_submit(
@@ -79,6 +88,7 @@ def seed_follow_up(trial: Trial, users: dict, log) -> None:
     day = today()
     entered = 0
     visits = [v for v in schedule_of(trial).visits if not v.before_randomisation]
+    missed: set[int] = set()
     for allocation in Allocation.objects.filter(family__trial=trial).select_related(
         "family__site", "family__screening", "family__trial"
     ):
@@ -99,8 +109,25 @@ def seed_follow_up(trial: Trial, users: dict, log) -> None:
             on = min(target + timedelta(days=rng.randrange(-10, 11)), day)
             if family.sequence % 5 == 0 and visit == visits[0]:
                 on = min(target + timedelta(days=visit.after + 5), day)  # late: flagged
-            entered += sum(_enter(family, f, visit.key, on, users, rng) for f in visit.forms)
+            forms = list(visit.forms)
+            if visit == visits[0] and family.site_id not in missed:
+                missed.add(family.site_id)  # one family a site
+                forms.remove("care_index")  # the filming visit was missed: marked not done
+                _not_done(family, "care_index", visit.key, users)
+            entered += sum(_enter(family, f, visit.key, on, users, rng) for f in forms)
     log(f"Forms: {entered} follow-up forms entered.")
+
+
+def _not_done(family, form: str, visit: str, users: dict) -> None:
+    with suppress(TrialError):  # withdrawn: nothing more is expected anyway
+        form_not_done(
+            family=family,
+            form=form,
+            visit=visit,
+            reason="The family missed the filming visit and it could not be rearranged.",
+            actor=_entered_by(family, form, users),
+            channel=CH,
+        )
 
 
 def seed_review(trial: Trial, users: dict, log, *, pi_password: str) -> None:

@@ -1,8 +1,8 @@
 """Fixtures shared by the suite, and the rules for tests that need real services.
 
-Tests marked `postgres`, `redis` or `browser` are skipped (and the run says so) where
-that service is missing. CI sets REQUIRE_POSTGRES, REQUIRE_REDIS and REQUIRE_BROWSER,
-and then any such skip fails the run.
+Tests marked `postgres`, `redis`, `browser` or `r` are skipped (and the run says so) where
+that service is missing. CI sets REQUIRE_POSTGRES, REQUIRE_REDIS and REQUIRE_BROWSER (and
+REQUIRE_R when r-base-core installs), and then any such skip fails the run.
 """
 
 import copy
@@ -36,10 +36,15 @@ def _browser_missing() -> str | None:
     return None
 
 
+def _r_missing() -> str | None:
+    return None if shutil.which("Rscript") else "Rscript is missing (apt-get install r-base-core)"
+
+
 NEEDS = {
     "postgres": ("REQUIRE_POSTGRES", None if ON_POSTGRES else "DATABASE_URL is not PostgreSQL"),
     "redis": ("REQUIRE_REDIS", None if HAS_BROKER else "CELERY_BROKER_URL is unset"),
     "browser": ("REQUIRE_BROWSER", _browser_missing()),
+    "r": ("REQUIRE_R", _r_missing()),
 }
 
 

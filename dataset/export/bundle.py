@@ -119,7 +119,8 @@ def build_bundle(
 
 def _write_files(scope: Scope, folder: Path, *, plan: dict | None, tick) -> dict:
     state, at = scope.state, scope.as_of
-    label = f"{scope.trial.short_name} {scope.kind} export: {state}"
+    # The state first: an SPSS file label keeps 64 bytes only.
+    label = f"{state}: {scope.trial.short_name} {scope.kind} export"
     tick("Reading the families")
     family_rows = families(scope)
     by_family = {f.pk: f for f in family_rows}
@@ -140,8 +141,8 @@ def _write_files(scope: Scope, folder: Path, *, plan: dict | None, tick) -> dict
     for row in rows:
         table.write(row)
     table.close()
-    write_sav(folder / "families.sav", family_columns, rows, label=f"Families: {label}", at=at)
-    write_dta(folder / "families.dta", family_columns, rows, label=f"Families: {label}", at=at)
+    write_sav(folder / "families.sav", family_columns, rows, label=f"{label}: families", at=at)
+    write_dta(folder / "families.dta", family_columns, rows, label=f"{label}: families", at=at)
     del rows
     arm_variable = next((v for v in family_vars if v.name == "arm"), None)
     tables: list[tuple[str, str, Sequence[Variable]]] = [("families", "Families", family_columns)]
@@ -196,7 +197,7 @@ def _write_files(scope: Scope, folder: Path, *, plan: dict | None, tick) -> dict
                     long.write([*head, name, x, state])
         wide.close()
         counts[part.form] = wide.rows
-        title = f"{part.title}: {label}"
+        title = f"{label}: {part.title}"
         write_sav(folder / f"{part.form}.sav", columns, rows, label=title, at=at)
         write_dta(folder / f"{part.form}.dta", columns, rows, label=title, at=at)
         del rows

@@ -22,6 +22,7 @@ TYPES = {
 COLUMNS = [
     "file",
     "variable",
+    "source",
     "label",
     "form",
     "visits",
@@ -40,6 +41,7 @@ def entry(file: str, v: Variable) -> dict[str, str]:
     return {
         "file": file,
         "variable": v.name,
+        "source": f"{v.source}={v.choice}" if v.choice else v.source,
         "label": v.label,
         "form": v.form,
         "visits": " ".join(v.visits),

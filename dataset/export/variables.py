@@ -29,14 +29,17 @@ NOT_DONE = "not_done"
 MISSING: dict[str, Missing] = {
     m.key: m
     for m in (
-        Missing("not_asked", -91, "a", MISSING_CODES["not_asked"]),
-        Missing("declined", -92, "b", MISSING_CODES["declined"]),
-        Missing("not_applicable", -93, "c", MISSING_CODES["not_applicable"]),
-        Missing("unknown", -94, "d", MISSING_CODES["unknown"]),
-        Missing(NOT_DONE, -95, "e", "Form not done (the reason is recorded)"),
+        Missing("not_asked", -99991, "a", MISSING_CODES["not_asked"]),
+        Missing("declined", -99992, "b", MISSING_CODES["declined"]),
+        Missing("not_applicable", -99993, "c", MISSING_CODES["not_applicable"]),
+        Missing("unknown", -99994, "d", MISSING_CODES["unknown"]),
+        Missing(NOT_DONE, -99995, "e", "Form not done (the reason is recorded)"),
     )
 }
-MISSING_RANGE = (-99, -91)  # SPSS user-missing range: every code above, and room for more
+# SPSS's user-missing range: every code above, and room for more. Far below any real value:
+# days from randomisation are negative for what came before it, and must never be read as
+# a missing code (a value in the range is refused, see `value`).
+MISSING_RANGE = (-99999, -99991)
 BY_CODE = {m.code: m for m in MISSING.values()}
 
 Kind = Literal["integer", "decimal", "text", "date", "days", "coded", "yes_no", "indicator"]
@@ -229,9 +232,9 @@ def value(variable: Variable, answers: Answers, randomised: date | None) -> Any:
     if kind in ("coded", "yes_no"):
         return variable.code_of(raw)
     if kind == "integer":
-        return int(raw)
+        return _not_a_code(int(raw))
     if kind == "decimal":
-        return float(raw)
+        return _not_a_code(float(raw))
     if kind == "days":
         return days_from(raw, randomised)
     return str(raw)
@@ -240,7 +243,13 @@ def value(variable: Variable, answers: Answers, randomised: date | None) -> Any:
 def days_from(raw: Any, randomised: date | None) -> int | None:
     if randomised is None:
         return None
-    return (date.fromisoformat(str(raw)) - randomised).days
+    return _not_a_code((date.fromisoformat(str(raw)) - randomised).days)
+
+
+def _not_a_code(number):
+    if MISSING_RANGE[0] <= number <= MISSING_RANGE[1]:
+        raise ValueError(f"{number} is in the missing-data codes' range: it cannot be exported")
+    return number
 
 
 def family_variables(
