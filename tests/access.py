@@ -354,3 +354,20 @@ def another_answer(response, field: str) -> int:
     """A 0-4 answer that differs from the one the response holds, so a change is a change
     whatever the generated answers were."""
     return 1 if response.values.get(field) != 1 else 2
+
+
+def built_export(world, *, blinded: bool = True):
+    """An interim export, built: blinded (by the blinded statistician) or unblinded (by the
+    unblinded one, for a data monitoring committee)."""
+    from core.channels import Channel
+    from dataset.exporting import export_build, export_request
+
+    asked = export_request(
+        trial=world.trial,
+        actor=world.stats_blind if blinded else world.stats_unblind,
+        channel=Channel.COMMAND,
+        blinded=blinded,
+        interim=True,
+        enqueue=False,
+    )
+    return export_build(asked.pk)

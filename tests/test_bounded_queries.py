@@ -379,6 +379,21 @@ def analysis_plans(world, n: int) -> None:
         )
 
 
+def exports(world, n: int) -> None:
+    """Exports asked for, blinded and unblinded, by both statisticians (left queued)."""
+    from dataset.exporting import export_request
+
+    for i in range(n):
+        export_request(
+            trial=world.trial,
+            actor=world.stats_blind if i % 2 else world.stats_unblind,
+            channel=Channel.COMMAND,
+            blinded=bool(i % 2),
+            interim=True,
+            enqueue=False,
+        )
+
+
 def site_steps(world, n: int) -> None:
     """Status steps of proposed sites approved and then activated."""
     for _ in range(n):
@@ -526,6 +541,9 @@ LISTS: dict[str, Listing] = {
         fixed("/api/v1/lock/readiness/"), families, ("manager", "stats.blind"), True
     ),
     "api-locks": Listing(fixed("/api/v1/locks/"), locks, ("stats.blind", "coord.buc"), True),
+    "api-exports": Listing(
+        fixed("/api/v1/exports/"), exports, ("stats.blind", "stats.unblind"), True
+    ),
     "api-freezes": Listing(fixed("/api/v1/freezes/"), freezes, ("manager",), True),
     "api-deviations": Listing(
         fixed("/api/v1/deviations/"), deviations, ("manager", "coord.buc", "stats.blind"), True
@@ -566,6 +584,7 @@ LISTS: dict[str, Listing] = {
         lambda w: f"/statistics/lists/{w._list.pk}/export.csv", list_of_length, ("stats.unblind",)
     ),
     "lock": Listing(fixed("/lock/"), families, ("manager", "stats.blind")),
+    "exports": Listing(fixed("/exports/"), exports, ("stats.blind", "stats.unblind")),
     "audit-review": Listing(fixed("/audit/?actor=coord.buc"), families, ("manager", "monitor.buc")),
     "audit-export": Listing(
         fixed("/audit/export.csv?actor=coord.buc"), families, ("manager", "monitor.buc")
@@ -636,6 +655,10 @@ NOT_LISTS: dict[str, str] = {
     "api-unlock-request": "an action",
     "api-unlock-approve": "an action",
     "api-freeze-release": "an action",
+    "api-export": "one export job",
+    "api-export-download": "one bundle's file",
+    "export": "one export job's progress",
+    "export-download": "one bundle's file",
     "api-not-done": "an action",
     "api-deviation-review": "an action",
     "api-screening-detail": "one screening record",

@@ -27,6 +27,7 @@ from ..access import (
     buc_allocation_id,
     buc_deviation,
     buc_freeze,
+    built_export,
     consent_body,
     consent_v1,
     crf_entry_body,
@@ -578,6 +579,43 @@ ENDPOINTS |= {
         lambda w: f"/api/v1/freezes/{buc_freeze(w).pk}/release/",
         lambda w: {"reason": "Cleaning done."},
         acts_on(BUC_READERS, {"manager": 200}, signed_out=401),
+    ),
+    "export list": ("get", lambda w: "/api/v1/exports/", None, EVERYONE),
+    "ask for an export": (
+        "post",
+        lambda w: "/api/v1/exports/",
+        lambda w: {"kind": "blinded", "interim": True},
+        only({"stats.blind": 202, "stats.unblind": 202}, signed_out=401),
+    ),
+    "ask for an unblinded interim export": (
+        "post",
+        lambda w: "/api/v1/exports/",
+        lambda w: {"kind": "unblinded", "interim": True},
+        only({"stats.unblind": 202}, signed_out=401),
+    ),
+    "a blinded export": (
+        "get",
+        lambda w: f"/api/v1/exports/{built_export(w).pk}/",
+        None,
+        sees({"stats.blind", "stats.unblind"}, 200, signed_out=401),
+    ),
+    "an unblinded export": (
+        "get",
+        lambda w: f"/api/v1/exports/{built_export(w, blinded=False).pk}/",
+        None,
+        sees({"stats.unblind"}, 200, signed_out=401),
+    ),
+    "download a blinded export": (
+        "get",
+        lambda w: f"/api/v1/exports/{built_export(w).pk}/download/",
+        None,
+        sees({"stats.blind", "stats.unblind"}, 200, signed_out=401),
+    ),
+    "download an unblinded export": (
+        "get",
+        lambda w: f"/api/v1/exports/{built_export(w, blinded=False).pk}/download/",
+        None,
+        sees({"stats.unblind"}, 200, signed_out=401),
     ),
 }
 

@@ -191,6 +191,8 @@ TEXT_FIELDS = {
     ("NotDoneInRequest", "visit"): ("form not done", KEYED, col(NotDone, "visit")),
     ("NotDoneInRequest", "form"): ("form not done", KEYED, col(NotDone, "form")),
     ("NotDoneInRequest", "reason"): ("form not done", FREE, col(NotDone, "reason")),
+    ("ExportInRequest", "trial"): ("ask for an export", LOOKUP, None),
+    ("ExportInRequest", "population"): ("ask for an export", KEYED, None),
     ("PlanInRequest", "trial"): ("analysis plan record", LOOKUP, None),
     ("PlanInRequest", "title"): ("analysis plan record", FREE, col(AnalysisPlan, "title")),
     ("PlanInRequest", "version"): ("analysis plan record", FREE, col(AnalysisPlan, "version")),
