@@ -25,7 +25,7 @@ from sites.selectors import roles_at
 from trial.config import config_of
 from trial.models import Trial
 
-from .export.bundle import build_bundle
+from .export.bundle import build_bundle, steps
 from .export.scope import scope_of
 from .models import AnalysisPlan, Export
 from .services import STATISTICIANS
@@ -128,7 +128,7 @@ def export_build(export_id: int) -> Export:
 
 
 def _build(export: Export):
-    steps = {"n": 0}
+    done = {"n": 0}
     root = Path(settings.EXPORT_ROOT)
     root.mkdir(parents=True, exist_ok=True)
     for _attempt in range(INTERIM_ATTEMPTS):
@@ -138,13 +138,13 @@ def _build(export: Export):
         ):
             raise Conflict(f"{export.lock} was unlocked before the export was built.")
         scope = scope_of(trial=export.trial, blinded=export.blinded, lock=export.lock)
-        total = len(scope.forms) + 5
-        steps["n"] = 0
+        total = steps(scope)
+        done["n"] = 0
         _progress(export, total_steps=total, done_steps=0)
 
         def tick(step: str) -> None:
-            _progress(export, step=step[:200], done_steps=steps["n"])
-            steps["n"] += 1
+            _progress(export, step=step[:200], done_steps=done["n"])
+            done["n"] += 1
 
         target = root / f"export-{export.pk}-{scope.bundle_id}.zip"
         plan = (

@@ -9,16 +9,17 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 
 from crf.models import FormDefinition
 
 from . import odm
 from .dictionary import write_dictionary
-from .rows import FamilyRow, families, family_table_variables, family_values, records
+from .rows import Record, families, family_table_variables, family_values, records
 from .scope import FormPart, Scope
 from .scripts import r_script, stata_do_file
-from .tabular import CsvTable, write_dta, write_sav
+from .tabular import CsvTable, cell, read_table, write_dta, write_sav
 from .variables import MISSING, Variable
 
 FORMAT = "reconnect-export/1"
@@ -117,10 +118,20 @@ def build_bundle(
     )
 
 
+def steps(scope: Scope) -> int:
+    """The steps `tick` is told of: the families, ten shares of the single pass over the
+    responses, each table's SPSS and Stata files, the dictionary and scripts, the zip."""
+    return 1 + PASS_TICKS + (1 + len(scope.forms)) + 2
+
+
+PASS_TICKS = 10
+
+
 def _write_files(scope: Scope, folder: Path, *, plan: dict | None, tick) -> dict:
     state, at = scope.state, scope.as_of
     # The state first: an SPSS file label keeps 64 bytes only.
     label = f"{state}: {scope.trial.short_name} {scope.kind} export"
+    days = scope.dates == "days_from_randomisation"
     tick("Reading the families")
     family_rows = families(scope)
     by_family = {f.pk: f for f in family_rows}
@@ -132,86 +143,81 @@ def _write_files(scope: Scope, folder: Path, *, plan: dict | None, tick) -> dict
         _state_column("families"),
     ]
     _check_names("families", family_columns)
-
-    def family_row(f: FamilyRow) -> list:
-        return [f.identifier, f.site, *family_values(scope, f, family_vars), state]
-
-    rows = [family_row(f) for f in family_rows]
-    table = CsvTable(folder / "families.csv", [v.name for v in family_columns])
-    for row in rows:
-        table.write(row)
-    table.close()
-    write_sav(folder / "families.sav", family_columns, rows, label=f"{label}: families", at=at)
-    write_dta(folder / "families.dta", family_columns, rows, label=f"{label}: families", at=at)
-    del rows
     arm_variable = next((v for v in family_vars if v.name == "arm"), None)
     tables: list[tuple[str, str, Sequence[Variable]]] = [("families", "Families", family_columns)]
-
-    long_keys = ["family", "site", "visit", "repeat", "form", "form_version", "form_status"]
-    if not scope.blinded:
-        long_keys.append("arm")
-    long = CsvTable(folder / "long.csv", [*long_keys, "variable", "value", "data_state"])
-    counts: dict[str, int] = {}
+    columns_of: dict[str, list[Variable]] = {}
+    wide: dict[str, CsvTable] = {}
     for part in scope.forms:
-        tick(f"Writing {part.form}")
-        keys = _key_columns(scope, part)
-        columns = [*keys, *part.variables, _state_column(part.form)]
+        columns = [*_key_columns(scope, part), *part.variables, _state_column(part.form)]
         _check_names(part.form, columns)
         tables.append((part.form, part.title, columns))
-        wide = CsvTable(folder / f"{part.form}.csv", [v.name for v in columns])
-        rows = []
-        names = [v.name for v in part.variables]
-        for r in records(scope, (part,), by_family):
-            day = (
-                r.visit_day
-                if scope.dates == "days_from_randomisation"
-                else (r.dated_on.isoformat() if r.dated_on else None)
-            )
-            key_values = [
-                r.family.identifier,
-                r.family.site,
-                r.visit,
-                r.number,
-                r.version,
-                r.status,
-                day,
-            ]
-            if arm_variable is not None:
-                key_values.append(arm_variable.code_of(r.family.values["arm"]))
-            row = [*key_values, *r.values, state]
-            wide.write(row)
-            rows.append(row)
-            head = [
-                r.family.identifier,
-                r.family.site,
-                r.visit,
-                r.number,
-                part.form,
-                r.version,
-                r.status,
-            ]
-            if arm_variable is not None:
-                head.append(key_values[-1])
-            for name, x in zip(names, r.values, strict=True):
-                if x is not None:
-                    long.write([*head, name, x, state])
-        wide.close()
-        counts[part.form] = wide.rows
-        title = f"{label}: {part.title}"
-        write_sav(folder / f"{part.form}.sav", columns, rows, label=title, at=at)
-        write_dta(folder / f"{part.form}.dta", columns, rows, label=title, at=at)
-        del rows
-    long.close()
+        columns_of[part.form] = columns
+        wide[part.form] = CsvTable(folder / f"{part.form}.csv", [v.name for v in columns])
+    names_of = {p.form: [v.name for v in p.variables] for p in scope.forms}
+    family_table = CsvTable(folder / "families.csv", [v.name for v in family_columns])
+    long_keys = ["family", "site", "visit", "repeat", "form", "form_version", "form_status"]
+    if arm_variable is not None:
+        long_keys.append("arm")
+    long = CsvTable(folder / "long.csv", [*long_keys, "variable", "value", "data_state"])
+    odm_file = odm.OdmWriter(folder / "odm.xml", scope, family_vars)
 
-    tick("Writing the CDISC ODM file")
-    odm.write_odm(
-        folder / "odm.xml",
-        scope,
-        family_rows,
-        family_vars,
-        lambda f: family_values(scope, f, family_vars),
-        records(scope, scope.forms, by_family),
-    )
+    # One pass over the responses, family by family: each value is read and turned into
+    # text once, for its form's wide file, the long file and the ODM file.
+    tick("Writing the tables and the CDISC ODM file")
+    grouped = groupby(records(scope, scope.forms, by_family), key=lambda r: r.family.rank)
+    pending = next(grouped, None)
+    share = max(1, len(family_rows) // PASS_TICKS)
+    for n, family in enumerate(family_rows, start=1):
+        family_texts = [cell(x) for x in family_values(scope, family, family_vars)]
+        family_table.write_text([family.identifier, family.site, *family_texts, state])
+        arm = ""
+        if arm_variable is not None:
+            arm = cell(arm_variable.code_of(family.values["arm"]))
+        forms: list[tuple[Record, list[str]]] = []
+        if pending is not None and pending[0] == family.rank:
+            for r in pending[1]:
+                texts = [cell(x) for x in r.values]
+                forms.append((r, texts))
+                day = r.visit_day if days else (r.dated_on.isoformat() if r.dated_on else None)
+                head = [
+                    family.identifier,
+                    family.site,
+                    r.visit,
+                    str(r.number),
+                    cell(r.version),
+                    r.status,
+                ]
+                keys = [*head, cell(day)]
+                if arm_variable is not None:
+                    keys.append(arm)
+                wide[r.part.form].write_text([*keys, *texts, state])
+                head = [*head[:4], r.part.form, *head[4:]]
+                if arm_variable is not None:
+                    head.append(arm)
+                long.write_many(
+                    [
+                        [*head, name, text, state]
+                        for name, text in zip(names_of[r.part.form], texts, strict=True)
+                        if text != ""
+                    ]
+                )
+            pending = next(grouped, None)
+        odm_file.subject(family.identifier, family_texts, forms)
+        if n % share == 0 and n // share < PASS_TICKS:
+            tick(f"Writing the tables and the CDISC ODM file ({n} of {len(family_rows)} families)")
+    odm_file.close()
+    long.close()
+    family_table.close()
+    for table in wide.values():
+        table.close()
+
+    # SPSS and Stata files, a table at a time, from its CSV file.
+    for name, _, columns in tables:
+        tick(f"Writing the SPSS and Stata files of {name}")
+        frame = read_table(folder / f"{name}.csv", columns)
+        write_sav(folder / f"{name}.sav", columns, frame, label=f"{label}: {name}", at=at)
+        write_dta(folder / f"{name}.dta", columns, frame, label=f"{label}: {name}", at=at)
+        del frame
     tick("Writing the data dictionary and the scripts")
     context = {
         "trial": scope.trial,
@@ -226,6 +232,7 @@ def _write_files(scope: Scope, folder: Path, *, plan: dict | None, tick) -> dict
     header = f"{scope.trial.short_name}, export {scope.bundle_id} ({scope.kind}, {state})."
     (folder / "analysis.R").write_text(r_script(tables, header=header), encoding="utf-8")
     (folder / "analysis.do").write_text(stata_do_file(tables, header=header), encoding="utf-8")
+    counts = {form: table.rows for form, table in wide.items()}
     return _manifest(scope, folder, plan=plan, counts=counts, families=len(family_rows))
 
 

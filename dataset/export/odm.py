@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from .rows import FamilyRow, Record
+from .rows import Record
 from .scope import Scope
 from .tabular import cell
 from .variables import MISSING, Variable
@@ -154,26 +154,27 @@ def _events(scope: Scope) -> list[tuple[str, str, list[str]]]:
     return events
 
 
-def _items(table: str, variables: Sequence[Variable], values: Sequence[Any]) -> str:
-    return "".join(
-        f"<ItemData ItemOID={_a(item_oid(table, v))} Value={_a(cell(x))}/>"
-        for v, x in zip(variables, values, strict=True)
-        if x is not None
-    )
+def _value(text: str) -> str:
+    """An attribute value: numbers as they are, text escaped (line breaks kept)."""
+    if text.lstrip("-").replace(".", "", 1).isdigit():
+        return text
+    return escape(NOT_XML.sub("", text), ATTRIBUTE)
 
 
-def write_odm(
-    path: Path,
-    scope: Scope,
-    families: Sequence[FamilyRow],
-    family_vars: Sequence[Variable],
-    family_values,
-    records: Iterator[Record],
-    *,
-    tick=lambda: None,
-) -> None:
-    at = scope.as_of.isoformat()
-    with path.open("w", encoding="utf-8", newline="\n") as out:
+ATTRIBUTE = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+
+
+class OdmWriter:
+    """The ODM file written as the families arrive: `subject` once per family, in order."""
+
+    def __init__(self, path: Path, scope: Scope, family_vars: Sequence[Variable]) -> None:
+        self.out = path.open("w", encoding="utf-8", newline="\n")
+        self.scope = scope
+        self.family_prefixes = self._prefixes(FAMILIES, family_vars)
+        self.prefixes = {p.form: self._prefixes(p.form, p.variables) for p in scope.forms}
+        at = scope.as_of.isoformat()
+        trial = scope.trial
+        out = self.out
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         out.write(
             f'<ODM xmlns="{NAMESPACE}" ODMVersion="1.3.2" FileType="Snapshot" '
@@ -181,7 +182,6 @@ def write_odm(
             f'AsOfDateTime="{at}" Description={_a(f"{scope.kind} export, {scope.state}")} '
             'SourceSystem="ReConnect trial management system">\n'
         )
-        trial = scope.trial
         out.write(
             f'<Study OID="ST.{trial.code}"><GlobalVariables>'
             f"<StudyName>{escape(trial.short_name)}</StudyName>"
@@ -195,30 +195,44 @@ def write_odm(
             f'<ClinicalData StudyOID="ST.{trial.code}" '
             f'MetaDataVersionOID="MDV.{scope.bundle_id}">\n'
         )
-        by_family = groupby(records, key=lambda r: r.family.rank)
-        pending = next(by_family, None)
-        for family in families:
-            out.write(f"<SubjectData SubjectKey={_a(family.identifier)}>")
-            out.write(
-                f'<StudyEventData StudyEventOID="SE.{FAMILIES}"><FormData FormOID="F.{FAMILIES}">'
-                f'<ItemGroupData ItemGroupOID="IG.{FAMILIES}">'
-                f"{_items(FAMILIES, family_vars, family_values(family))}"
-                "</ItemGroupData></FormData></StudyEventData>"
-            )
-            if pending is not None and pending[0] == family.rank:
-                for visit, in_visit in groupby(pending[1], key=lambda r: r.visit):
-                    event = visit or ANY_TIME
-                    out.write(f'<StudyEventData StudyEventOID="SE.{event}">')
-                    for r in in_visit:
-                        repeat = f' FormRepeatKey="{r.number}"' if r.part.repeatable else ""
-                        out.write(
-                            f'<FormData FormOID="F.{r.part.form}"{repeat}>'
-                            f'<ItemGroupData ItemGroupOID="IG.{r.part.form}">'
-                            f"{_items(r.part.form, r.part.variables, r.values)}"
-                            "</ItemGroupData></FormData>"
-                        )
-                    out.write("</StudyEventData>")
-                pending = next(by_family, None)
-            out.write("</SubjectData>\n")
-            tick()
-        out.write("</ClinicalData>\n</ODM>\n")
+
+    @staticmethod
+    def _prefixes(table: str, variables: Sequence[Variable]) -> list[str]:
+        return [f'<ItemData ItemOID={_a(item_oid(table, v))} Value="' for v in variables]
+
+    @staticmethod
+    def _items(prefixes: list[str], texts: Sequence[str]) -> str:
+        return "".join(
+            f'{prefix}{_value(text)}"/>'
+            for prefix, text in zip(prefixes, texts, strict=True)
+            if text != ""
+        )
+
+    def subject(
+        self, identifier: str, family_texts: Sequence[str], forms: Sequence[tuple[Record, list]]
+    ) -> None:
+        """One family: its own items, then each form (a record and its values as text), the
+        forms in visit order."""
+        pieces = [
+            f"<SubjectData SubjectKey={_a(identifier)}>",
+            f'<StudyEventData StudyEventOID="SE.{FAMILIES}"><FormData FormOID="F.{FAMILIES}">'
+            f'<ItemGroupData ItemGroupOID="IG.{FAMILIES}">',
+            self._items(self.family_prefixes, family_texts),
+            "</ItemGroupData></FormData></StudyEventData>",
+        ]
+        for visit, in_visit in groupby(forms, key=lambda pair: pair[0].visit):
+            pieces.append(f'<StudyEventData StudyEventOID="SE.{visit or ANY_TIME}">')
+            for record, texts in in_visit:
+                form = record.part.form
+                repeat = f' FormRepeatKey="{record.number}"' if record.part.repeatable else ""
+                pieces.append(
+                    f'<FormData FormOID="F.{form}"{repeat}><ItemGroupData ItemGroupOID="IG.{form}">'
+                    f"{self._items(self.prefixes[form], texts)}</ItemGroupData></FormData>"
+                )
+            pieces.append("</StudyEventData>")
+        pieces.append("</SubjectData>\n")
+        self.out.write("".join(pieces))
+
+    def close(self) -> None:
+        self.out.write("</ClinicalData>\n</ODM>\n")
+        self.out.close()

@@ -16,7 +16,7 @@ from randomisation.models import Allocation
 from trial.models import Family, Withdrawal
 
 from .scope import FormPart, Scope
-from .variables import Answers, family_variables, value
+from .variables import Answers, encoder, family_variables, not_done_values, value
 
 CHUNK = 2000
 
@@ -132,6 +132,8 @@ def records(
     visit_rank = scope.visit_order
     form_rank = {p.form: n for n, p in enumerate(parts)}
     part_of = {p.form: p for p in parts}
+    encode = {p.form: encoder(p.variables) for p in parts}
+    not_done_row = {p.form: not_done_values(p.variables) for p in parts}
     ordering = ("family__site__code", "family__sequence", "visit_rank", "form_rank", "number")
     responses = (
         Response.objects.filter(
@@ -180,7 +182,6 @@ def records(
             if family is None:
                 continue
             part = part_of[form]
-            answers = Answers(values=values, missing=missing, scores=scores)
             yield (
                 (family.rank, visit_rank.get(visit, 0), form_rank[form], number),
                 Record(
@@ -191,7 +192,7 @@ def records(
                     version,
                     status,
                     dated_on,
-                    [value(v, answers, family.randomised_on) for v in part.variables],
+                    encode[form](values, missing, scores, family.randomised_on),
                 ),
             )
 
@@ -201,7 +202,6 @@ def records(
             if family is None:
                 continue
             part = part_of[form]
-            answers = Answers(values={}, not_done=True)
             yield (
                 (family.rank, visit_rank.get(visit, 0), form_rank[form], 1),
                 Record(
@@ -212,7 +212,7 @@ def records(
                     None,
                     "not_done",
                     None,
-                    [value(v, answers, None) for v in part.variables],
+                    list(not_done_row[form]),
                 ),
             )
 

@@ -4,13 +4,11 @@ table at a time, their header timestamps set to the bundle's time so that the sa
 give the same bytes."""
 
 import csv
-import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyreadstat
 
@@ -42,30 +40,46 @@ class CsvTable:
         self.writer.writerow([cell(v) for v in values])
         self.rows += 1
 
+    def write_text(self, cells: Sequence[str]) -> None:
+        """A row whose cells are text already (see `cell`)."""
+        self.writer.writerow(cells)
+        self.rows += 1
+
+    def write_many(self, rows: Sequence[Sequence[str]]) -> None:
+        self.writer.writerows(rows)
+        self.rows += len(rows)
+
     def close(self) -> None:
         self.file.close()
 
 
-def _frame(variables: Sequence[Variable], rows: list[list], *, stata: bool) -> pd.DataFrame:
-    columns = {}
-    for i, v in enumerate(variables):
-        raw = [row[i] for row in rows]
-        if not v.numeric:
-            columns[v.name] = pd.Series(["" if x is None else str(x) for x in raw], dtype=object)
-        elif stata and any(x in BY_CODE for x in raw):
-            # Stata's extended missing values (.a to .e) stand for the missing-data codes.
-            columns[v.name] = pd.Series(
-                [
-                    np.nan if x is None else BY_CODE[x].stata if x in BY_CODE else float(x)
-                    for x in raw
-                ],
-                dtype=object,
-            )
-        else:
-            columns[v.name] = pd.Series(
-                [np.nan if x is None else float(x) for x in raw], dtype="float64"
-            )
-    return pd.DataFrame(columns)
+def read_table(path: Path, variables: Sequence[Variable]) -> pd.DataFrame:
+    """A table's CSV file read back (in C, by pandas): text as written, numbers as floats."""
+    text = {v.name for v in variables if not v.numeric}
+    return pd.read_csv(
+        path,
+        dtype={v.name: (object if v.name in text else "float64") for v in variables},
+        keep_default_na=False,
+        na_values={v.name: [""] for v in variables if v.name not in text},
+        encoding="utf-8",
+    )
+
+
+def _stata_frame(frame: pd.DataFrame, variables: Sequence[Variable]) -> tuple[pd.DataFrame, dict]:
+    """Missing-data codes as Stata's extended missing values (.a to .e)."""
+    frame = frame.copy()
+    used = {}
+    codes = list(BY_CODE)
+    for v in variables:
+        if not (v.numeric and v.missing):
+            continue
+        column = frame[v.name]
+        coded = column.isin(codes)
+        if coded.any():
+            letters = column[coded].map(lambda x: BY_CODE[int(x)].stata)
+            frame[v.name] = column.astype(object).where(~coded, letters)
+            used[v.name] = sorted(set(letters))
+    return frame, used
 
 
 def _value_labels(variables: Sequence[Variable], *, spss: bool) -> dict[str, dict]:
@@ -98,10 +112,10 @@ def _stamp_dta(path: Path, at: datetime) -> None:
 
 
 def write_sav(
-    path: Path, variables: Sequence[Variable], rows: list[list], *, label: str, at: datetime
+    path: Path, variables: Sequence[Variable], frame: pd.DataFrame, *, label: str, at: datetime
 ) -> None:
     pyreadstat.write_sav(
-        _frame(variables, rows, stata=False),
+        frame,
         str(path),
         file_label=label.encode()[:SPSS_LABEL].decode(errors="ignore"),
         column_labels={v.name: v.label for v in variables},
@@ -119,27 +133,19 @@ def write_sav(
 
 
 def write_dta(
-    path: Path, variables: Sequence[Variable], rows: list[list], *, label: str, at: datetime
+    path: Path, variables: Sequence[Variable], frame: pd.DataFrame, *, label: str, at: datetime
 ) -> None:
     labels = {
         name: {int(code): text for code, text in pairs.items()}
         for name, pairs in _value_labels(variables, spss=False).items()
     }
-    used = {
-        v.name: sorted({BY_CODE[x].stata for row in rows if (x := row[i]) in BY_CODE})
-        for i, v in enumerate(variables)
-        if v.numeric and v.missing
-    }
+    frame, used = _stata_frame(frame, variables)
     pyreadstat.write_dta(
-        _frame(variables, rows, stata=True),
+        frame,
         str(path),
         file_label=label[:STATA_LABEL],
         column_labels={v.name: v.label[:STATA_LABEL] for v in variables},
         variable_value_labels=labels,
-        missing_user_values={name: codes for name, codes in used.items() if codes},
+        missing_user_values=used,
     )
     _stamp_dta(path, at)
-
-
-def is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))

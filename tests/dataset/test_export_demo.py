@@ -41,28 +41,31 @@ def _demo(django_db_setup, django_db_blocker):
         outer = transaction.atomic()
         outer.__enter__()
         outer._from_testcase = True
-        seed(log=lambda *_: None)
-        trial = Trial.objects.get(code="RC")
-        made = {}
-        for name, username, blinded in (
-            ("unblinded", "stats.unblind", False),
-            ("blinded", "stats.blind", True),
-        ):
-            actor = trial.memberships.get(user__username=username).user
-            export = export_request(
-                trial=trial,
-                actor=actor,
-                channel=Channel.COMMAND,
-                blinded=blinded,
-                interim=True,
-                enqueue=False,
-            )
-            made[name] = export_build(export.pk)
-    yield made
-    with django_db_blocker.unblock():
-        transaction.set_rollback(True)
-        outer.__exit__(None, None, None)
-        connections["default"].close_if_unusable_or_obsolete()
+    try:
+        with django_db_blocker.unblock():
+            seed(log=lambda *_: None)
+            trial = Trial.objects.get(code="RC")
+            made = {}
+            for name, username, blinded in (
+                ("unblinded", "stats.unblind", False),
+                ("blinded", "stats.blind", True),
+            ):
+                actor = trial.memberships.get(user__username=username).user
+                export = export_request(
+                    trial=trial,
+                    actor=actor,
+                    channel=Channel.COMMAND,
+                    blinded=blinded,
+                    interim=True,
+                    enqueue=False,
+                )
+                made[name] = export_build(export.pk)
+        yield made
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            connections["default"].close_if_unusable_or_obsolete()
 
 
 @pytest.fixture
