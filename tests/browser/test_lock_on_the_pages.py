@@ -50,3 +50,55 @@ def test_a_statistician_reads_the_report_and_locks_with_the_password(live_world,
     expect(page.get_by_test_id("locks")).to_contain_text("v1 (whole trial)")
     expect(page.get_by_test_id("locks")).to_contain_text("stats.blind")
     assert DataLock.objects.get().is_open
+
+
+def test_the_statistician_locks_then_watches_the_export_and_downloads_the_bundle(
+    live_world, browser_page, tmp_path
+):
+    import json
+    import zipfile
+
+    from dataset.exporting import export_build, export_request
+    from dataset.models import Export
+
+    world, page = live_world, browser_page
+    family = ready_family(world)
+    sign_in(page, "stats.unblind", PASSWORD)
+    page.get_by_role("link", name="Lock").click()
+    expect(page.get_by_test_id("ready")).to_be_visible()
+    page.get_by_test_id("lock-form").get_by_label("Password").fill(PASSWORD)
+    page.get_by_test_id("lock-form").get_by_role("button").click()
+    expect(page.get_by_test_id("locks")).to_contain_text("v1 (whole trial)")
+
+    # Asked for on the page: the job runs as the request ends; the page shows it done.
+    page.get_by_role("link", name="Exports").click()
+    form = page.get_by_test_id("export-form")
+    form.get_by_label("Kind").select_option("blinded")
+    form.get_by_role("button").click()
+    expect(page.get_by_test_id("export-status")).to_have_text("Ready")
+    with page.expect_download() as download:
+        page.get_by_test_id("download").click()
+    saved = tmp_path / "bundle.zip"
+    download.value.save_as(saved)
+    manifest = json.loads(zipfile.ZipFile(saved).read("MANIFEST.json"))
+    assert manifest["state"] == "locked v1" and manifest["kind"] == "blinded"
+    assert manifest["families"] == 1
+    assert family.identifier in zipfile.ZipFile(saved).read("families.csv").decode()
+
+    # A job still waiting for a worker: the page polls it and shows the download once done.
+    waiting = export_request(
+        trial=world.trial,
+        actor=world.stats_unblind,
+        channel=Channel.COMMAND,
+        blinded=True,
+        interim=True,
+        enqueue=False,
+    )
+    page.goto(f"/exports/{waiting.pk}/")
+    expect(page.get_by_test_id("export-status")).to_have_text("Queued")
+    expect(page.get_by_test_id("download")).to_have_count(0)
+    export_build(waiting.pk)
+    expect(page.get_by_test_id("export-status")).to_have_text("Ready")
+    expect(page.get_by_test_id("download")).to_contain_text(
+        Export.objects.get(pk=waiting.pk).bundle_id
+    )
