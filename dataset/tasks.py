@@ -1,8 +1,6 @@
-from celery import shared_task
+"""The export job lives beside the service that queues it (dataset.exporting); it is named
+here so that the worker's task discovery finds it."""
 
-from .exporting import export_build
+from .exporting import build_export
 
-
-@shared_task
-def build_export(export_id: int) -> str:
-    return export_build(export_id).status
+__all__ = ["build_export"]

@@ -19,7 +19,7 @@ from .dictionary import write_dictionary
 from .rows import Record, families, family_table_variables, family_values, records
 from .scope import FormPart, Scope
 from .scripts import r_script, stata_do_file
-from .tabular import CsvTable, cell, read_table, write_dta, write_sav
+from .tabular import CsvTable, cell, cells, quoted, read_table, write_dta, write_sav
 from .variables import MISSING, Variable
 
 FORMAT = "reconnect-export/1"
@@ -154,13 +154,14 @@ def _write_files(scope: Scope, folder: Path, *, plan: dict | None, tick) -> dict
         tables.append((part.form, part.title, columns))
         columns_of[part.form] = columns
         wide[part.form] = CsvTable(folder / f"{part.form}.csv", [v.name for v in columns])
-    names_of = {p.form: [v.name for v in p.variables] for p in scope.forms}
+    names_of = {p.form: [(v.name, not v.numeric) for v in p.variables] for p in scope.forms}
     family_table = CsvTable(folder / "families.csv", [v.name for v in family_columns])
     long_keys = ["family", "site", "visit", "repeat", "form", "form_version", "form_status"]
     if arm_variable is not None:
         long_keys.append("arm")
     long = CsvTable(folder / "long.csv", [*long_keys, "variable", "value", "data_state"])
     odm_file = odm.OdmWriter(folder / "odm.xml", scope, family_vars)
+    state_text = quoted(state) + "\n"
 
     # One pass over the responses, family by family: each value is read and turned into
     # text once, for its form's wide file, the long file and the ODM file.
@@ -169,7 +170,7 @@ def _write_files(scope: Scope, folder: Path, *, plan: dict | None, tick) -> dict
     pending = next(grouped, None)
     share = max(1, len(family_rows) // PASS_TICKS)
     for n, family in enumerate(family_rows, start=1):
-        family_texts = [cell(x) for x in family_values(scope, family, family_vars)]
+        family_texts = cells(family_values(scope, family, family_vars))
         family_table.write_text([family.identifier, family.site, *family_texts, state])
         arm = ""
         if arm_variable is not None:
@@ -177,7 +178,7 @@ def _write_files(scope: Scope, folder: Path, *, plan: dict | None, tick) -> dict
         forms: list[tuple[Record, list[str]]] = []
         if pending is not None and pending[0] == family.rank:
             for r in pending[1]:
-                texts = [cell(x) for x in r.values]
+                texts = cells(r.values)
                 forms.append((r, texts))
                 day = r.visit_day if days else (r.dated_on.isoformat() if r.dated_on else None)
                 head = [
@@ -192,16 +193,17 @@ def _write_files(scope: Scope, folder: Path, *, plan: dict | None, tick) -> dict
                 if arm_variable is not None:
                     keys.append(arm)
                 wide[r.part.form].write_text([*keys, *texts, state])
+                # The long file's rows share all but the variable and its value: joined once.
                 head = [*head[:4], r.part.form, *head[4:]]
                 if arm_variable is not None:
                     head.append(arm)
-                long.write_many(
-                    [
-                        [*head, name, text, state]
-                        for name, text in zip(names_of[r.part.form], texts, strict=True)
-                        if text != ""
-                    ]
-                )
+                before = ",".join(quoted(h) for h in head) + ","
+                lines = [
+                    f"{before}{name},{quoted(text) if is_text else text},{state_text}"
+                    for (name, is_text), text in zip(names_of[r.part.form], texts, strict=True)
+                    if text != ""
+                ]
+                long.write_lines("".join(lines), len(lines))
             pending = next(grouped, None)
         odm_file.subject(family.identifier, family_texts, forms)
         if n % share == 0 and n // share < PASS_TICKS:

@@ -155,9 +155,7 @@ def _events(scope: Scope) -> list[tuple[str, str, list[str]]]:
 
 
 def _value(text: str) -> str:
-    """An attribute value: numbers as they are, text escaped (line breaks kept)."""
-    if text.lstrip("-").replace(".", "", 1).isdigit():
-        return text
+    """A text attribute value, escaped (line breaks kept)."""
     return escape(NOT_XML.sub("", text), ATTRIBUTE)
 
 
@@ -197,14 +195,19 @@ class OdmWriter:
         )
 
     @staticmethod
-    def _prefixes(table: str, variables: Sequence[Variable]) -> list[str]:
-        return [f'<ItemData ItemOID={_a(item_oid(table, v))} Value="' for v in variables]
+    def _prefixes(table: str, variables: Sequence[Variable]) -> list[tuple[str, bool]]:
+        """Each item's opening text, and whether its values are text to escape (numbers
+        are written as they are)."""
+        return [
+            (f'<ItemData ItemOID={_a(item_oid(table, v))} Value="', not v.numeric)
+            for v in variables
+        ]
 
     @staticmethod
-    def _items(prefixes: list[str], texts: Sequence[str]) -> str:
+    def _items(prefixes: list[tuple[str, bool]], texts: Sequence[str]) -> str:
         return "".join(
-            f'{prefix}{_value(text)}"/>'
-            for prefix, text in zip(prefixes, texts, strict=True)
+            f'{prefix}{_value(text) if escaped else text}"/>'
+            for (prefix, escaped), text in zip(prefixes, texts, strict=True)
             if text != ""
         )
 

@@ -250,6 +250,15 @@ def _reader(v: Variable) -> Reader:
 
         return score
     coded_as = {m.key: (m.code if v.numeric else str(m.code)) for m in MISSING.values()}
+    if kind == "integer" and v.minimum is not None and v.minimum > MISSING_RANGE[1]:
+        # Most values: an integer answer whose range keeps it clear of the missing codes.
+        def whole(values, missing, scores, randomised):
+            if missing and source in missing and missing[source] in coded_as:
+                return coded_as[missing[source]]
+            raw = values.get(source)
+            return raw if raw is None or type(raw) is int else _not_a_code(int(raw))
+
+        return whole
     if kind == "indicator":
         convert = _indicator(v.choice)
     elif kind in ("coded", "yes_no"):
