@@ -16,3 +16,23 @@ def server_error(request):
     if request.path_info.startswith("/api/"):
         return json_server_error(request)
     return defaults.server_error(request)
+
+
+class StyledNotFoundMiddleware:
+    """With DEBUG on (the demo), Django answers a missing page with its technical page,
+    which shows the site's URL patterns. The demo's users get the site's own 404 instead."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and not response.streaming
+            and not request.path_info.startswith(("/api/", "/static/"))
+            and "text/html" in response.get("Content-Type", "")
+            and b'data-testid="error-page"' not in response.content
+        ):
+            return defaults.page_not_found(request, None)
+        return response

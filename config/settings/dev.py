@@ -13,3 +13,6 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The site's own 404 page rather than Django's technical one (which lists the URL patterns).
+MIDDLEWARE = [*MIDDLEWARE, "config.errors.StyledNotFoundMiddleware"]  # noqa: F405
