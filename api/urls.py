@@ -17,6 +17,7 @@ from . import (
     randomisation,
     screening,
     sites,
+    worklist,
 )
 
 urlpatterns = [
@@ -181,6 +182,7 @@ urlpatterns = [
         deviations.DeviationReviewView.as_view(),
         name="api-deviation-review",
     ),
+    path("worklist/", worklist.WorklistView.as_view(), name="api-worklist"),
     path("exports/", exports.ExportsView.as_view(), name="api-exports"),
     path("exports/<int:export_id>/", exports.ExportView.as_view(), name="api-export"),
     path(

@@ -3,7 +3,6 @@ from django.urls import path
 from . import account_views, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("sites/", views.site_list, name="site-list"),
     path("sites/new/", views.site_register_page, name="site-register"),
     path("sites/<int:site_id>/", views.site_detail, name="site-detail"),

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,7 +33,6 @@ from .selectors import (
     delegations_visible_to,
     is_trial_manager,
     memberships_visible_to,
-    open_memberships,
     roles_at,
     sites_visible_to,
     users_visible_to,
@@ -67,25 +66,6 @@ def single_trial(user):
 
 def _visible_sites(user):
     return sites_visible_to(user).select_related("trial", "principal_investigator")
-
-
-@login_required
-def home(request):
-    memberships = open_memberships(request.user).select_related("trial", "site")
-    roles = {m.role for m in memberships}
-    sites = _visible_sites(request.user).annotate(
-        staff=Count("memberships", filter=Q(memberships__ends_on__isnull=True))
-    )
-    context = {
-        "memberships": memberships,
-        "roles": roles,
-        "sites": sites,
-        "status_counts": {s.label: sum(1 for x in sites if x.status == s) for s in SiteStatus},
-        "my_delegations": Delegation.objects.filter(
-            membership__in=memberships, ends_on__isnull=True
-        ).select_related("membership__site"),
-    }
-    return render(request, "home.html", context)
 
 
 @login_required

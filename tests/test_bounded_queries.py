@@ -541,6 +541,12 @@ LISTS: dict[str, Listing] = {
         fixed("/api/v1/lock/readiness/"), families, ("manager", "stats.blind"), True
     ),
     "api-locks": Listing(fixed("/api/v1/locks/"), locks, ("stats.blind", "coord.buc"), True),
+    "api-worklist": Listing(
+        fixed("/api/v1/worklist/"),
+        families,
+        ("manager", "coord.buc", "assessor.buc", "monitor.buc", "pi.buc"),
+        True,
+    ),
     "api-exports": Listing(
         fixed("/api/v1/exports/"), exports, ("stats.blind", "stats.unblind"), True
     ),
@@ -552,7 +558,11 @@ LISTS: dict[str, Listing] = {
         fixed("/api/v1/analysis-plans/"), analysis_plans, ("manager", "stats.blind"), True
     ),
     # Pages
-    "home": Listing(fixed("/"), sites, ("manager", "stats.blind")),
+    "home": Listing(
+        fixed("/"),
+        families,
+        ("manager", "stats.blind", "coord.buc", "assessor.buc", "monitor.buc", "pi.buc"),
+    ),
     "site-list": Listing(fixed("/sites/"), sites, ("manager", "stats.blind")),
     "site-detail": Listing(lambda w: f"/sites/{w.buc.pk}/", staff, ("manager", "coord.buc")),
     "people": Listing(fixed("/people/"), staff, ("manager", "coord.buc")),

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "lock",
     "dataset",
     "review",
+    "worklist",
     "api",
     "demo",
 ]
@@ -73,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "sites.context_processors.roles",
+                "worklist.context_processors.waiting",
             ],
         },
     },

@@ -581,6 +581,7 @@ ENDPOINTS |= {
         acts_on(BUC_READERS, {"manager": 200}, signed_out=401),
     ),
     "export list": ("get", lambda w: "/api/v1/exports/", None, EVERYONE),
+    "work list": ("get", lambda w: "/api/v1/worklist/", None, EVERYONE),
     "ask for an export": (
         "post",
         lambda w: "/api/v1/exports/",

@@ -391,6 +391,7 @@ def test_every_page_route_is_in_the_matrix(world):
     from review.urls import urlpatterns as audit_pages
     from sites.urls import urlpatterns as site_pages
     from trial.urls import urlpatterns as trial_pages
+    from worklist.urls import urlpatterns as worklist_pages
 
     covered = {resolve(url(world)).url_name for _m, url, _b, _e in PAGES.values()}
     routes = {
@@ -402,6 +403,7 @@ def test_every_page_route_is_in_the_matrix(world):
             *randomisation_pages,
             *crf_pages,
             *dataset_pages,
+            *worklist_pages,
         ]
     }
     assert routes <= covered, f"not in the matrix: {sorted(routes - covered)}"

@@ -1,0 +1,177 @@
+"""Each role's work list: what waits, oldest first, each item one click from the page that
+clears it (and every such link opens for that person); a form the viewer does not enter
+says who does, with no link to a refusal. The same lists through the API; the home page's
+count in the header of the other pages."""
+
+import pytest
+from django.test import Client
+
+from core.channels import Channel
+from crf.entry import response_verify
+from crf.queries import query_answer, query_raise
+from crf.signatures import casebook_sign
+from dataset.services import data_lock, lock_unlock_request
+from tests.access import family_at, open_screening
+from tests.crf.conftest import enter, enter_baseline, load_forms, randomised
+from tests.factories import PASSWORD
+from worklist.selectors import work_for
+
+pytestmark = pytest.mark.django_db
+
+
+def section(user, key):
+    found = {s.key: s for s in work_for(user)}
+    return found[key]
+
+
+def opens(user, items) -> None:
+    """Every linked item opens for this person (perhaps by a deliberate redirect, once the
+    item is done): no dead end."""
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    for item in items:
+        if item.url:
+            answer = client.get(item.url, follow=True)
+            assert answer.status_code == 200, (item, answer.status_code)
+
+
+def test_the_coordinator_sees_referrals_baseline_forms_randomisation_and_queries(world):
+    load_forms(world)
+    screening = open_screening(world, "BUC")
+    family = family_at(world, "BUC")
+    due = section(world.coord_buc, "forms_due").items
+    baseline = [i for i in due if i.family == family.identifier]
+    assert baseline and all(i.note.startswith("due before randomisation") for i in baseline)
+    care = next(i for i in baseline if i.title.startswith("CARE-Index"))
+    assert care.url == "" and "the blinded outcome assessor enters this form" in care.note
+    core = next(i for i in baseline if i.title.startswith("CORE-10"))
+    assert core.url == f"/families/{family.pk}/enter/baseline/core10/"
+    assert [i.family for i in section(world.coord_buc, "to_consent").items] == [
+        screening.identifier
+    ]
+    assert not section(world.coord_buc, "to_randomise").items
+    enter_baseline(world, family)
+    ready = section(world.coord_buc, "to_randomise").items
+    assert [(i.family, i.url) for i in ready] == [
+        (family.identifier, f"/families/{family.pk}/randomise/")
+    ]
+    opens(world.coord_buc, [*due, *ready, *section(world.coord_buc, "to_consent").items])
+
+
+def test_queries_wait_for_the_coordinator_then_for_the_monitor_to_close(world):
+    family = randomised(world, "BUC")
+    response = family.responses.get(visit="baseline", form="core10")
+    query = query_raise(
+        response=response,
+        field="item_2",
+        text="Check item 2.",
+        actor=world.monitor_buc,
+        channel=Channel.COMMAND,
+    )
+    waiting = section(world.coord_buc, "queries_to_answer").items
+    assert [i.note for i in waiting] == ["Check item 2."]
+    assert waiting[0].title == "Answer the query on CORE-10 (Baseline)"
+    assert not section(world.monitor_buc, "queries_to_close").items
+    query_answer(query=query, text="Checked.", actor=world.coord_buc, channel=Channel.COMMAND)
+    assert not section(world.coord_buc, "queries_to_answer").items
+    to_close = section(world.monitor_buc, "queries_to_close").items
+    assert len(to_close) == 1
+    opens(world.monitor_buc, to_close)
+    opens(world.coord_buc, waiting)
+
+
+def test_the_assessor_sees_only_the_forms_they_enter_with_links(world):
+    family = family_at(world, "BUC")
+    load_forms(world)
+    items = section(world.assessor_buc, "forms_due").items
+    titles = {i.title.split(",")[0] for i in items if i.family == family.identifier}
+    assert "CARE-Index coding" in titles and "Demographics" not in titles
+    assert all(i.url for i in items)
+    opens(world.assessor_buc, items)
+
+
+def test_the_monitor_sees_events_since_the_sign_off_and_forms_to_verify(world):
+    family = randomised(world, "BUC")
+    events = section(world.monitor_buc, "events_to_review").items
+    assert [i.site for i in events] == ["BUC"] and events[0].url == f"/audit/?site={world.buc.pk}"
+    sdv = section(world.monitor_buc, "sdv_to_do").items
+    demographics = next(i for i in sdv if "Demographics" in i.title)  # a key form: all of it
+    assert demographics.family == family.identifier
+    response_verify(
+        response=family.responses.get(form="demographics"),
+        actor=world.monitor_buc,
+        channel=Channel.COMMAND,
+    )
+    assert not [
+        i for i in section(world.monitor_buc, "sdv_to_do").items if "Demographics" in i.title
+    ]
+    opens(world.monitor_buc, [*events, *sdv[:3]])
+
+
+def test_the_pi_sees_casebooks_to_sign_and_a_change_brings_one_back(world):
+    family = randomised(world, "BUC")
+    to_sign = section(world.pi_buc, "casebooks_to_sign").items
+    assert [i.family for i in to_sign] == [family.identifier]
+    assert to_sign[0].url == f"/families/{family.pk}/sign/"
+    opens(world.pi_buc, to_sign)
+    casebook_sign(
+        family=family,
+        actor=world.pi_buc,
+        password=PASSWORD,
+        meaning="approved",
+        channel=Channel.COMMAND,
+    )
+    assert not section(world.pi_buc, "casebooks_to_sign").items
+    enter(world, family, "psoc", "month_6", on=None)
+    back = (
+        section(world.pi_buc, "casebooks_to_sign").items
+        + section(world.pi_buc, "signatures_invalidated").items
+    )
+    assert [i.family for i in back] == [family.identifier]
+    assert back[0].note == "1 form not covered by a signature"
+
+
+def test_the_statisticians_and_manager_see_the_lock_and_unlocks_to_confirm(world):
+    items = section(world.stats_blind, "lock_readiness").items
+    assert items == [] or items[0].url == "/lock/"
+    randomised(world, "BUC")
+    blocked = section(world.stats_blind, "lock_readiness").items
+    assert len(blocked) == 1 and "block the lock" in blocked[0].title
+
+
+def test_an_unlock_asked_for_waits_for_the_other_person(world):
+    lock = data_lock(
+        trial=world.trial, actor=world.stats_blind, channel=Channel.WEB, password=PASSWORD
+    )
+    lock_unlock_request(lock=lock, actor=world.stats_blind, channel=Channel.WEB, reason="Fix.")
+    assert [i.note for i in section(world.manager, "unlocks_to_confirm").items] == ["Fix."]
+    assert not section(world.stats_blind, "unlocks_to_confirm").items
+    opens(world.manager, section(world.manager, "unlocks_to_confirm").items)
+
+
+def test_the_home_page_shows_the_list_and_the_header_keeps_its_count(world):
+    family = family_at(world, "BUC")
+    load_forms(world)
+    client = Client()
+    client.force_login(world.coord_buc)
+    home = client.get("/").content.decode()
+    assert 'data-testid="worklist"' in home and family.identifier in home
+    count = sum(len(s.items) for s in work_for(world.coord_buc))
+    assert f'data-testid="waiting-count">{count}<' in home
+    other = client.get("/families/").content.decode()
+    assert f'data-testid="nav-waiting" aria-label="{count} waiting for you">{count}<' in other
+
+
+def test_the_api_gives_the_same_lists(world, api):
+    family_at(world, "BUC")
+    load_forms(world)
+    answer = api(world.coord_buc).get("/api/v1/worklist/")
+    assert answer.status_code == 200
+    body = answer.json()
+    sections = work_for(world.coord_buc)
+    assert [s["key"] for s in body["sections"]] == [s.key for s in sections]
+    assert body["waiting"] == sum(len(s.items) for s in sections)
+    assert [i["title"] for i in body["sections"][2]["items"]] == [
+        i.title for i in sections[2].items
+    ]
+    assert api(None).get("/api/v1/worklist/").status_code == 401

@@ -1,0 +1,411 @@
+"""What waits for whom. Every list reads the same scoped querysets as the pages it links to,
+so an item is never one the person cannot open; a form the person cannot enter says who
+enters it instead of linking to a refusal."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.cache import cache
+from django.db.models import Max
+from django.urls import reverse
+
+from audit.models import ReviewSignoff
+from core.clock import today
+from core.errors import TrialError
+from core.roles import Role
+from crf.models import Query, QueryStatus, ResponseStatus, Signature
+from crf.selectors import (
+    current_definitions,
+    outstanding_forms,
+    queries_visible_to,
+    randomised_on,
+    responses_visible_to,
+    schedule_of,
+)
+from crf.signatures import signatures_intact
+from dataset.models import Export
+from dataset.monitoring import must_verify
+from dataset.readiness import lock_readiness
+from dataset.selectors import READINESS_READERS, exports_visible_to
+from lock.models import DataLock
+from randomisation.preconditions import preconditions
+from review.selectors import events_visible_to
+from sites.selectors import open_memberships, sites_where
+from trial.collection import families_needing_reconsent
+from trial.config import config_of
+from trial.models import Family, ProtocolDeviation, ScreeningRecord
+from trial.models.screening import ScreeningOutcome
+
+ENTERS = {
+    Role.SITE_COORDINATOR: "the site coordinator",
+    Role.OUTCOME_ASSESSOR: "the blinded outcome assessor",
+    Role.PRINCIPAL_INVESTIGATOR: "the principal investigator",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    title: str
+    url: str
+    family: str = ""
+    site: str = ""
+    since: date | None = None  # what the list is ordered by, oldest first
+    note: str = ""
+    overdue: bool = False
+
+
+@dataclass
+class Section:
+    key: str
+    label: str
+    role: str
+    items: list[Item] = field(default_factory=list)
+
+    def sorted(self) -> "Section":
+        self.items.sort(key=lambda i: (i.since or date.max, i.site, i.family, i.title))
+        return self
+
+
+def _sites(user, role: str):
+    return sites_where(user, roles={role})
+
+
+def _families(user, role: str):
+    return Family.objects.filter(site__in=_sites(user, role)).select_related("site", "trial")
+
+
+def _coordinator(user, day: date) -> list[Section]:
+    role = Role.SITE_COORDINATOR
+    families = _families(user, role)
+    to_consent = Section("to_consent", "Families to consent and enrol", role)
+    for s in ScreeningRecord.objects.filter(
+        site__in=_sites(user, role), outcome=ScreeningOutcome.ELIGIBLE
+    ).select_related("site"):
+        to_consent.items.append(
+            Item(
+                "Eligible and approached: record the consent",
+                reverse("screening-enrol", args=[s.pk]),
+                s.identifier,
+                s.site.code,
+                s.outcome_date or s.referral_date,
+            )
+        )
+    due = _forms_due(user, families, role, day)
+    waiting_baseline = {o.family.pk for o in due.items_all if o.visit.before_randomisation}
+    to_randomise = Section("to_randomise", "Families to randomise", role)
+    for family in families.filter(allocations__isnull=True).prefetch_related("allocations"):
+        if family.pk in waiting_baseline or randomised_on(family) is not None:
+            continue
+        if not _may_randomise(family, day):
+            continue  # withdrawn, site not active, consent due again: listed where it is
+        to_randomise.items.append(
+            Item(
+                "Baseline complete: randomise",
+                reverse("family-randomise", args=[family.pk]),
+                family.identifier,
+                family.site.code,
+                family.enrolled_on,
+            )
+        )
+    queries = Section("queries_to_answer", "Queries to answer", role)
+    # Read through the concealment the pages apply: no query on a form that reveals the arm
+    # where the person is blinded (another of their roles may be).
+    for q in (
+        queries_visible_to(user)
+        .filter(site__in=_sites(user, role), status=QueryStatus.OPEN)
+        .select_related("response__definition", "family__trial", "site")
+    ):
+        queries.items.append(_query_item(q, "Answer the query on"))
+    reconsent = Section("reconsent_due", "Families to consent again (new version)", role)
+    for family, version in families_needing_reconsent(families, on=day):
+        reconsent.items.append(
+            Item(
+                f"Consent again to version {version.version}",
+                reverse("family-detail", args=[family.pk]),
+                family.identifier,
+                family.site.code,
+                version.created_at.date(),
+            )
+        )
+    return [to_consent, to_randomise, due.section, queries, reconsent]
+
+
+def _may_randomise(family: Family, day: date) -> bool:
+    for check in preconditions():
+        try:
+            check(family, day)
+        except TrialError:
+            return False
+    return True
+
+
+def _visit_label(trial, key: str, number: int) -> str:
+    if not key:
+        return f"#{number}"
+    visit = schedule_of(trial).visit(key)
+    return visit.label if visit else key
+
+
+@dataclass
+class _Due:
+    section: Section
+    items_all: list
+
+
+def _forms_due(user, families, role: str, day: date) -> _Due:
+    """Forms due and overdue at the person's sites. Those their role does not enter are
+    listed with who does, and no link to a refusal."""
+    label = "Assessments due" if role == Role.OUTCOME_ASSESSOR else "Forms due and overdue"
+    section = Section("forms_due", label, role)
+    found = outstanding_forms(families, on=day, viewer=user)
+    definitions: dict[int, dict] = {}
+    for o in found:
+        if o.family.trial_id not in definitions:
+            definitions[o.family.trial_id] = current_definitions(o.family.trial)
+        entered_by = definitions[o.family.trial_id][o.form].spec.entered_by
+        mine = role in entered_by
+        if role == Role.OUTCOME_ASSESSOR and not mine:
+            continue
+        when = (
+            f"overdue since {o.latest:%-d %b %Y}"
+            if o.overdue
+            else (f"due by {o.latest:%-d %b %Y}" if o.latest else "due before randomisation")
+        )
+        note = when if mine else f"{when}; {ENTERS[entered_by[0]]} enters this form"
+        section.items.append(
+            Item(
+                f"{o.title}, {o.visit.label}",
+                reverse("crf-entry", args=[o.family.pk, o.visit.key, o.form]) if mine else "",
+                o.family.identifier,
+                o.family.site.code,
+                o.latest or o.family.enrolled_on,
+                note,
+                o.overdue,
+            )
+        )
+    return _Due(section, found)
+
+
+def _query_item(q: Query, verb: str) -> Item:
+    where = _visit_label(q.family.trial, q.response.visit, q.response.number)
+    return Item(
+        f"{verb} {q.response.definition.title} ({where})",
+        reverse("crf-response", args=[q.family_id, q.response_id]),
+        q.family.identifier,
+        q.site.code,
+        q.raised_at.date(),
+        q.text[:120],
+    )
+
+
+def _assessor(user, day: date) -> list[Section]:
+    role = Role.OUTCOME_ASSESSOR
+    return [_forms_due(user, _families(user, role), role, day).section]
+
+
+def _monitor(user, day: date) -> list[Section]:
+    role = Role.MONITOR
+    sites = list(_sites(user, role).order_by("code"))
+    events = Section("events_to_review", "Audit events to review since your last sign-off", role)
+    signed = dict(
+        ReviewSignoff.objects.filter(site__in=sites)
+        .values("site_id")
+        .annotate(last=Max("last_seq"))
+        .values_list("site_id", "last")
+    )
+    visible = events_visible_to(user)
+    for site in sites:
+        new = visible.filter(site_id=site.pk, seq__gt=signed.get(site.pk, 0))
+        count = new.count()
+        if count:
+            first = new.order_by("seq").values_list("at", flat=True).first()
+            events.items.append(
+                Item(
+                    f"{count} event{'s' if count != 1 else ''} at {site.code} to review",
+                    f"{reverse('audit-review')}?site={site.pk}",
+                    "",
+                    site.code,
+                    first.date() if first else None,
+                )
+            )
+    sdv = Section("sdv_to_do", "Forms to source-verify (the monitoring plan)", role)
+    for r in (
+        responses_visible_to(user)
+        .filter(family__site__in=sites, status=ResponseStatus.COMPLETE)
+        .select_related("family__site", "family__trial", "definition")
+        .order_by("updated_at")
+    ):
+        plan = config_of(r.family.trial).monitoring.source_verification
+        if must_verify(
+            plan,
+            trial_code=r.family.trial.code,
+            site_code=r.family.site.code,
+            form=r.form,
+            response_id=r.pk,
+        ):
+            sdv.items.append(
+                Item(
+                    f"Verify {r.definition.title} "
+                    f"({_visit_label(r.family.trial, r.visit, r.number)})",
+                    reverse("crf-response", args=[r.family_id, r.pk]),
+                    r.family.identifier,
+                    r.family.site.code,
+                    r.updated_at.date(),
+                )
+            )
+    answered = Section("queries_to_close", "Answered queries to close", role)
+    for q in (
+        queries_visible_to(user)
+        .filter(site__in=sites, status=QueryStatus.ANSWERED)
+        .select_related("response__definition", "family__trial", "site")
+    ):
+        answered.items.append(_query_item(q, "Close or re-open the query on"))
+    return [events, sdv, answered]
+
+
+def _investigator(user, day: date) -> list[Section]:
+    role = Role.PRINCIPAL_INVESTIGATOR
+    families = _families(user, role).prefetch_related("responses", "signatures")
+    to_sign = Section("casebooks_to_sign", "Casebooks to sign", role)
+    invalidated = Section("signatures_invalidated", "Signatures no longer valid", role)
+    signatures = list(Signature.objects.filter(family__in=families, invalidated_at__isnull=True))
+    intact = signatures_intact(signatures)
+    covered: dict[int, set] = {}
+    for s in signatures:
+        if intact.get(s.pk):
+            covered.setdefault(s.family_id, set()).update(tuple(pair) for pair in s.content)
+    # Only forms the PI may see count: a count of arm-revealing forms would tell the arm to
+    # a PI who is also blinded.
+    visible = set(
+        responses_visible_to(user).filter(family__in=families).values_list("pk", flat=True)
+    )
+    for family in families:
+        done = [
+            r
+            for r in family.responses.all()
+            if r.pk in visible and r.status in (ResponseStatus.COMPLETE, ResponseStatus.VERIFIED)
+        ]
+        if not done:
+            continue
+        newer = [r for r in done if (r.pk, r.revision) not in covered.get(family.pk, set())]
+        if not newer:
+            continue
+        latest = max(r.updated_at for r in newer).date()
+        section = to_sign
+        note = f"{len(newer)} form{'s' if len(newer) != 1 else ''} not covered by a signature"
+        if any(not s.valid for s in family.signatures.all()) and family.pk not in covered:
+            section = invalidated
+        section.items.append(
+            Item(
+                "Sign the casebook",
+                reverse("crf-sign", args=[family.pk]),
+                family.identifier,
+                family.site.code,
+                latest,
+                note,
+            )
+        )
+    return [to_sign, invalidated]
+
+
+def _trial_wide(user, day: date) -> list[Section]:
+    held = {m.role: m.trial for m in open_memberships(user).filter(site__isnull=True)}
+    sections = []
+    if Role.TRIAL_MANAGER in held:
+        trial = held[Role.TRIAL_MANAGER]
+        role = Role.TRIAL_MANAGER
+        deviations = Section("deviations_to_review", "Protocol deviations to review", role)
+        for d in ProtocolDeviation.objects.filter(
+            family__trial=trial, reviewed_at__isnull=True
+        ).select_related("family__site"):
+            deviations.items.append(
+                Item(
+                    f"Review: {d.get_kind_display()}",
+                    reverse("family-detail", args=[d.family_id]),
+                    d.family.identifier,
+                    d.family.site.code,
+                    d.occurred_on,
+                )
+            )
+        sections.append(deviations)
+    readers = READINESS_READERS & set(held)
+    if readers:
+        role = sorted(readers)[0]
+        trial = held[role]
+        unlocks = Section("unlocks_to_confirm", "Unlocks waiting for you to confirm", role)
+        for lock in (
+            DataLock.objects.filter(
+                trial=trial, unlocked_at__isnull=True, unlock_requested_by__isnull=False
+            )
+            .exclude(unlock_requested_by=user)
+            .select_related("unlock_requested_by")
+        ):
+            unlocks.items.append(
+                Item(
+                    f"Confirm the unlock of {lock} asked by {lock.unlock_requested_by.username}",
+                    reverse("lock"),
+                    since=lock.unlock_requested_at.date(),
+                    note=lock.unlock_reason[:120],
+                )
+            )
+        sections.append(unlocks)
+        if not DataLock.objects.filter(trial=trial, unlocked_at__isnull=True).exists():
+            report = lock_readiness(trial, viewer=user, on=day)
+            lock = Section("lock_readiness", "Before the data can be locked", role)
+            if not report.ready:
+                lock.items.append(
+                    Item(
+                        f"{report.total} thing{'s' if report.total != 1 else ''} block the lock",
+                        reverse("lock"),
+                    )
+                )
+            sections.append(lock)
+    if held.keys() & {Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}:
+        failed = Section("exports_failed", "Exports that failed", Role.STATISTICIAN_BLINDED)
+        for e in exports_visible_to(user).filter(status=Export.Status.FAILED, requested_by=user):
+            failed.items.append(
+                Item(
+                    f"Export {e.pk} ({e.describe()}) failed",
+                    reverse("export", args=[e.pk]),
+                    since=e.requested_at.date(),
+                    note=e.error[:120],
+                )
+            )
+        sections.append(failed)
+    return sections
+
+
+BY_ROLE = {
+    Role.SITE_COORDINATOR: _coordinator,
+    Role.OUTCOME_ASSESSOR: _assessor,
+    Role.MONITOR: _monitor,
+    Role.PRINCIPAL_INVESTIGATOR: _investigator,
+}
+
+
+def work_for(user, *, on: date | None = None) -> list[Section]:
+    """The person's work, role by role (each role once, whatever its sites), each section
+    oldest first. Sections with nothing in them are kept: "nothing waiting" is news too."""
+    day = on or today()
+    held = set(open_memberships(user).values_list("role", flat=True))
+    sections: list[Section] = []
+    for role, make in BY_ROLE.items():
+        if role in held:
+            sections += make(user, day)
+    sections += _trial_wide(user, day)
+    return [s.sorted() for s in sections]
+
+
+def remember_waiting(user, sections: list[Section]) -> int:
+    """Kept for the header of the person's other pages, which show it without working the
+    list out again (the home page does that)."""
+    count = sum(len(s.items) for s in sections)
+    cache.set(f"waiting:{user.pk}", count, WAITING_KEPT)
+    return count
+
+
+def remembered_waiting(user) -> int | None:
+    return cache.get(f"waiting:{user.pk}")
+
+
+WAITING_KEPT = 15 * 60  # seconds

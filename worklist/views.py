@@ -1,0 +1,37 @@
+"""The home page: the person's work list, role by role, and their roles."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.shortcuts import render
+
+from sites.models import Delegation, SiteStatus
+from sites.selectors import open_memberships, sites_visible_to
+
+from .selectors import remember_waiting, work_for
+
+
+@login_required
+def home(request):
+    memberships = open_memberships(request.user).select_related("trial", "site")
+    roles = {m.role for m in memberships}
+    sites = (
+        sites_visible_to(request.user)
+        .select_related("trial", "principal_investigator")
+        .annotate(staff=Count("memberships", filter=Q(memberships__ends_on__isnull=True)))
+    )
+    sections = work_for(request.user)
+    return render(
+        request,
+        "home.html",
+        {
+            "memberships": memberships,
+            "roles": roles,
+            "sites": sites,
+            "sections": sections,
+            "waiting": remember_waiting(request.user, sections),
+            "status_counts": {s.label: sum(1 for x in sites if x.status == s) for s in SiteStatus},
+            "my_delegations": Delegation.objects.filter(
+                membership__in=memberships, ends_on__isnull=True
+            ).select_related("membership__site"),
+        },
+    )
