@@ -355,7 +355,8 @@ def _trial_wide(user, day: date) -> list[Section]:
             if not report.ready:
                 lock.items.append(
                     Item(
-                        f"{report.total} thing{'s' if report.total != 1 else ''} block the lock",
+                        f"{report.total} "
+                        f"{'things block' if report.total != 1 else 'thing blocks'} the lock",
                         reverse("lock"),
                     )
                 )

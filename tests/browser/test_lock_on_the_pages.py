@@ -31,7 +31,7 @@ def test_a_statistician_reads_the_report_and_locks_with_the_password(live_world,
         channel=Channel.COMMAND,
     )
     sign_in(page, "stats.blind", PASSWORD)
-    page.get_by_role("link", name="Lock").click()
+    page.get_by_role("link", name="Lock", exact=True).click()
     expect(page.get_by_test_id("blocked")).to_contain_text("1 to do")
     link = page.get_by_test_id("blockers-open_query").get_by_role("link")
     expect(link).to_contain_text("query on item_3 is open")
@@ -64,7 +64,7 @@ def test_the_statistician_locks_then_watches_the_export_and_downloads_the_bundle
     world, page = live_world, browser_page
     family = ready_family(world)
     sign_in(page, "stats.unblind", PASSWORD)
-    page.get_by_role("link", name="Lock").click()
+    page.get_by_role("link", name="Lock", exact=True).click()
     expect(page.get_by_test_id("ready")).to_be_visible()
     page.get_by_test_id("lock-form").get_by_label("Password").fill(PASSWORD)
     page.get_by_test_id("lock-form").get_by_role("button").click()
