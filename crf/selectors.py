@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.clock import today
 from randomisation.concealment import blinded_sites
+from sites.selectors import roles_at
 from trial.collection import CollectionStatus, collection_status, collection_statuses
 from trial.config import config_of
 from trial.models import Family, Trial
@@ -80,6 +81,18 @@ def randomised_on(family: Family) -> date | None:
     return timezone.localdate(allocation.randomised_at) if allocation else None
 
 
+# Who enters a form, as a page says it: "the blinded outcome assessor enters this form".
+ENTERERS = {
+    "site_coordinator": "the site coordinator",
+    "outcome_assessor": "the blinded outcome assessor",
+    "principal_investigator": "the principal investigator",
+}
+
+
+def who_enters(definition: FormDefinition) -> str:
+    return " or ".join(ENTERERS[r] for r in definition.spec.entered_by)
+
+
 @dataclass
 class Cell:
     """One form at one visit of a family's casebook."""
@@ -96,6 +109,8 @@ class Cell:
     overdue: bool = False
     in_window: bool | None = None
     not_done: NotDone | None = None
+    enters: bool = True  # whether the viewer's role enters this form
+    entered_by: str = ""  # who does, in words
 
     @property
     def state(self) -> str:
@@ -164,6 +179,11 @@ def casebook(family: Family, viewer, *, on: date | None = None) -> Casebook:
     schedule = schedule_of(family.trial)
     definitions = current_definitions(family.trial)
     hidden = hides_arm_forms(viewer, family.site)
+    viewer_roles = roles_at(viewer, family.site)
+
+    def enters(definition: FormDefinition | None) -> bool:
+        return definition is not None and bool(viewer_roles & set(definition.spec.entered_by))
+
     responses = list(
         Response.objects.filter(family=family).select_related("definition").order_by("pk")
     )
@@ -193,6 +213,8 @@ def casebook(family: Family, viewer, *, on: date | None = None) -> Casebook:
             cell.open_queries = counts.get(response.pk, 0) if response else 0
             why = _gate(definition.spec.sources, status) if definition else "form not loaded"
             cell.allowed, cell.why_not = not why, why
+            cell.enters = enters(definition)
+            cell.entered_by = who_enters(definition) if definition else ""
             if response is not None and response.dated_on:
                 cell.in_window = visit.in_window(response.dated_on, when)
             done = (response is not None and response.status in DONE) or cell.not_done is not None
@@ -228,7 +250,9 @@ def casebook(family: Family, viewer, *, on: date | None = None) -> Casebook:
     any_time_forms = [
         (key, definitions[key].title)
         for key in schedule.any_time
-        if key in definitions and not (hidden and definitions[key].reveals_arm)
+        if key in definitions
+        and not (hidden and definitions[key].reveals_arm)
+        and enters(definitions[key])
     ]
     return Casebook(
         family=family,

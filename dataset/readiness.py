@@ -170,7 +170,8 @@ def lock_readiness(
                 due.family,
                 due.form,
                 f"{due.title} at {due.visit.label} is not complete",
-                reverse("crf-entry", args=[due.family.pk, due.visit.key, due.form]),
+                # The casebook, which the report's readers can open (they enter no forms).
+                reverse("crf-casebook", args=[due.family.pk]) + f"#visit-{due.visit.key}",
             )
 
     if held is None:  # deviations belong to the family, not to one population's forms

@@ -21,6 +21,7 @@ from crf.selectors import (
     randomised_on,
     responses_visible_to,
     schedule_of,
+    who_enters,
 )
 from crf.signatures import signatures_intact
 from dataset.models import Export
@@ -35,12 +36,6 @@ from trial.collection import families_needing_reconsent
 from trial.config import config_of
 from trial.models import Family, ProtocolDeviation, ScreeningRecord
 from trial.models.screening import ScreeningOutcome
-
-ENTERS = {
-    Role.SITE_COORDINATOR: "the site coordinator",
-    Role.OUTCOME_ASSESSOR: "the blinded outcome assessor",
-    Role.PRINCIPAL_INVESTIGATOR: "the principal investigator",
-}
 
 
 @dataclass(frozen=True)
@@ -162,8 +157,8 @@ def _forms_due(user, families, role: str, day: date) -> _Due:
     for o in found:
         if o.family.trial_id not in definitions:
             definitions[o.family.trial_id] = current_definitions(o.family.trial)
-        entered_by = definitions[o.family.trial_id][o.form].spec.entered_by
-        mine = role in entered_by
+        definition = definitions[o.family.trial_id][o.form]
+        mine = role in definition.spec.entered_by
         if role == Role.OUTCOME_ASSESSOR and not mine:
             continue
         when = (
@@ -171,7 +166,7 @@ def _forms_due(user, families, role: str, day: date) -> _Due:
             if o.overdue
             else (f"due by {o.latest:%-d %b %Y}" if o.latest else "due before randomisation")
         )
-        note = when if mine else f"{when}; {ENTERS[entered_by[0]]} enters this form"
+        note = when if mine else f"{when}; {who_enters(definition)} enters this form"
         section.items.append(
             Item(
                 f"{o.title}, {o.visit.label}",

@@ -20,12 +20,13 @@ def test_the_report_links_each_blocker_to_where_it_is_done(world, page):
     shown = page(world.manager).get("/lock/")
     html = shown.content.decode()
     assert shown.status_code == 200 and 'data-testid="blocked"' in html
-    assert f'href="/families/{family.pk}/enter/month_6/core10/"' in html
+    assert f'href="/families/{family.pk}/casebook/#visit-month_6"' in html
     assert 'data-testid="blockers-not_verified"' in html
     # The blinded statistician is told how many are on arm-revealing forms, not which.
     blinded = page(world.stats_blind).get("/lock/").content.decode()
-    assert "intervention_receipt" not in blinded and 'data-testid="concealed"' in blinded
-    assert "/intervention_receipt/" in html
+    receipt = world.trial.forms.get(form="intervention_receipt").title
+    assert f"{receipt} at 6 months" in html
+    assert receipt not in blinded and 'data-testid="concealed"' in blinded
 
 
 def test_a_statistician_locks_on_the_page_and_two_people_unlock(world, page):
