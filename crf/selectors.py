@@ -254,6 +254,15 @@ def casebook(family: Family, viewer, *, on: date | None = None) -> Casebook:
         and not (hidden and definitions[key].reveals_arm)
         and enters(definitions[key])
     ]
+    signatures = signatures_of(family, hidden=hidden)
+    # A valid signature covers the forms it signed; forms completed since are not covered
+    # (counted among the forms this viewer may see).
+    finished = [
+        r for r in responses if r.status in DONE and not (hidden and r.definition.reveals_arm)
+    ]
+    for signature in signatures:
+        signed = {(pk, revision) for pk, revision in signature.content}
+        signature.not_covered = sum((r.pk, r.revision) not in signed for r in finished)
     return Casebook(
         family=family,
         randomised_on=when,
@@ -261,7 +270,7 @@ def casebook(family: Family, viewer, *, on: date | None = None) -> Casebook:
         any_time=any_time,
         any_time_forms=any_time_forms,
         collection=status,
-        signatures=signatures_of(family, hidden=hidden),
+        signatures=signatures,
         open_queries=sum(c.open_queries for r in rows for c in r.cells)
         + sum(c.open_queries for c in any_time),
     )

@@ -175,3 +175,20 @@ def test_the_api_gives_the_same_lists(world, api):
         i.title for i in sections[2].items
     ]
     assert api(None).get("/api/v1/worklist/").status_code == 401
+
+
+def test_a_signature_says_when_it_does_not_cover_newer_forms(world, page):
+    family = randomised(world, "BUC", days_ago=190)
+    casebook_sign(
+        family=family,
+        actor=world.pi_buc,
+        password=PASSWORD,
+        meaning="approved",
+        channel=Channel.COMMAND,
+    )
+    shown = page(world.pi_buc).get(f"/families/{family.pk}/casebook/").content.decode()
+    assert 'data-testid="not-covered"' not in shown and ">valid<" in shown
+    enter(world, family, "psoc", "month_6")
+    enter(world, family, "core10", "month_6")
+    shown = page(world.pi_buc).get(f"/families/{family.pk}/casebook/").content.decode()
+    assert "valid, but does not cover 2 newer forms" in shown
