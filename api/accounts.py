@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from core.channels import Channel
 from sites.accounts import account_create, account_set_active
+from sites.invitations import account_invite, account_unlock
 from sites.selectors import users_visible_to
 from trial.selectors import trial_named
 
@@ -83,6 +84,63 @@ class AccountActiveView(APIView):
         fields = dict(data.validated_data)
         trial = trial_named(request.user, fields.pop("trial", None))
         done = account_set_active(
+            actor=request.user, channel=Channel.API, trial=trial, user=account, **fields
+        )
+        return Response(AccountOut(done).data)
+
+
+class AccountInviteIn(serializers.Serializer):
+    trial = serializers.CharField(required=False, max_length=20)
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField()
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class AccountInviteView(APIView):
+    permission_classes = [ManagerWrites]
+
+    @extend_schema(
+        request=AccountInviteIn,
+        responses={201: AccountOut},
+        summary="Invite a user: an account with no password, and an email with a one-time "
+        "link to set one (trial manager)",
+    )
+    def post(self, request):
+        data = AccountInviteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        trial = trial_named(request.user, fields.pop("trial", None))
+        user = account_invite(
+            actor=request.user,
+            channel=Channel.API,
+            trial=trial,
+            base_url=request.build_absolute_uri("/"),
+            **fields,
+        )
+        return Response(AccountOut(user).data, status=status.HTTP_201_CREATED)
+
+
+class AccountUnlockIn(serializers.Serializer):
+    trial = serializers.CharField(required=False, max_length=20)
+    reason = serializers.CharField(max_length=2000, help_text="why (kept in the audit trail)")
+
+
+class AccountUnlockView(APIView):
+    permission_classes = [ManagerWrites]
+
+    @extend_schema(
+        request=AccountUnlockIn,
+        responses=AccountOut,
+        summary="Lift a lockout after failed sign-ins, with a reason (trial manager)",
+    )
+    def post(self, request, user_id: int):
+        account = get_object_or_404(users_visible_to(request.user), pk=user_id)
+        data = AccountUnlockIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        trial = trial_named(request.user, fields.pop("trial", None))
+        done = account_unlock(
             actor=request.user, channel=Channel.API, trial=trial, user=account, **fields
         )
         return Response(AccountOut(done).data)

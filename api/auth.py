@@ -10,6 +10,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.channels import Channel
+from sites.invitations import password_reset_request, password_set_by_link
+
 from .errors import error_body
 
 
@@ -86,3 +89,58 @@ def lockout_response(request, response=None, credentials=None, *args, **kwargs):
     if request.path_info.startswith("/api/"):
         return JsonResponse(locked_out_body(), status=429)
     return render(request, "registration/locked_out.html", status=429)
+
+
+class PasswordResetIn(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        request=PasswordResetIn,
+        responses={202: None},
+        auth=[],
+        summary="Email a link to set a new password (the same answer whether or not an "
+        "account has the address)",
+    )
+    def post(self, request):
+        data = PasswordResetIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        password_reset_request(
+            email=data.validated_data["email"],
+            channel=Channel.API,
+            base_url=request.build_absolute_uri("/"),
+        )
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordSetIn(serializers.Serializer):
+    uid = serializers.CharField(max_length=64, help_text="from the emailed link")
+    token = serializers.CharField(max_length=128, help_text="from the emailed link")
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+
+
+class PasswordSetView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        request=PasswordSetIn,
+        responses={204: None},
+        auth=[],
+        summary="Set a password with an emailed link's uid and token (the link then stops working)",
+    )
+    def post(self, request):
+        data = PasswordSetIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        password_set_by_link(
+            uidb64=fields["uid"],
+            token=fields["token"],
+            password=fields["password"],
+            channel=Channel.API,
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -63,10 +63,18 @@ urlpatterns = [
     ),
     path("auth/token/", auth.TokenObtainView.as_view(), name="api-token"),
     path("auth/token/revoke/", auth.TokenRevokeView.as_view(), name="api-token-revoke"),
+    path("auth/password-reset/", auth.PasswordResetView.as_view(), name="api-password-reset"),
+    path("auth/password-set/", auth.PasswordSetView.as_view(), name="api-password-set"),
     path("me/", me.MeView.as_view(), name="api-me"),
     path("me/password/", me.PasswordChangeView.as_view(), name="api-me-password"),
     path("accounts/", accounts.AccountListView.as_view(), name="api-accounts"),
     path("accounts/<int:user_id>/", accounts.AccountDetailView.as_view(), name="api-account"),
+    path("accounts/invite/", accounts.AccountInviteView.as_view(), name="api-account-invite"),
+    path(
+        "accounts/<int:user_id>/unlock/",
+        accounts.AccountUnlockView.as_view(),
+        name="api-account-unlock",
+    ),
     path(
         "accounts/<int:user_id>/active/",
         accounts.AccountActiveView.as_view(),

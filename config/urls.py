@@ -13,6 +13,12 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", account_views.password_change_page, name="password_change"),
+    path("accounts/password/reset/", account_views.password_reset_page, name="password-reset"),
+    path(
+        "accounts/password/set/<str:uidb64>/<str:token>/",
+        account_views.password_set_page,
+        name="password-set",
+    ),
     path(
         "accounts/password/done/",
         auth_views.PasswordChangeDoneView.as_view(),

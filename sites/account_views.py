@@ -10,7 +10,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.channels import Channel
 
 from .accounts import account_set_active, password_change
-from .forms import AccountActiveForm, PasswordChangeForm
+from .forms import (
+    AccountActiveForm,
+    AccountInviteForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    PasswordSetForm,
+    UnlockForm,
+)
+from .invitations import (
+    account_invite,
+    account_unlock,
+    locked_out,
+    password_reset_request,
+    password_set_by_link,
+    user_of_link,
+)
 from .pagekit import submit
 from .selectors import is_trial_manager, memberships_visible_to, users_visible_to
 from .views import require_manager, single_trial
@@ -52,6 +67,8 @@ def account_page(request, user_id: int):
             "account": account,
             "memberships": memberships_visible_to(request.user).filter(user=account),
             "form": AccountActiveForm(initial={"active": "false" if account.is_active else "true"}),
+            "locked_out": locked_out(account),
+            "unlock_form": UnlockForm(),
             "is_manager": is_trial_manager(request.user, trial),
         },
     )
@@ -81,4 +98,84 @@ def account_active_page(request, user_id: int):
     else:
         state = "enabled" if done.is_active else "disabled"
         messages.success(request, f"{done.get_username()}'s account is {state}.")
+    return redirect("account", user_id=account.pk)
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_invite_page(request):
+    trial = single_trial(request.user)
+    require_manager(request.user, trial)
+    form = AccountInviteForm(request.POST or None)
+    if request.method == "POST":
+        invited = submit(
+            form,
+            lambda d: account_invite(
+                actor=request.user,
+                channel=Channel.WEB,
+                trial=trial,
+                base_url=_base_url(request),
+                **d,
+            ),
+        )
+        if invited:
+            messages.success(
+                request,
+                f"Invitation sent to {invited.email}. Now grant {invited.username} a role.",
+            )
+            return redirect("people")
+    return render(request, "sites/site_form.html", {"form": form, "title": "Invite a user"})
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_page(request):
+    form = PasswordResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        password_reset_request(
+            email=form.cleaned_data["email"], channel=Channel.WEB, base_url=_base_url(request)
+        )
+        return render(request, "registration/password_reset_sent.html")
+    return render(request, "registration/password_reset_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_set_page(request, uidb64: str, token: str):
+    if user_of_link(uidb64, token) is None:
+        return render(request, "registration/password_set_form.html", {"expired": True})
+    form = PasswordSetForm(request.POST or None)
+    if request.method == "POST":
+        done = submit(
+            form,
+            lambda d: password_set_by_link(
+                uidb64=uidb64, token=token, password=d["password"], channel=Channel.WEB
+            ),
+        )
+        if done is not None:
+            messages.success(request, "Your password is set. Sign in with it now.")
+            return redirect("login")
+    return render(request, "registration/password_set_form.html", {"form": form})
+
+
+@login_required
+@require_POST
+def account_unlock_page(request, user_id: int):
+    trial = single_trial(request.user)
+    require_manager(request.user, trial)
+    account = get_object_or_404(users_visible_to(request.user), pk=user_id)
+    form = UnlockForm(request.POST)
+    done = submit(
+        form,
+        lambda d: account_unlock(
+            actor=request.user, channel=Channel.WEB, trial=trial, user=account, reason=d["reason"]
+        ),
+    )
+    if done is None:
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Not unlocked: {errors}")
+    else:
+        messages.success(request, f"{done.get_username()} can sign in again.")
     return redirect("account", user_id=account.pk)

@@ -128,3 +128,41 @@ class AccountActiveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why (kept in the audit trail)",
     )
+
+
+class AccountInviteForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(help_text="The invitation, with a one-time link to set a password")
+
+
+class PasswordResetForm(forms.Form):
+    email = forms.EmailField(label="Your email address", max_length=254)
+
+
+class PasswordSetForm(forms.Form):
+    password = forms.CharField(
+        label="New password",
+        widget=forms.PasswordInput,
+        strip=False,
+        max_length=4096,
+        help_text="At least 12 characters, not a common password.",
+    )
+    password_again = forms.CharField(
+        label="New password again", widget=forms.PasswordInput, strip=False, max_length=4096
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        return data
+
+
+class UnlockForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why (kept in the audit trail)",
+    )

@@ -43,10 +43,13 @@ def notify(
     actor,
     family: str = "",
     conceal: str = "",
+    sent_body: str | None = None,
 ) -> int:
     """Record each email (a Notification row and its ledger event) inside the caller's
     transaction, and send them once it commits. For every task that emails people.
-    `conceal` marks an email about something that would reveal an arm (see the ledger)."""
+    `conceal` marks an email about something that would reveal an arm (see the ledger).
+    `sent_body`, when given, is what is sent while `body` is what is kept: an email that
+    carries a one-time link keeps the text without it."""
     for address in recipients:
         note = Notification(recipient=address, subject=subject, body=body, site=site)
         stamp(note, actor=actor).save()
@@ -62,6 +65,6 @@ def notify(
         )
     if recipients:
         transaction.on_commit(
-            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+            lambda: send_mail(subject, sent_body or body, settings.DEFAULT_FROM_EMAIL, recipients)
         )
     return len(recipients)

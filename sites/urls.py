@@ -16,6 +16,12 @@ urlpatterns = [
         account_views.account_active_page,
         name="account-active",
     ),
+    path(
+        "people/accounts/<int:user_id>/unlock/",
+        account_views.account_unlock_page,
+        name="account-unlock",
+    ),
+    path("people/accounts/invite/", account_views.account_invite_page, name="account-invite"),
     path("people/roles/<int:membership_id>/", views.membership_page, name="membership"),
     path(
         "people/duties/<int:delegation_id>/end/", views.delegation_end_page, name="delegation-end"

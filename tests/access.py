@@ -371,3 +371,38 @@ def built_export(world, *, blinded: bool = True):
         enqueue=False,
     )
     return export_build(asked.pk)
+
+
+def locked_out_account(world) -> int:
+    """OXF's coordinator, locked out by failed sign-ins; their id."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+
+    AccessAttempt.objects.get_or_create(
+        username=world.coord_oxf.username,
+        defaults={
+            "ip_address": "192.0.2.1",
+            "user_agent": "test",
+            "failures_since_start": settings.AXES_FAILURE_LIMIT,
+        },
+    )
+    return world.coord_oxf.pk
+
+
+def invited_link(world, password: str = "A-fresh-passphrase-2026") -> dict:
+    """A valid set-password link's uid and token for a newly invited account, and a password."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="invited.person", defaults={"email": "invited@example.test"}
+    )
+    user.set_unusable_password()
+    user.save()
+    return {
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+        "password": password,
+    }

@@ -38,6 +38,8 @@ from ..access import (
     everyone,
     family_at,
     go_live_body,
+    invited_link,
+    locked_out_account,
     one_event,
     only,
     open_lock,
@@ -190,6 +192,37 @@ ENDPOINTS = {
         lambda w: f"/api/v1/accounts/{w.coord_oxf.pk}/active/",
         lambda w: {"active": False, "reason": "left the trust"},
         ONLY_MANAGER_WRITES | {"manager": 200},
+    ),
+    "account invite": (
+        "post",
+        lambda w: "/api/v1/accounts/invite/",
+        lambda w: {"username": "invited.person", "email": "invited@example.test"},
+        ONLY_MANAGER_WRITES | {"manager": 201},
+    ),
+    "account unlock": (
+        "post",
+        lambda w: f"/api/v1/accounts/{locked_out_account(w)}/unlock/",
+        lambda w: {"reason": "Phoned: it was them."},
+        ONLY_MANAGER_WRITES | {"manager": 200},
+    ),
+    # Public: the same answer for everyone (and no word on whether the address has an account).
+    "password reset": (
+        "post",
+        lambda w: "/api/v1/auth/password-reset/",
+        lambda w: {"email": "someone@example.test"},
+        everyone(202, signed_out=202),
+    ),
+    "password set": (
+        "post",
+        lambda w: "/api/v1/auth/password-set/",
+        invited_link,
+        everyone(204, signed_out=204),
+    ),
+    "password set (a wrong link)": (
+        "post",
+        lambda w: "/api/v1/auth/password-set/",
+        lambda w: {"uid": "Mg", "token": "wrong", "password": "A-fresh-passphrase-2026"},
+        everyone(400, signed_out=400),
     ),
     "own password": (
         "post",

@@ -28,6 +28,7 @@ from ..access import (
     crf_response,
     everyone,
     family_at,
+    locked_out_account,
     one_event,
     only,
     open_lock,
@@ -110,6 +111,32 @@ PAGES = {
         ok_after_post(MANAGER_ONLY),
     ),
     "password change form": ("get", lambda w: "/accounts/password/", None, SIGNED_IN),
+    "invite form": ("get", lambda w: "/people/accounts/invite/", None, MANAGER_ONLY),
+    "invite a user": (
+        "post",
+        lambda w: "/people/accounts/invite/",
+        lambda w: {"username": "invited.person", "email": "invited@example.test"},
+        ok_after_post(MANAGER_ONLY),
+    ),
+    "unlock an account": (
+        "post",
+        lambda w: f"/people/accounts/{locked_out_account(w)}/unlock/",
+        lambda w: {"reason": "Phoned: it was them."},
+        ok_after_post(MANAGER_ONLY),
+    ),
+    # Public pages: the same for everyone, signed in or not.
+    "forgotten password": (
+        "get",
+        lambda w: "/accounts/password/reset/",
+        None,
+        everyone(200, signed_out=200),
+    ),
+    "set a password (a wrong link)": (
+        "get",
+        lambda w: "/accounts/password/set/Mg/wrong/",
+        None,
+        everyone(200, signed_out=200),
+    ),
     "BUC membership": (
         "get",
         lambda w: f"/people/roles/{m(w, 'coord.buc', 'BUC')}/",
