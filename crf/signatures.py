@@ -87,7 +87,9 @@ def casebook_sign(
 ) -> Signature:
     """Sign the family's casebook. A wrong password is refused and the refusal recorded."""
     held = require_role(actor, roles={Role.PRINCIPAL_INVESTIGATOR}, site=family.site)
-    if not password or not actor.check_password(password):
+    if not password:
+        raise TrialError("Enter your password to sign the casebook.", field="password")
+    if not actor.check_password(password):
         _refused(family=family, actor=actor, actor_role=held, channel=channel)
         raise TrialError(
             "That is not your password: the casebook was not signed.", field="password"

@@ -65,7 +65,8 @@ def _attempt(call) -> dict[str, str] | None:
         raise PermissionDenied(exc.message) from exc
     except TrialError as exc:
         errors = dict(exc.fields)
-        errors.setdefault("", exc.message)
+        if exc.message not in errors.values():  # each message once
+            errors.setdefault("", exc.message)
         return errors
     return None
 
@@ -148,6 +149,8 @@ def entry_page(request, family_id: int, visit: str, form: str):
 
         errors = _attempt(call) or {}
         if not errors:
+            state = "saved as a draft" if request.POST.get("action") == "draft" else "saved"
+            messages.success(request, f"{definition.title} {state}.")
             return redirect("crf-response", family_id=family.pk, response_id=saved["r"].response.pk)
     visit_label = "Any time" if visit == ANY_TIME else schedule_of(family.trial).visit(visit).label
     return render(
@@ -189,6 +192,18 @@ def preview_fields(request, family_id: int, definition_id: int):
             **_form_context(definition),
         },
     )
+
+
+# The confirmation shown after each action on a form's page.
+DONE_MESSAGES = {
+    "save": "Changes saved.",
+    "draft": "Draft saved.",
+    "verify": "Source-verified.",
+    "raise": "Query raised: the site is asked to answer it.",
+    "answer": "Query answered: the monitor is asked to close it.",
+    "close": "Query closed.",
+    "reopen": "Query re-opened.",
+}
 
 
 @login_required
@@ -264,6 +279,7 @@ def response_page(request, family_id: int, response_id: int):
             raise Http404("Unknown action.")
         errors = _attempt(call) or {}
         if not errors:
+            messages.success(request, DONE_MESSAGES[action])
             return redirect("crf-response", family_id=family.pk, response_id=response.pk)
         if action not in ("save", "draft"):
             answers = stored_answers(response)
@@ -326,6 +342,7 @@ def sign_page(request, family_id: int):
 
         errors = _attempt(call) or {}
         if not errors:
+            messages.success(request, "Casebook signed.")
             return redirect("crf-casebook", family_id=family.pk)
     responses = list(family.responses.all())
     return render(
