@@ -93,6 +93,18 @@ def who_enters(definition: FormDefinition) -> str:
     return " or ".join(ENTERERS[r] for r in definition.spec.entered_by)
 
 
+STATE_LABELS = {
+    "draft": "Draft",
+    "complete": "Complete",
+    "verified": "Verified",
+    "not_done": "Not done",
+    "not_collected": "Not collected",
+    "overdue": "Overdue",
+    "due": "Due",
+    "not_started": "Not started",
+}
+
+
 @dataclass
 class Cell:
     """One form at one visit of a family's casebook."""
@@ -121,6 +133,10 @@ class Cell:
         if not self.allowed:
             return "not_collected"
         return "overdue" if self.overdue else ("due" if self.due else "not_started")
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
 
 
 @dataclass

@@ -194,6 +194,13 @@ def preview_fields(request, family_id: int, definition_id: int):
     )
 
 
+def _slot_label(f, key: str) -> str:
+    if f.type != "grid":
+        return f.label
+    n = key.rsplit("_", 1)[1]
+    return (f.item_label or f"{f.label} item {{n}}").replace("{n}", n)
+
+
 # The confirmation shown after each action on a form's page.
 DONE_MESSAGES = {
     "save": "Changes saved.",
@@ -312,7 +319,8 @@ def response_page(request, family_id: int, response_id: int):
                 roles & {"site_coordinator", "principal_investigator", "outcome_assessor"}
             ),
             "queries": queries,
-            "field_keys": [key for key, _ in definition.spec.slots()],
+            # Questions by their words: a grid's items by the item label.
+            "field_keys": [(key, _slot_label(f, key)) for key, f in definition.spec.slots()],
             "reason_needed": response.status != "draft",
             "scores": [(s, response.scores.get(s.key, {})) for s in definition.spec.scores],
             "alerts": [a for a in definition.spec.alerts if a.key in response.alerts],

@@ -51,3 +51,15 @@ def test_a_blank_signature_asks_for_the_password_and_a_signature_is_confirmed(wo
         follow=True,
     )
     assert "Casebook signed." in signed.content.decode()
+
+
+def test_states_and_questions_are_shown_in_words(world, page):
+    family = randomised(world, "BUC", days_ago=190)
+    casebook = page(world.coord_buc).get(f"/families/{family.pk}/casebook/").content.decode()
+    assert "Not started" in casebook or "Overdue" in casebook
+    assert "Notstarted" not in casebook and "not_started" not in casebook
+    response = family.responses.get(visit="baseline", form="psi4sf")
+    shown = page(world.monitor_buc).get(f"/families/{family.pk}/responses/{response.pk}/")
+    html = shown.content.decode()
+    assert '<option value="item_3">PSI-4-SF item 3</option>' in html
+    assert ">item_3<" not in html
