@@ -31,3 +31,16 @@ def config_of(trial) -> TrialDefinition:
             )
         _parsed[key] = config
     return _parsed[key]
+
+
+def words_of(config: TrialDefinition) -> dict[str, dict[str, str]]:
+    """The trial definition's labels for the codes pages show, by kind."""
+    return {
+        "referrers": dict(config.referrers or {}),
+        "legal_statuses": dict(config.legal_statuses or {}),
+        "age_bands": {b.key: b.label for b in config.age_bands or []},
+        "reasons": {**(config.decline_reasons or {}), **(config.other_reasons or {})},
+        "criteria": {c.key: c.text for c in config.eligibility.criteria}
+        if config.eligibility
+        else {},
+    }

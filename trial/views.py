@@ -18,7 +18,7 @@ from sites.pagekit import submit
 from sites.selectors import is_trial_manager, sites_visible_to, sites_where
 
 from .collection import collection_status, families_needing_reconsent
-from .config import config_of
+from .config import config_of, words_of
 from .consents import ConsentIn, consent_record, consent_version_activate, consent_version_create
 from .deviations import deviation_review
 from .enrolment import ContactIn, PersonIn, family_enrol, identity_view, withdrawal_record
@@ -78,10 +78,13 @@ def screening_list(request):
     site = request.GET.get("site", "")
     if site.isdigit():
         records = records.filter(site_id=site)
+    trials = list(trials_visible_to(request.user)[:2])
+    words = words_of(config_of(trials[0])) if len(trials) == 1 else {}
     return render(
         request,
         "trial/screening_list.html",
         {
+            "words": words,
             "records": records[:500],
             "sites": sites_visible_to(request.user),
             "site_filter": site,
@@ -146,6 +149,7 @@ def screening_detail(request, screening_id: int):
             "close_form": close_form,
             "coordinator": coordinator,
             "config": config,
+            "words": words_of(config),
             "failed_text": next(
                 (c.text for c in config.eligibility.criteria if c.key == record.failed_criterion),
                 "",

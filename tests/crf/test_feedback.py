@@ -63,3 +63,17 @@ def test_states_and_questions_are_shown_in_words(world, page):
     html = shown.content.decode()
     assert '<option value="item_3">PSI-4-SF item 3</option>' in html
     assert ">item_3<" not in html
+
+
+def test_screening_shows_referrers_bands_and_reasons_in_words(world, page):
+    from tests.access import open_screening
+
+    record = open_screening(world, "BUC")
+    listed = page(world.coord_buc).get("/screening/").content.decode()
+    detail = page(world.coord_buc).get(f"/screening/{record.pk}/").content.decode()
+    label = {"social_worker": "Social worker"}.get(record.referrer_type)
+    for html in (listed, detail):
+        assert f">{record.referrer_type}<" not in html and "by social_worker" not in html
+    if label:
+        assert label in listed
+    assert f"band {record.age_band}" not in detail
