@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.channels import Channel
 from core.errors import NotPermitted, TrialError
+from sites.pagekit import paged
 from sites.selectors import roles_at
 from trial.selectors import families_visible_to
 
@@ -372,16 +373,19 @@ def sign_page(request, family_id: int):
 def dashboard(request):
     outstanding = outstanding_forms(families_visible_to(request.user), viewer=request.user)
     outstanding.sort(key=lambda i: (not i.overdue, i.family.identifier, i.visit.day, i.form))
-    open_queries = list(
+    open_queries = paged(
+        request,
         queries_visible_to(request.user)
         .exclude(status=QueryStatus.CLOSED)
-        .order_by("raised_at")[:200]
+        .select_related("response__definition")
+        .order_by("raised_at", "pk"),
+        param="queries",
     )
     return render(
         request,
         "crf/dashboard.html",
         {
-            "outstanding": outstanding,
+            "outstanding": paged(request, outstanding, param="due"),
             "overdue": sum(1 for i in outstanding if i.overdue),
             "by_site": open_queries_by_site_and_age(request.user),
             "age_labels": [label for _, label in AGE_BANDS],

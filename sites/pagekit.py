@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 
 from core.errors import NotPermitted, TrialError
 
@@ -26,3 +27,14 @@ def submit(
         field = field if field in form.fields else None
         form.add_error(field, exc.message)
         return None
+
+
+def paged(request, items, *, per_page: int = 50, param: str = "page"):
+    """One page of a list (never a silent cap), with the other query parameters kept for
+    the links to the next and previous pages (`_pager.html`)."""
+    page = Paginator(items, per_page).get_page(request.GET.get(param))
+    others = request.GET.copy()
+    others.pop(param, None)
+    page.keep = others.urlencode()
+    page.param = param
+    return page

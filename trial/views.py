@@ -14,7 +14,7 @@ from core.errors import NotPermitted, TrialError
 from core.roles import Duty, Role
 from randomisation.concealment import deviations_shown_to, families_shown_to
 from sites.models import Site
-from sites.pagekit import submit
+from sites.pagekit import paged, submit
 from sites.selectors import is_trial_manager, sites_visible_to, sites_where
 
 from .collection import collection_status, families_needing_reconsent
@@ -74,10 +74,13 @@ def _versions(site: Site):
 @login_required
 @require_GET
 def screening_list(request):
-    records = screenings_visible_to(request.user).select_related("family")
+    records = screenings_visible_to(request.user).select_related("family", "site")
     site = request.GET.get("site", "")
     if site.isdigit():
         records = records.filter(site_id=site)
+    search = request.GET.get("q", "").strip()[:40]
+    if search:
+        records = records.filter(identifier__icontains=search)
     trials = list(trials_visible_to(request.user)[:2])
     words = words_of(config_of(trials[0])) if len(trials) == 1 else {}
     return render(
@@ -85,7 +88,8 @@ def screening_list(request):
         "trial/screening_list.html",
         {
             "words": words,
-            "records": records[:500],
+            "records": paged(request, records),
+            "search": search,
             "sites": sites_visible_to(request.user),
             "site_filter": site,
             "can_screen": _coordinated_sites(request.user).exists(),
@@ -232,11 +236,14 @@ def screening_enrol(request, screening_id: int):
 def family_list(request):
     families = families_visible_to(request.user).prefetch_related("withdrawals", "consents")
     coordinated = _coordinated_sites(request.user)
+    search = request.GET.get("q", "").strip()[:40]
+    shown = families.filter(identifier__icontains=search) if search else families
     return render(
         request,
         "trial/family_list.html",
         {
-            "families": families,
+            "families": paged(request, shown),
+            "search": search,
             "reconsent": families_needing_reconsent(families.filter(site__in=coordinated))
             if coordinated.exists()
             else [],
