@@ -62,7 +62,8 @@ def test_a_coordinator_takes_a_referral_through_screening_enrolment_and_consent(
     page.get_by_test_id("enrol-form").get_by_role("button", name="Enrol").click()
 
     expect(page.locator("h1")).to_contain_text("Family RC-BUC-0001-")
-    expect(page.get_by_test_id("consent-history")).to_contain_text("coord.buc")
+    # Who took consent, by name.
+    expect(page.get_by_test_id("consent-history")).to_contain_text(world.coord_buc.get_full_name())
     expect(page.get_by_test_id("consent-history")).to_contain_text("Take part in the trial: yes")
     expect(page.locator("body")).not_to_contain_text("Brightwater")  # not until asked for
     page.get_by_test_id("show-identity").click()
