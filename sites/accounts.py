@@ -70,6 +70,34 @@ def tokens_revoke(*, user, actor, channel: Channel, why: str, actor_role="") -> 
     return revoked
 
 
+def save_new_account(
+    *, actor, username: str, email: str, first_name: str, last_name: str, password: str | None
+) -> "User":
+    """Check and save a new account, inside the caller's transaction: a free username, a
+    valid email, and the password checked (None: no password yet, as for an invitation)."""
+    username = checked_username(username)
+    taken = f"The username {username} is taken."
+    if User.objects.filter(username__iexact=username).exists():
+        raise TrialError(taken, field="username")
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise TrialError("Enter a valid email address.", field="email") from exc
+    user = User(
+        username=username,
+        email=email.strip(),
+        first_name=(first_name or "").strip(),
+        last_name=(last_name or "").strip(),
+    )
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(checked_password(password, user))
+    with refused_if_duplicate(taken, field="username"):
+        stamp(user, actor=actor).save()
+    return user
+
+
 @transaction.atomic(durable=True)
 def account_create(
     *,
@@ -90,23 +118,14 @@ def account_create(
             raise TrialError("Accounts are bootstrapped only from a management command.")
     else:
         held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
-    username = checked_username(username)
-    taken = f"The username {username} is taken."
-    if User.objects.filter(username__iexact=username).exists():
-        raise TrialError(taken, field="username")
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        raise TrialError("Enter a valid email address.", field="email") from exc
-    user = User(
+    user = save_new_account(
+        actor=actor,
         username=username,
-        email=email.strip(),
-        first_name=(first_name or "").strip(),
-        last_name=(last_name or "").strip(),
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        password=password,
     )
-    user.set_password(checked_password(password, user))
-    with refused_if_duplicate(taken, field="username"):
-        stamp(user, actor=actor).save()
     record(
         event=EventType.ACCOUNT_CREATED,
         actor=actor,

@@ -95,6 +95,14 @@ class AccountCreateForm(forms.Form):
     )
 
 
+def same_twice(form: forms.Form, field: str, differ: str) -> dict:
+    """A password typed twice must be the same twice (`field` and `field`_again)."""
+    data = forms.Form.clean(form)
+    if data.get(field) != data.get(f"{field}_again"):
+        form.add_error(f"{field}_again", differ)
+    return data
+
+
 class PasswordChangeForm(forms.Form):
     old_password = forms.CharField(
         label="Current password", widget=forms.PasswordInput, strip=False, max_length=4096
@@ -111,10 +119,7 @@ class PasswordChangeForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
-        if data.get("new_password") != data.get("new_password_again"):
-            self.add_error("new_password_again", "The two new passwords differ.")
-        return data
+        return same_twice(self, "new_password", "The two new passwords differ.")
 
 
 class AccountActiveForm(forms.Form):
@@ -154,10 +159,7 @@ class PasswordSetForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
-        if data.get("password") != data.get("password_again"):
-            self.add_error("password_again", "The two passwords differ.")
-        return data
+        return same_twice(self, "password", "The two passwords differ.")
 
 
 class UnlockForm(forms.Form):

@@ -9,8 +9,6 @@ from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes, force_str
@@ -21,10 +19,10 @@ from audit.history import stamp
 from audit.ledger import record
 from audit.reasons import given
 from core.channels import Channel
-from core.errors import Conflict, TrialError, refused_if_duplicate
+from core.errors import Conflict, TrialError
 from core.roles import Role
 
-from .accounts import User, checked_password, checked_username, tokens_revoke
+from .accounts import User, checked_password, save_new_account, tokens_revoke
 from .notifications import notify
 from .permissions import require_role
 
@@ -74,23 +72,14 @@ def account_invite(
 ):
     """Create an account with no password and email its owner a link to set one."""
     held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=trial)
-    username = checked_username(username)
-    taken = f"The username {username} is taken."
-    if User.objects.filter(username__iexact=username).exists():
-        raise TrialError(taken, field="username")
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        raise TrialError("Enter a valid email address.", field="email") from exc
-    user = User(
+    user = save_new_account(
+        actor=actor,
         username=username,
-        email=email.strip(),
-        first_name=(first_name or "").strip(),
-        last_name=(last_name or "").strip(),
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        password=None,
     )
-    user.set_unusable_password()
-    with refused_if_duplicate(taken, field="username"):
-        stamp(user, actor=actor).save()
     record(
         event=EventType.ACCOUNT_INVITED,
         actor=actor,
