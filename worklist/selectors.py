@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db.models import Max
 from django.urls import reverse
 
+from audit.events import EventType
 from audit.models import ReviewSignoff
 from core.clock import today
 from core.errors import TrialError
@@ -211,9 +212,11 @@ def _monitor(user, day: date) -> list[Section]:
     visible = events_visible_to(user)
     for site in sites:
         new = visible.filter(site_id=site.pk, seq__gt=signed.get(site.pk, 0))
-        count = new.count()
+        # A sign-off's own event records the review; it is not one more thing to review.
+        to_review = new.exclude(event_type=EventType.REVIEW_SIGNOFF)
+        count = to_review.count()
         if count:
-            first = new.order_by("seq").values_list("at", flat=True).first()
+            first = to_review.order_by("seq").values_list("at", flat=True).first()
             events.items.append(
                 Item(
                     f"{count} event{'s' if count != 1 else ''} at {site.code} to review",

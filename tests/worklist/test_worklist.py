@@ -6,12 +6,15 @@ count in the header of the other pages."""
 import pytest
 from django.test import Client
 
+from audit.events import EventType
+from audit.models import AuditEvent
 from core.channels import Channel
 from crf.entry import response_verify
 from crf.queries import query_answer, query_raise
 from crf.signatures import casebook_sign
 from dataset.services import data_lock, lock_unlock_request
-from tests.access import family_at, open_screening
+from review.services import review_signoff
+from tests.access import family_at, one_event, open_screening
 from tests.crf.conftest import enter, enter_baseline, load_forms, randomised
 from tests.factories import PASSWORD
 from worklist.selectors import work_for
@@ -192,3 +195,21 @@ def test_a_signature_says_when_it_does_not_cover_newer_forms(world, page):
     enter(world, family, "core10", "month_6")
     shown = page(world.pi_buc).get(f"/families/{family.pk}/casebook/").content.decode()
     assert "valid, but does not cover 2 newer forms" in shown
+
+
+def test_a_sign_off_clears_the_sites_events_and_its_own_event_brings_none_back(world):
+    randomised(world, "BUC")
+    (item,) = section(world.monitor_buc, "events_to_review").items
+    site_events = AuditEvent.objects.filter(site_id=world.buc.pk)
+    review_signoff(
+        actor=world.monitor_buc,
+        channel=Channel.COMMAND,
+        site=world.buc,
+        first_seq=site_events.order_by("seq").first().seq,
+        last_seq=site_events.order_by("-seq").first().seq,
+    )
+    assert site_events.filter(event_type=EventType.REVIEW_SIGNOFF).exists()
+    assert not section(world.monitor_buc, "events_to_review").items
+    one_event(world)
+    (item,) = section(world.monitor_buc, "events_to_review").items
+    assert item.title == "1 event at BUC to review"
