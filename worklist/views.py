@@ -4,8 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.shortcuts import render
 
+from core.roles import Role
 from sites.models import Delegation, SiteStatus
-from sites.selectors import open_memberships, sites_visible_to
+from sites.selectors import open_memberships, sites_visible_to, sites_where
 
 from .selectors import remember_waiting, work_for
 
@@ -29,6 +30,10 @@ def home(request):
             "sites": sites,
             "sections": sections,
             "waiting": remember_waiting(request.user, sections),
+            # A referral is not on the list until it is screened: screening starts here.
+            "can_screen": sites_where(request.user, roles={Role.SITE_COORDINATOR})
+            .filter(status=SiteStatus.ACTIVE)
+            .exists(),
             "status_counts": {s.label: sum(1 for x in sites if x.status == s) for s in SiteStatus},
             "my_delegations": Delegation.objects.filter(
                 membership__in=memberships, ends_on__isnull=True

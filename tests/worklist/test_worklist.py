@@ -14,6 +14,7 @@ from crf.queries import query_answer, query_raise
 from crf.signatures import casebook_sign
 from dataset.services import data_lock, lock_unlock_request
 from review.services import review_signoff
+from sites.models import SiteStatus
 from tests.access import family_at, one_event, open_screening
 from tests.crf.conftest import enter, enter_baseline, load_forms, randomised
 from tests.factories import PASSWORD
@@ -213,3 +214,12 @@ def test_a_sign_off_clears_the_sites_events_and_its_own_event_brings_none_back(w
     one_event(world)
     (item,) = section(world.monitor_buc, "events_to_review").items
     assert item.title == "1 event at BUC to review"
+
+
+def test_the_coordinators_work_list_starts_the_screening_of_a_referral(world, page):
+    assert 'data-testid="screen-referral"' in page(world.coord_buc).get("/").content.decode()
+    for user in (world.assessor_buc, world.pi_buc, world.monitor_buc, world.manager):
+        assert 'data-testid="screen-referral"' not in page(user).get("/").content.decode()
+    world.buc.status = SiteStatus.CLOSED_TO_RECRUITMENT
+    world.buc.save()
+    assert 'data-testid="screen-referral"' not in page(world.coord_buc).get("/").content.decode()
