@@ -1,5 +1,7 @@
 """The filtered events as CSV, streamed in keyset chunks: constant memory at any size, and
-shaped for the viewer (a blinded viewer's rows carry "arm concealed")."""
+shaped for the viewer (a blinded viewer's rows carry "arm concealed"). Each row reads as the
+page does (the person, the record and each change in words) and keeps every field as the
+ledger holds it, so that the hash chain can be checked from the file."""
 
 import json
 from collections.abc import Iterator
@@ -13,12 +15,16 @@ from core.csvfile import csv_download, csv_lines
 from randomisation.concealment import Blindness, blindness_of
 
 from .concealment import CONCEALED, shaped_for
-from .selectors import EventFilter, events_visible_to, filter_events
+from .selectors import EventFilter, events_described, events_visible_to, filter_events
 from .services import export_record
 
 COLUMNS = [
     "seq",
     "at_utc",
+    "actor_name",
+    "event",
+    "object_name",
+    "changes_in_words",
     "actor_id",
     "actor_username",
     "actor_role",
@@ -44,10 +50,14 @@ def event_rows(
     after = 0
     while True:
         rows = list(events.filter(seq__gt=after).order_by("seq")[:chunk])
-        for e in shaped_for(rows, blindness):
+        for e in events_described(shaped_for(rows, blindness)):
             yield [
                 e.seq,
                 e.at.isoformat(timespec="microseconds"),
+                e.described.actor,
+                e.get_event_type_display(),
+                e.described.subject,
+                e.described.changes_text,
                 e.actor_id or "",
                 e.actor_username,
                 e.actor_role,

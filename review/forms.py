@@ -4,6 +4,7 @@ from audit.events import EventType
 from sites.forms import DateInput
 
 from .selectors import EventFilter
+from .subjects import kind_named
 
 
 class EventFilterForm(forms.Form):
@@ -13,8 +14,13 @@ class EventFilterForm(forms.Form):
     family = forms.CharField(required=False, max_length=32, help_text="trial identifier")
     actor = forms.CharField(required=False, max_length=150, label="User", help_text="username")
     event_type = forms.ChoiceField(required=False, choices=[("", "Any"), *EventType.choices])
-    object_type = forms.CharField(required=False, max_length=100, help_text="e.g. sites.Site")
-    object_id = forms.CharField(required=False, max_length=64)
+    object_type = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Kind of record",
+        help_text="for example Response, Family or Account",
+    )
+    object_id = forms.CharField(required=False, max_length=64, label="Record number")
     field = forms.CharField(required=False, max_length=100, help_text="events that changed it")
     date_from = forms.DateField(required=False, widget=DateInput, label="From")
     date_to = forms.DateField(required=False, widget=DateInput, label="To")
@@ -25,6 +31,9 @@ class EventFilterForm(forms.Form):
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites
+
+    def clean_object_type(self) -> str:
+        return kind_named(self.cleaned_data.get("object_type", ""))
 
     def clean(self):
         data = super().clean()

@@ -13,6 +13,7 @@ from sites.models import Site
 from sites.selectors import sites_where, trials_managed_by
 
 from .concealment import searchable
+from .subjects import described
 
 # Roles that review the audit trail: the monitor for their sites, the trial manager for all.
 AUDIT_READERS = frozenset({Role.MONITOR, Role.TRIAL_MANAGER})
@@ -91,6 +92,15 @@ def filter_events(
         events = events.filter(at__lt=_day_start(f.date_to + timedelta(days=1)))
     if f.edits_after_only:
         events = events.exclude(edit_after="")
+    return events
+
+
+def events_described(events: list[AuditEvent]) -> list[AuditEvent]:
+    """The events with how the trail words them (`event.described`: the record by its name,
+    the person by theirs, each change by its question), named for the whole list at once.
+    Word them after shaping them for the viewer, so that what is withheld is not named."""
+    for event, words in zip(events, described(events), strict=True):
+        event.described = words
     return events
 
 

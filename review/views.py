@@ -1,5 +1,5 @@
 """The monitor's review of the audit trail: filter, read old → new with the reason, page back
-through history, export, sign off."""
+through history, export, sign off. Records, people and fields read by their names."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.channels import Channel
 from randomisation.concealment import blindness_of
-from sites.pagekit import submit
+from sites.pagekit import paged, submit
 from sites.selectors import open_memberships
 
 from .concealment import shaped_for
@@ -20,9 +20,9 @@ from .forms import EventFilterForm, SignoffForm
 from .selectors import (
     AUDIT_READERS,
     audit_sites_of,
+    events_described,
     events_visible_to,
     filter_events,
-    keyset_page,
     signoffs_covering,
 )
 from .services import review_signoff
@@ -35,37 +35,31 @@ def _require_reader(user) -> None:
         raise PermissionDenied("Only a monitor or the trial manager can review the audit trail.")
 
 
-def _before(request) -> int | None:
-    value = request.GET.get("before", "")
-    return int(value) if value.isdigit() else None
-
-
 @login_required
 @require_GET
 def review(request):
+    """Newest first, a page at a time with every filter kept from page to page."""
     _require_reader(request.user)
     sites = audit_sites_of(request.user)
     form = EventFilterForm(request.GET or None, sites=sites)
-    events, older = [], None
+    events, page = [], None
     if not form.is_bound or form.is_valid():
         blindness = blindness_of(request.user)
         events_qs = events_visible_to(request.user)
         if form.is_bound:
             events_qs = filter_events(events_qs, form.to_filter(), blindness=blindness)
-        events, older = keyset_page(events_qs, before=_before(request), size=PAGE_SIZE)
-        events = shaped_for(events, blindness)
+        page = paged(request, events_qs.order_by("-seq"), per_page=PAGE_SIZE)
+        events = events_described(shaped_for(list(page.object_list), blindness))
     query = request.GET.copy()
-    query.pop("before", None)
+    query.pop("page", None)
     context = {
         "form": form,
         "events": events,
-        "older": older,
+        "page": page,
         "query": query.urlencode(),
         "signoffs": signoffs_covering(events),
         "signoff_form": _signoff_form_for(form, events),
     }
-    if request.headers.get("HX-Request") == "true" and "before" in request.GET:
-        return render(request, "review/_rows.html", context)
     return render(request, "review/review.html", context)
 
 
