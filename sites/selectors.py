@@ -81,6 +81,21 @@ def memberships_visible_to(user) -> QuerySet[Membership]:
     )
 
 
+def memberships_of_people_matching(
+    memberships: QuerySet[Membership], text: str
+) -> QuerySet[Membership]:
+    """The memberships of the people whose name, username or email holds every word of
+    the text (any case): "morag ellis", "ellis", "m.ellis@", "coord.buc"."""
+    for word in text.split():
+        memberships = memberships.filter(
+            Q(user__first_name__icontains=word)
+            | Q(user__last_name__icontains=word)
+            | Q(user__username__icontains=word)
+            | Q(user__email__icontains=word)
+        )
+    return memberships
+
+
 def delegations_visible_to(user) -> QuerySet[Delegation]:
     return Delegation.objects.filter(membership__in=memberships_visible_to(user)).select_related(
         "membership__user", "membership__site"

@@ -28,10 +28,11 @@ from .forms import (
 from .lifecycle import NEXT_STATUS, site_move_status, site_register, site_update
 from .memberships import delegation_end, delegation_grant, membership_end, membership_grant
 from .models import Delegation, Membership, SiteStatus
-from .pagekit import submit
+from .pagekit import paged, submit
 from .selectors import (
     delegations_visible_to,
     is_trial_manager,
+    memberships_of_people_matching,
     memberships_visible_to,
     roles_at,
     sites_visible_to,
@@ -195,6 +196,11 @@ def site_status_page(request, site_id: int):
     )
 
 
+# The people page: 50 roles a page, found by the person's name, username or email.
+PEOPLE_PER_PAGE = 50
+PEOPLE_SEARCH_LENGTH = 100
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def people_page(request):
@@ -207,6 +213,10 @@ def people_page(request):
         memberships = memberships.filter(site_id=site_filter)
     if request.GET.get("ended") != "1":
         memberships = memberships.filter(ends_on__isnull=True)
+    search = request.GET.get("q", "").strip()[:PEOPLE_SEARCH_LENGTH]
+    if search:
+        memberships = memberships_of_people_matching(memberships, search)
+    memberships = memberships.order_by(*Membership._meta.ordering, "pk")
     trial = single_trial(user)
     manager = is_trial_manager(user, trial)
     form = None
@@ -232,7 +242,8 @@ def people_page(request):
         request,
         "sites/people.html",
         {
-            "memberships": memberships,
+            "memberships": paged(request, memberships, per_page=PEOPLE_PER_PAGE),
+            "search": search,
             "form": form,
             "is_manager": manager,
             "sites": _visible_sites(user),
