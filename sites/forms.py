@@ -15,6 +15,13 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format=format)
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    """A choice of person, each by their name (by their username when they have none)."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
 class SiteRegisterForm(forms.Form):
     code = forms.CharField(max_length=3, help_text="Three capital letters, e.g. BUC")
     name = forms.CharField(max_length=200)
@@ -30,7 +37,7 @@ class SiteUpdateForm(forms.Form):
     nhs_trust = forms.CharField(label="NHS trust", max_length=200)
     local_authority = forms.CharField(max_length=200)
     recruitment_target = forms.IntegerField(min_value=1, max_value=100_000)
-    principal_investigator = forms.ModelChoiceField(
+    principal_investigator = PersonChoiceField(
         queryset=get_user_model().objects.none(),
         required=False,
         help_text="Must hold the principal investigator role at this site",

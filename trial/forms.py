@@ -3,7 +3,7 @@ trial's definition; the rules live in the services."""
 
 from django import forms
 
-from sites.forms import DateInput
+from sites.forms import DateInput, PersonChoiceField
 
 from .config import TrialConfig
 from .models import ConsentRecord
@@ -83,7 +83,7 @@ class ConsentFieldsMixin:
         f = self.fields
         f[f"{prefix}version"] = forms.ModelChoiceField(queryset=versions, label="Consent version")
         f[f"{prefix}consent_date"] = forms.DateField(widget=DateInput, label="Date of consent")
-        f[f"{prefix}taken_by"] = forms.ModelChoiceField(queryset=takers, label="Consent taken by")
+        f[f"{prefix}taken_by"] = PersonChoiceField(queryset=takers, label="Consent taken by")
         f[f"{prefix}method"] = forms.ChoiceField(choices=ConsentRecord.Method.choices)
         f[f"{prefix}interpreter_used"] = forms.BooleanField(required=False)
         f[f"{prefix}interpreter_language"] = forms.CharField(required=False, max_length=60)
