@@ -155,6 +155,11 @@ class Query(models.Model):
     def __str__(self) -> str:
         return f"query {self.pk} on {self.field}"
 
+    @property
+    def field_label(self) -> str:
+        """The question it is about, in the form's words."""
+        return self.response.spec.slot_label(self.field)
+
 
 class QueryMessage(models.Model):
     """One step of a query's thread: raised, answered, corrected, closed, reopened."""

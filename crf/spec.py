@@ -253,6 +253,17 @@ class FormSpec(Schema):
         """Every answer key of the form with the field it belongs to, in order."""
         return [(key, f) for f in self.fields for key in f.slot_keys()]
 
+    def slot_label(self, key: str) -> str:
+        """The question an answer key stands for, in the form's words: a field's label, a
+        grid's item by its item label ("PSI-4-SF item 3"); the key itself if it is none."""
+        for slot, f in self.slots():
+            if slot == key:
+                if f.type != "grid":
+                    return f.label
+                n = key.rsplit("_", 1)[1]
+                return (f.item_label or f"{f.label} item {{n}}").replace("{n}", n)
+        return key
+
 
 # Read as a form's field by the code that validates, scores and renders it.
 Field = FormField

@@ -13,7 +13,8 @@ from core.channels import Channel
 from core.errors import NotPermitted, TrialError
 from sites.pagekit import paged
 from sites.selectors import roles_at
-from trial.selectors import families_visible_to
+from trial.config import config_of, words_of
+from trial.selectors import families_visible_to, trials_visible_to
 
 from .entry import form_not_done, response_submit, response_update, response_verify
 from .models import FormDefinition, Query, QueryStatus
@@ -195,13 +196,6 @@ def preview_fields(request, family_id: int, definition_id: int):
     )
 
 
-def _slot_label(f, key: str) -> str:
-    if f.type != "grid":
-        return f.label
-    n = key.rsplit("_", 1)[1]
-    return (f.item_label or f"{f.label} item {{n}}").replace("{n}", n)
-
-
 # The confirmation shown after each action on a form's page.
 DONE_MESSAGES = {
     "save": "Changes saved.",
@@ -321,7 +315,9 @@ def response_page(request, family_id: int, response_id: int):
             ),
             "queries": queries,
             # Questions by their words: a grid's items by the item label.
-            "field_keys": [(key, _slot_label(f, key)) for key, f in definition.spec.slots()],
+            "field_keys": [
+                (key, definition.spec.slot_label(key)) for key, _ in definition.spec.slots()
+            ],
             "reason_needed": response.status != "draft",
             "scores": [(s, response.scores.get(s.key, {})) for s in definition.spec.scores],
             "alerts": [a for a in definition.spec.alerts if a.key in response.alerts],
@@ -381,10 +377,13 @@ def dashboard(request):
         .order_by("raised_at", "pk"),
         param="queries",
     )
+    trials = list(trials_visible_to(request.user)[:2])
     return render(
         request,
         "crf/dashboard.html",
         {
+            # Visits by their labels (of the one trial the viewer sees).
+            "words": words_of(config_of(trials[0])) if len(trials) == 1 else {},
             "outstanding": paged(request, outstanding, param="due"),
             "overdue": sum(1 for i in outstanding if i.overdue),
             "by_site": open_queries_by_site_and_age(request.user),

@@ -68,6 +68,14 @@ def _response_url(response: Response) -> str:
     return reverse("crf-response", args=[response.family_id, response.pk])
 
 
+def _answer_label(response: Response, key: str, answer) -> str:
+    """A choice answer by its label in the form's spec."""
+    if answer in (None, ""):
+        return "not recorded"
+    field = response.spec.field(key)
+    return dict(field.choices if field else ()).get(str(answer), str(answer)).lower()
+
+
 def lock_readiness(
     trial: Trial, *, population: str = "", viewer=None, on: date | None = None
 ) -> Readiness:
@@ -115,7 +123,8 @@ def lock_readiness(
                 "open_query",
                 query.family,
                 query.response.form,
-                f"{query.response.definition.title}: query on {query.field} is {query.status}",
+                f'{query.response.definition.title}: query on "{query.field_label}" is '
+                f"{query.get_status_display().lower()}",
                 _response_url(query.response),
             )
 
@@ -125,6 +134,7 @@ def lock_readiness(
         .order_by("family__site__code", "family__identifier", "visit", "form", "number")
     )
     plan = config.monitoring
+    visits = {v.key: v.label for v in config.schedule.visits} if config.schedule else {}
     for response in responses:
         if not holds(response.form) or response.status != ResponseStatus.COMPLETE:
             continue
@@ -135,7 +145,7 @@ def lock_readiness(
             form=response.form,
             response_id=response.pk,
         ):
-            where = response.visit or f"any time #{response.number}"
+            where = visits.get(response.visit, response.visit) or f"any time #{response.number}"
             add(
                 "not_verified",
                 response.family,
@@ -158,7 +168,7 @@ def lock_readiness(
                     response.family,
                     response.form,
                     f"{response.definition.title} #{response.number}: outcome is "
-                    f"{outcome or 'not recorded'}",
+                    f"{_answer_label(response, safety.outcome_field, outcome)}",
                     _response_url(response),
                 )
 

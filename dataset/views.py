@@ -1,6 +1,8 @@
 """The lock page: the readiness report with its links, the lock, the two-person unlock,
 and the freezes. For the trial manager and the statisticians."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -9,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.channels import Channel
 from core.errors import NotPermitted, TrialError
+from crf.selectors import current_definitions
 from sites.pagekit import submit
 from sites.selectors import roles_at, sites_visible_to
 from trial.config import config_of
@@ -32,6 +35,23 @@ from .services import (
     lock_unlock_approve,
     lock_unlock_request,
 )
+
+
+@dataclass(frozen=True)
+class PopulationChoice:
+    """An analysis population as the lock page offers it: the forms it locks by title."""
+
+    key: str
+    label: str
+    forms: list[str]
+
+
+def _population_choices(trial, config) -> list[PopulationChoice]:
+    titles = {key: d.title for key, d in current_definitions(trial).items()}
+    return [
+        PopulationChoice(p.key, p.label, [titles.get(f, f) for f in p.forms])
+        for p in config.analysis.populations
+    ]
 
 
 def _trial(user):
@@ -132,7 +152,7 @@ def lock_page(request):
         {
             "trial": trial,
             "population": population,
-            "populations": config.analysis.populations,
+            "populations": _population_choices(trial, config),
             "report": report,
             "locks": locks_visible_to(user).filter(trial=trial),
             "freezes": freezes_visible_to(user).filter(released_at__isnull=True),

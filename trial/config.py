@@ -43,4 +43,5 @@ def words_of(config: TrialDefinition) -> dict[str, dict[str, str]]:
         "criteria": {c.key: c.text for c in config.eligibility.criteria}
         if config.eligibility
         else {},
+        "visits": {v.key: v.label for v in config.schedule.visits} if config.schedule else {},
     }

@@ -34,7 +34,7 @@ def test_a_statistician_reads_the_report_and_locks_with_the_password(live_world,
     page.get_by_role("link", name="Lock", exact=True).click()
     expect(page.get_by_test_id("blocked")).to_contain_text("1 to do")
     link = page.get_by_test_id("blockers-open_query").get_by_role("link")
-    expect(link).to_contain_text("query on item_3 is open")
+    expect(link).to_contain_text('query on "CORE-10 item 3" is open')
     link.click()
     expect(page).to_have_url(re.compile(rf"/families/{family.pk}/responses/{response.pk}/$"))
     query_close(query=query, actor=world.monitor_buc, channel=Channel.COMMAND, text="Checked.")
