@@ -20,7 +20,7 @@ from .crawl import ROLES, crawl, demo_trial  # noqa: F401  (demo_trial: the modu
 User = get_user_model()
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.xdist_group("link-crawl"),
+    pytest.mark.xdist_group("plain-words"),
     pytest.mark.usefixtures("demo_trial"),
 ]
 
