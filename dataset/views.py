@@ -153,6 +153,7 @@ def lock_page(request):
             "trial": trial,
             "population": population,
             "populations": _population_choices(trial, config),
+            "population_labels": {p.key: p.label for p in config.analysis.populations},
             "report": report,
             "locks": locks_visible_to(user).filter(trial=trial),
             "freezes": freezes_visible_to(user).filter(released_at__isnull=True),

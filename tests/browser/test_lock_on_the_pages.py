@@ -44,7 +44,11 @@ def test_a_statistician_reads_the_report_and_locks_with_the_password(live_world,
     form = page.get_by_test_id("lock-form")
     form.get_by_label("Password").fill("not it")
     form.get_by_role("button").click()
-    expect(page.get_by_text("That is not your password")).to_be_visible()
+    # Once in the error summary, linked to the field, and once beside the field.
+    expect(page.get_by_test_id("error-summary").get_by_role("link")).to_contain_text(
+        "That is not your password"
+    )
+    expect(page.locator("[data-field=password]")).to_contain_text("That is not your password")
     page.get_by_test_id("lock-form").get_by_label("Password").fill(PASSWORD)
     page.get_by_test_id("lock-form").get_by_role("button").click()
     expect(page.get_by_test_id("locks")).to_contain_text("v1 (whole trial)")
