@@ -54,6 +54,16 @@ def _population_choices(trial, config) -> list[PopulationChoice]:
     ]
 
 
+DONE_MESSAGES = {
+    "lock": "Data locked. No form in the lock can change until two people unlock it.",
+    "unlock_request": "Unlock asked for. A second person must confirm it.",
+    "unlock_approve": "Unlock confirmed: the locked forms can change again.",
+    "freeze": "Site's data frozen.",
+    "release": "Freeze released.",
+    "plan": "Analysis plan recorded.",
+}
+
+
 def _trial(user):
     trials = list(trials_visible_to(user)[:2])
     if len(trials) != 1 or not may_read_readiness(user, trials[0]):
@@ -143,7 +153,7 @@ def lock_page(request):
     elif request.method == "POST":
         raise PermissionDenied("Unknown action.")
     if done is not None:
-        messages.success(request, "Recorded.")
+        messages.success(request, DONE_MESSAGES[action])
         return redirect(request.get_full_path())
     report = lock_readiness(trial, population=population, viewer=user)
     return render(

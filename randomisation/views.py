@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.channels import Channel
@@ -25,6 +26,22 @@ from .preconditions import preconditions
 from .selectors import allocations_visible_to, is_unblinded_statistician, lists_visible_to
 from .services import family_randomise, randomisation_go_live, sequence_generate, sequence_seal
 from .simulation import simulate
+
+
+def _refusal(family, exc: TrialError) -> dict:
+    """Why the family cannot be randomised yet, with a link to where that is put right."""
+    casebook = reverse("crf-casebook", args=[family.pk]) + "#visit-baseline"
+    where = {
+        "baseline": (casebook, "Go to the baseline forms in the casebook"),
+        "legal_status": (casebook, "Go to the baseline forms in the casebook"),
+        "consent": (reverse("family-detail", args=[family.pk]), "Record the consent"),
+        "age_band": (
+            reverse("screening-detail", args=[family.screening_id]),
+            "See the screening record",
+        ),
+        "site": (reverse("site-detail", args=[family.site_id]), "See the site's status"),
+    }.get(exc.field or "", (reverse("family-detail", args=[family.pk]), "See the family"))
+    return {"text": exc.message, "url": where[0], "action": where[1]}
 
 
 @login_required
@@ -50,11 +67,11 @@ def randomise_page(request, family_id: int):
         try:
             check(family, today())
         except TrialError as exc:
-            problems.append(exc.message)
+            problems.append(_refusal(family, exc))
     try:
         values = factor_values(family, today())
     except TrialError as exc:
-        problems.append(exc.message)
+        problems.append(_refusal(family, exc))
     config = config_of(family.trial)
     labels = {
         "legal_status": config.legal_statuses,
@@ -126,6 +143,13 @@ def _statistician_trial(user):
     return trials[0]
 
 
+DONE_MESSAGES = {
+    "generate": "Randomisation list generated. Check it, then seal it.",
+    "seal": "List sealed: it can no longer change.",
+    "live": "Randomisation is live: families are now allocated from the sealed list.",
+}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def statistics_page(request):
@@ -158,7 +182,7 @@ def statistics_page(request):
             except TrialError as exc:
                 messages.error(request, exc.message)
         if done:
-            messages.success(request, "Recorded.")
+            messages.success(request, DONE_MESSAGES[action])
             return redirect("statistics")
     report, plot = None, ""
     report_form = ReportForm(request.GET or None)

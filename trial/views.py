@@ -251,6 +251,13 @@ def family_list(request):
     )
 
 
+FAMILY_DONE = {
+    "consent": "Consent recorded.",
+    "withdraw": "Withdrawal recorded. What may be collected from now on is shown below.",
+    "review_deviation": "Review of the deviation recorded.",
+}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def family_detail(request, family_id: int):
@@ -315,7 +322,7 @@ def family_detail(request, family_id: int):
             except TrialError as exc:
                 messages.error(request, exc.message)
         if done:
-            messages.success(request, "Recorded.")
+            messages.success(request, FAMILY_DONE[action])
             return redirect("family-detail", family_id=family.pk)
     levels = {w.key: w.label for w in config.withdrawal_levels}
     arm_label = config.randomisation.arms.get(family.shown_arm) if family.shown_arm else None
@@ -358,6 +365,12 @@ def family_identity(request, family_id: int):
     )
 
 
+VERSION_DONE = {
+    "create": "Consent version published. Put it in use at each site when approved there.",
+    "activate": "Consent version in use at the site from the date given.",
+}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def consent_versions(request):
@@ -389,7 +402,7 @@ def consent_versions(request):
                 lambda d: consent_version_activate(actor=request.user, channel=Channel.WEB, **d),
             )
         if done:
-            messages.success(request, "Recorded.")
+            messages.success(request, VERSION_DONE[action])
             return redirect("consent-versions")
     visible = set(sites_visible_to(request.user).values_list("pk", flat=True))
     return render(

@@ -97,6 +97,8 @@ def test_the_randomise_step_names_the_baseline_forms_still_to_complete(world, pa
     html = client.get(f"/families/{family.pk}/randomise/").content.decode()
     assert "Baseline is not complete" in html and "CORE-10" in html
     assert "Demographics" not in html.split("Baseline is not complete")[1].split("</")[0]
+    # The refusal links to where it is put right: the casebook's baseline visit.
+    assert f'href="/families/{family.pk}/casebook/#visit-baseline"' in html
     assert (
         f'href="/families/{family.pk}/casebook/"'
         in client.get(f"/families/{family.pk}/").content.decode()
