@@ -367,14 +367,17 @@ def sign_page(request, family_id: int):
 
 @login_required
 def dashboard(request):
-    outstanding = outstanding_forms(families_visible_to(request.user), viewer=request.user)
+    search = request.GET.get("q", "").strip()[:40]
+    families = families_visible_to(request.user)
+    queries = queries_visible_to(request.user).exclude(status=QueryStatus.CLOSED)
+    if search:
+        families = families.filter(identifier__icontains=search)
+        queries = queries.filter(family__identifier__icontains=search)
+    outstanding = outstanding_forms(families, viewer=request.user)
     outstanding.sort(key=lambda i: (not i.overdue, i.family.identifier, i.visit.day, i.form))
     open_queries = paged(
         request,
-        queries_visible_to(request.user)
-        .exclude(status=QueryStatus.CLOSED)
-        .select_related("response__definition")
-        .order_by("raised_at", "pk"),
+        queries.select_related("response__definition").order_by("raised_at", "pk"),
         param="queries",
     )
     trials = list(trials_visible_to(request.user)[:2])
@@ -389,5 +392,6 @@ def dashboard(request):
             "by_site": open_queries_by_site_and_age(request.user),
             "age_labels": [label for _, label in AGE_BANDS],
             "open_queries": open_queries,
+            "search": search,
         },
     )

@@ -85,6 +85,21 @@ def test_the_dashboard_lists_overdue_forms_and_queries_by_age(world, page):
     assert cell.format("BUC") + cell.format(1) in html  # one open query, up to 7 days old
 
 
+def test_the_dashboard_finds_a_familys_forms_and_queries_by_identifier(world, page):
+    from tests.access import crf_query
+    from tests.crf.conftest import randomised
+
+    oxf = randomised(world, "OXF", days_ago=215)
+    query = crf_query(world)
+    client = page(world.manager)
+    mine = client.get("/forms/", {"q": "oxf"}).content.decode()
+    assert oxf.identifier in mine
+    assert query.family.identifier not in mine.split('data-testid="open-queries"')[1]
+    theirs = client.get("/forms/", {"q": query.family.identifier}).content.decode()
+    assert oxf.identifier not in theirs.split('data-testid="outstanding"')[1]
+    assert query.family.identifier in theirs.split('data-testid="open-queries"')[1]
+
+
 def test_the_randomise_step_names_the_baseline_forms_still_to_complete(world, page):
     from tests.access import family_at, sealed_test_list
     from tests.crf.conftest import enter, load_forms
