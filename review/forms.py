@@ -1,3 +1,5 @@
+from dataclasses import fields
+
 from django import forms
 
 from audit.events import EventType
@@ -42,14 +44,31 @@ class EventFilterForm(forms.Form):
         return data
 
     def to_filter(self) -> EventFilter:
-        data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+        kept = {f.name for f in fields(EventFilter)}
+        data = {k: v for k, v in self.cleaned_data.items() if k in kept and v not in (None, "")}
         if "site" in data:
             data["site"] = data["site"].pk
         return EventFilter(**data)
 
 
+class ReviewFilterForm(EventFilterForm):
+    """The review page's filters: the monitor's own events still to review besides."""
+
+    to_review = forms.BooleanField(
+        required=False,
+        label="Only events you have not signed off",
+        help_text="oldest first",
+    )
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether a filter other than the site (and what waits) hides some of its events."""
+        return bool(set(self.to_filter().as_dict()) - {"site"})
+
+
 class SignoffForm(forms.Form):
     site = forms.IntegerField(widget=forms.HiddenInput)
+    to_review = forms.BooleanField(required=False, widget=forms.HiddenInput)
     first_seq = forms.IntegerField(min_value=1, label="From event #")
     last_seq = forms.IntegerField(min_value=1, label="To event #")
     note = forms.CharField(

@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from audit.events import EventType
 from audit.models import AuditEvent, ReviewSignoff
 from core.roles import Role
 from randomisation.concealment import Blindness
@@ -93,6 +94,24 @@ def filter_events(
     if f.edits_after_only:
         events = events.exclude(edit_after="")
     return events
+
+
+def awaiting_review(events: QuerySet[AuditEvent], reviewer) -> QuerySet[AuditEvent]:
+    """The site events that wait for this reviewer: in none of their sign-offs at the event's
+    site, whatever the order the ranges were signed in. A sign-off's own event records a
+    review; it is never one more thing to review. The work list counts these and the review
+    page shows them, so the two agree on what waits."""
+    covered = ReviewSignoff.objects.filter(
+        reviewer=reviewer,
+        site_id=OuterRef("site_id"),
+        first_seq__lte=OuterRef("seq"),
+        last_seq__gte=OuterRef("seq"),
+    )
+    return (
+        events.filter(site_id__isnull=False)
+        .exclude(event_type=EventType.REVIEW_SIGNOFF)
+        .filter(~Exists(covered))
+    )
 
 
 def events_described(events: list[AuditEvent]) -> list[AuditEvent]:

@@ -4,11 +4,12 @@ through history, export, sign off. Records, people and fields read by their name
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.events import EventType
 from core.channels import Channel
 from randomisation.concealment import blindness_of
 from sites.pagekit import paged, submit
@@ -16,10 +17,11 @@ from sites.selectors import open_memberships
 
 from .concealment import shaped_for
 from .export import csv_response
-from .forms import EventFilterForm, SignoffForm
+from .forms import EventFilterForm, ReviewFilterForm, SignoffForm
 from .selectors import (
     AUDIT_READERS,
     audit_sites_of,
+    awaiting_review,
     events_described,
     events_visible_to,
     filter_events,
@@ -38,40 +40,63 @@ def _require_reader(user) -> None:
 @login_required
 @require_GET
 def review(request):
-    """Newest first, a page at a time with every filter kept from page to page."""
+    """Newest first, a page at a time with every filter kept from page to page; what waits
+    for the viewer's sign-off (`to_review`) oldest first, so that signing off a page leaves
+    the pages after it where they were."""
     _require_reader(request.user)
     sites = audit_sites_of(request.user)
-    form = EventFilterForm(request.GET or None, sites=sites)
+    form = ReviewFilterForm(request.GET or None, sites=sites)
     events, page = [], None
     if not form.is_bound or form.is_valid():
         blindness = blindness_of(request.user)
         events_qs = events_visible_to(request.user)
         if form.is_bound:
             events_qs = filter_events(events_qs, form.to_filter(), blindness=blindness)
-        page = paged(request, events_qs.order_by("-seq"), per_page=PAGE_SIZE)
+        if _to_review(form):
+            events_qs = awaiting_review(events_qs, request.user).order_by("seq")
+        else:
+            events_qs = events_qs.order_by("-seq")
+        page = paged(request, events_qs, per_page=PAGE_SIZE)
         events = events_described(shaped_for(list(page.object_list), blindness))
     query = request.GET.copy()
     query.pop("page", None)
+    signoffs = signoffs_covering(events)
     context = {
         "form": form,
         "events": events,
         "page": page,
         "query": query.urlencode(),
-        "signoffs": signoffs_covering(events),
-        "signoff_form": _signoff_form_for(form, events),
+        "signoffs": signoffs,
+        "signoff_form": _signoff_form_for(form, events, signoffs, request.user),
     }
     return render(request, "review/review.html", context)
 
 
-def _signoff_form_for(form: EventFilterForm, events) -> SignoffForm | None:
-    """Offered when the view shows one site's events: the range on screen, ready to sign."""
+def _to_review(form: ReviewFilterForm) -> bool:
+    return form.is_bound and form.is_valid() and bool(form.cleaned_data.get("to_review"))
+
+
+def _signoff_form_for(form: ReviewFilterForm, events, signoffs, reviewer) -> SignoffForm | None:
+    """Offered when the view shows all of one site's events in the range on screen (no
+    other filter hides some of them): preset from the first event on the page the viewer
+    has not signed off to the last one shown, so that it covers only what they were shown."""
     if not (form.is_bound and form.is_valid() and form.cleaned_data.get("site") and events):
         return None
+    if form.narrowed:
+        return None
+    seqs = [e.seq for e in events]
+    waiting = [
+        e.seq
+        for e in events
+        if e.event_type != EventType.REVIEW_SIGNOFF
+        and not any(s.reviewer_id == reviewer.pk for s in signoffs.get(e.seq, ()))
+    ]
     return SignoffForm(
         initial={
             "site": form.cleaned_data["site"].pk,
-            "first_seq": events[-1].seq,
-            "last_seq": events[0].seq,
+            "to_review": _to_review(form),
+            "first_seq": min(waiting or seqs),
+            "last_seq": max(seqs),
         }
     )
 
@@ -115,4 +140,8 @@ def signoff(request):
     else:
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
         messages.error(request, f"Not signed off: {errors}")
-    return redirect(f"{reverse('audit-review')}?site={request.POST.get('site', '')}")
+    back = QueryDict(mutable=True)
+    back["site"] = request.POST.get("site", "")
+    if form.is_valid() and form.cleaned_data["to_review"]:
+        back["to_review"] = "1"
+    return redirect(f"{reverse('audit-review')}?{back.urlencode()}")

@@ -4,13 +4,12 @@ enters it instead of linking to a refusal."""
 
 from dataclasses import dataclass, field
 from datetime import date
+from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import Max
+from django.db.models import Count, Min
 from django.urls import reverse
 
-from audit.events import EventType
-from audit.models import ReviewSignoff
 from core.clock import today
 from core.errors import TrialError
 from core.roles import Role
@@ -31,7 +30,7 @@ from dataset.readiness import lock_readiness
 from dataset.selectors import READINESS_READERS, exports_visible_to
 from lock.models import DataLock
 from randomisation.preconditions import preconditions
-from review.selectors import events_visible_to
+from review.selectors import awaiting_review, events_visible_to
 from sites.selectors import open_memberships, sites_where
 from trial.collection import families_needing_reconsent
 from trial.config import config_of
@@ -202,28 +201,30 @@ def _assessor(user, day: date) -> list[Section]:
 def _monitor(user, day: date) -> list[Section]:
     role = Role.MONITOR
     sites = list(_sites(user, role).order_by("code"))
-    events = Section("events_to_review", "Audit events to review since your last sign-off", role)
-    signed = dict(
-        ReviewSignoff.objects.filter(site__in=sites)
+    events = Section("events_to_review", "Audit events you have not signed off", role)
+    # The same events the review page lists with `to_review`: those none of this monitor's
+    # sign-offs at the site covers, no sign-off's own event among them.
+    waiting = {
+        row["site_id"]: row
+        for row in awaiting_review(
+            events_visible_to(user).filter(site_id__in=[s.pk for s in sites]), user
+        )
+        .order_by()
         .values("site_id")
-        .annotate(last=Max("last_seq"))
-        .values_list("site_id", "last")
-    )
-    visible = events_visible_to(user)
+        .annotate(count=Count("seq"), first=Min("at"))
+    }
     for site in sites:
-        new = visible.filter(site_id=site.pk, seq__gt=signed.get(site.pk, 0))
-        # A sign-off's own event records the review; it is not one more thing to review.
-        to_review = new.exclude(event_type=EventType.REVIEW_SIGNOFF)
-        count = to_review.count()
-        if count:
-            first = to_review.order_by("seq").values_list("at", flat=True).first()
+        row = waiting.get(site.pk)
+        if row and row["count"]:
+            count = row["count"]
+            query = urlencode({"site": site.pk, "to_review": 1})
             events.items.append(
                 Item(
                     f"{count} event{'s' if count != 1 else ''} at {site.code} to review",
-                    f"{reverse('audit-review')}?site={site.pk}",
+                    f"{reverse('audit-review')}?{query}",
                     "",
                     site.code,
-                    first.date() if first else None,
+                    row["first"].date(),
                 )
             )
     sdv = Section("sdv_to_do", "Forms to source-verify (the monitoring plan)", role)

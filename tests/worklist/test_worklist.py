@@ -97,7 +97,8 @@ def test_the_assessor_sees_only_the_forms_they_enter_with_links(world):
 def test_the_monitor_sees_events_since_the_sign_off_and_forms_to_verify(world):
     family = randomised(world, "BUC")
     events = section(world.monitor_buc, "events_to_review").items
-    assert [i.site for i in events] == ["BUC"] and events[0].url == f"/audit/?site={world.buc.pk}"
+    assert [i.site for i in events] == ["BUC"]
+    assert events[0].url == f"/audit/?site={world.buc.pk}&to_review=1"
     sdv = section(world.monitor_buc, "sdv_to_do").items
     demographics = next(i for i in sdv if "Demographics" in i.title)  # a key form: all of it
     assert demographics.family == family.identifier
