@@ -97,14 +97,13 @@ def widgets(spec: FormSpec, answers: dict[str, Any], errors: dict[str, str]) -> 
             missing_codes=[(c, MISSING_CODES[c]) for c in f.missing_codes],
             shown=_shown(f, typed),
         )
-        for n, key in enumerate(f.slot_keys(), start=1):
+        for key in f.slot_keys():
             value = answers.get(key, "")
             missing = value.get("missing", "") if isinstance(value, dict) else ""
-            label = (f.item_label or f"{f.label} {{n}}").replace("{n}", str(n))
             w.slots.append(
                 Slot(
                     key=key,
-                    label=label if f.type == "grid" else f.label,
+                    label=f.slot_label(key),
                     value="" if missing else _display(f, value),
                     missing=missing,
                     error=errors.get(key, ""),

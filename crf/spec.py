@@ -130,6 +130,15 @@ class FormField(Schema):
         """The keys its answers are stored under: one per grid item, else its own."""
         return self.item_keys() if self.type == "grid" else [self.key]
 
+    def slot_label(self, key: str) -> str:
+        """The question one of its answer keys stands for: its label, or for a grid's item
+        the spec's item label with the item's number ("PSI-4-SF item 3"), the grid's label
+        and the number when the spec gives none ("CORE-10 item 1")."""
+        if self.type != "grid":
+            return self.label
+        n = key.rsplit("_", 1)[1]
+        return (self.item_label or f"{self.label} item {{n}}").replace("{n}", n)
+
 
 class Check(Schema):
     rule: Literal["not_before", "not_after", "less_or_equal", "greater_or_equal"]
@@ -258,10 +267,7 @@ class FormSpec(Schema):
         grid's item by its item label ("PSI-4-SF item 3"); the key itself if it is none."""
         for slot, f in self.slots():
             if slot == key:
-                if f.type != "grid":
-                    return f.label
-                n = key.rsplit("_", 1)[1]
-                return (f.item_label or f"{f.label} item {{n}}").replace("{n}", n)
+                return f.slot_label(key)
         return key
 
 

@@ -62,10 +62,7 @@ def slot_field(spec: FormSpec, key: str) -> FormField | None:
 def slot_label(spec: FormSpec, key: str) -> str | None:
     """A form's answer key as its question: the field's label, or a grid item's label."""
     f = slot_field(spec, key)
-    if f is None or f.type != "grid":
-        return f.label if f else None
-    n = key.rsplit("_", 1)[1]
-    return (f.item_label or f"{f.label} item {{n}}").replace("{n}", n)
+    return f.slot_label(key) if f else None
 
 
 def slot_labels(spec: FormSpec) -> dict[str, str]:

@@ -100,18 +100,17 @@ def _field_variables(
         expected = f.show_if.expected
         common["derivation"] = f"asked only when {f.show_if.field} is {expected}"
     if f.type == "grid":
-        label = f.item_label or f"{f.label} item {{n}}"
         return [
             Variable(
                 name=short_name(key),
-                label=label.replace("{n}", str(n)),
+                label=f.slot_label(key),
                 kind="integer",
                 source=key,
                 minimum=f.minimum,
                 maximum=f.maximum,
                 **common,
             )
-            for n, key in enumerate(f.item_keys(), start=1)
+            for key in f.item_keys()
         ]
     if f.type == "multiple":
         return [
