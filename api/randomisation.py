@@ -29,7 +29,9 @@ class AllocationOut(serializers.ModelSerializer):
     """An allocation. `arm` is null for anyone who may not know it (blinded roles)."""
 
     family_identifier = serializers.CharField(source="family.identifier")
-    stratum = serializers.CharField(source="stratum.key")
+    stratum = serializers.CharField(
+        source="stratum.key", allow_null=True, help_text="null when allocated by minimisation"
+    )
     randomised_by = serializers.CharField(source="randomised_by.username")
     arm = serializers.CharField(
         source="shown_arm", allow_null=True, help_text="null for anyone who may not know it"

@@ -7,6 +7,7 @@ name, and a list is drawn from it in order.
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -169,3 +170,70 @@ def stratum_list(
     return [
         (position, arm, number, size) for position, (arm, number, size) in enumerate(flat, start=1)
     ]
+
+
+MINIMISATION_VERSION = "minimisation-1"
+
+
+@dataclass(frozen=True)
+class MinimisationStep:
+    """One allocation by minimisation, with everything needed to replay it: the scores of
+    each arm, the arm they prefer (None when every arm scores the same) and the two
+    uniform draws that decided (which of tied preferred arms; whether to follow the
+    preference, and if not, which other arm)."""
+
+    scores: tuple[float, ...]
+    preferred: str | None
+    tie_draw: float
+    draw: float
+    arm: str
+
+
+def minimisation_rng(seed: int, position: int) -> np.random.Generator:
+    """The generator for the trial's `position`-th allocation by minimisation."""
+    return stratum_rng(seed, f"allocation {position}", version=MINIMISATION_VERSION)
+
+
+def minimisation_step(
+    *,
+    tie_draw: float,
+    draw: float,
+    arms: Sequence[str],
+    ratio: Sequence[int],
+    levels: Mapping[str, str],
+    counts: Mapping[tuple[str, str, str], int],
+    weights: Mapping[str, float],
+    method: str = "range",
+    p: float = 0.8,
+) -> MinimisationStep:
+    """Pocock and Simon's rule decided by two given uniform draws in [0, 1): with
+    probability p the arm of least total imbalance (ties among them by `tie_draw`),
+    otherwise one of the other arms, evenly; when every arm scores the same, an arm in
+    the ratio. The same inputs always give the same step, so a replay can check it."""
+    if not 0.5 <= p <= 1:
+        raise ValueError("p must be between 0.5 and 1")
+    if not (0 <= tie_draw < 1 and 0 <= draw < 1):
+        raise ValueError("draws must lie in [0, 1)")
+    scores = minimisation_scores(
+        arms=arms, ratio=ratio, levels=levels, counts=counts, weights=weights, method=method
+    )
+    low = min(scores)
+    best = [i for i, s in enumerate(scores) if np.isclose(s, low)]
+    if len(best) == len(arms):
+        bounds = np.cumsum(np.asarray(ratio, dtype=float)) / sum(ratio)
+        arm = arms[int(np.searchsorted(bounds, draw, side="right"))]
+        return MinimisationStep(tuple(scores), None, tie_draw, draw, arm)
+    preferred = best[min(int(tie_draw * len(best)), len(best) - 1)]
+    if draw < p:
+        chosen = preferred
+    else:
+        others = [i for i in range(len(arms)) if i != preferred]
+        share = (draw - p) / (1 - p)
+        chosen = others[min(int(share * len(others)), len(others) - 1)]
+    return MinimisationStep(tuple(scores), arms[preferred], tie_draw, draw, arms[chosen])
+
+
+def minimisation_draws(seed: int, position: int) -> tuple[float, float]:
+    """The two uniform draws of the `position`-th allocation, from the sealed seed."""
+    rng = minimisation_rng(seed, position)
+    return float(rng.random()), float(rng.random())

@@ -30,6 +30,11 @@ class RandomisationList(models.Model):
     arms = models.JSONField()
     ratio = models.JSONField()
     block_sizes = models.JSONField()
+    parameters = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="minimisation: factors, weights, imbalance measure and p, as sealed",
+    )
     seed = EncryptedTextField()
     seed_sha256 = models.CharField(max_length=64)
     list_sha256 = models.CharField(max_length=64)
@@ -96,12 +101,17 @@ class Slot(models.Model):
 
 
 class Allocation(models.Model):
-    """A family's arm, from the next unused slot of its stratum. Never edited or deleted."""
+    """A family's arm: from the next unused slot of its stratum (permuted blocks), or
+    decided by minimisation (with its step recorded). Never edited or deleted."""
 
     family = models.ForeignKey("trial.Family", on_delete=models.PROTECT, related_name="allocations")
     mode = models.CharField(max_length=4, choices=Mode.choices)
-    slot = models.OneToOneField(Slot, on_delete=models.PROTECT, related_name="allocation")
-    stratum = models.ForeignKey(Stratum, on_delete=models.PROTECT, related_name="allocations")
+    slot = models.OneToOneField(
+        Slot, null=True, blank=True, on_delete=models.PROTECT, related_name="allocation"
+    )
+    stratum = models.ForeignKey(
+        Stratum, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
+    )
     arm = models.CharField(max_length=40)
     factor_values = models.JSONField(help_text="the factor levels used, as they were then")
     randomised_by = models.ForeignKey(
@@ -120,6 +130,35 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"allocation of {self.family_id} ({self.mode})"
+
+
+class MinimisationStep(models.Model):
+    """One allocation by minimisation as it was decided: the marginal totals it saw at the
+    family's factor levels, each arm's imbalance score, the preferred arm and the two draws
+    from the list's sealed seed. A replay in order proves each followed the rule."""
+
+    rlist = models.ForeignKey(RandomisationList, on_delete=models.PROTECT, related_name="steps")
+    position = models.PositiveIntegerField(help_text="1 for the list's first allocation, ...")
+    allocation = models.OneToOneField(
+        Allocation, on_delete=models.PROTECT, related_name="minimisation"
+    )
+    levels = models.JSONField(help_text="the family's factor levels")
+    totals = models.JSONField(help_text="per factor: allocations by arm at the family's level")
+    scores = models.JSONField(help_text="each arm's total imbalance, in the list's arm order")
+    preferred = models.CharField(max_length=40, blank=True, help_text="empty when all tie")
+    tie_draw = models.FloatField()
+    draw = models.FloatField()
+    arm = models.CharField(max_length=40)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rlist", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["rlist", "position"], name="minimisation_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rlist_id}#{self.position}"
 
 
 class FactorCorrection(models.Model):

@@ -19,10 +19,26 @@ from sites.permissions import require_duty, require_role
 from trial.config import config_of
 from trial.models import Family, ProtocolDeviation, Trial
 
-from .algorithms import ALGORITHM_VERSION, check_design, new_seed, stratum_list
+from .algorithms import (
+    ALGORITHM_VERSION,
+    MINIMISATION_VERSION,
+    check_design,
+    minimisation_draws,
+    minimisation_step,
+    new_seed,
+    stratum_list,
+)
 from .concealment import blinded_within
 from .factors import factor_values, stratum_key
-from .models import Allocation, FactorCorrection, Mode, RandomisationList, Slot, Stratum
+from .models import (
+    Allocation,
+    FactorCorrection,
+    MinimisationStep,
+    Mode,
+    RandomisationList,
+    Slot,
+    Stratum,
+)
 from .preconditions import preconditions
 from .tasks import alert_exhausted, notify_randomised
 
@@ -68,10 +84,12 @@ def sequence_generate(
     permuted blocks of random size, drawn from a fresh 128-bit seed."""
     held = require_role(actor, roles=STATISTICIAN, trial=trial)
     config = config_of(trial).randomisation
-    if config is None or config.method != "blocks":
-        raise TrialError("The trial's definition asks for no permuted-block list.", field="method")
+    if config is None:
+        raise TrialError("The trial's definition asks for no randomisation.", field="method")
     if mode not in Mode.values:
         raise TrialError("Mode must be test or live.", field="mode")
+    if config.method == "minimisation":
+        return _minimisation_seed(trial=trial, actor=actor, channel=channel, mode=mode, held=held)
     if not 1 <= length <= 10_000:
         raise TrialError("Length per stratum must be 1 to 10,000.", field="length")
     arms, ratio = list(config.arms), list(config.ratio)
@@ -129,6 +147,62 @@ def sequence_generate(
             "mode": [None, mode],
             "strata": [None, len(strata)],
             "length_per_stratum": [None, length],
+        },
+        actor_role=held,
+    )
+    return rlist
+
+
+def minimisation_parameters(config) -> dict:
+    """What a minimisation list seals besides its seed: the rule's every setting."""
+    return {
+        "factors": [getattr(f, "key", f) for f in config.factors],
+        "weights": {k: float(v) for k, v in sorted(config.weights.items())},
+        "imbalance": config.imbalance,
+        "p": float(config.p),
+    }
+
+
+def parameters_digest(arms: list[str], ratio: list[int], parameters: dict) -> str:
+    canonical = {"arms": arms, "ratio": ratio, **parameters}
+    return hashlib.sha256(
+        json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+def _minimisation_seed(*, trial: Trial, actor, channel: Channel, mode: str, held: str):
+    """Minimisation needs no list, only a seed for its random element and the sealed
+    settings of its rule: one per trial and mode, covering every site, present and later."""
+    if RandomisationList.objects.filter(trial=trial, mode=mode).exists():
+        raise Conflict(f"The trial already has a {mode} minimisation seed.", field="mode")
+    config = config_of(trial).randomisation
+    arms, ratio = list(config.arms), list(config.ratio)
+    parameters = minimisation_parameters(config)
+    seed = new_seed()
+    rlist = RandomisationList(
+        trial=trial,
+        mode=mode,
+        method="minimisation",
+        algorithm_version=MINIMISATION_VERSION,
+        arms=arms,
+        ratio=ratio,
+        block_sizes=[],
+        parameters=parameters,
+        seed=str(seed),
+        seed_sha256=seed_digest(seed),
+        list_sha256=parameters_digest(arms, ratio, parameters),
+        generated_by=actor,
+    )
+    stamp(rlist, actor=actor).save()
+    record(
+        event=EventType.SEQUENCE_GENERATED,
+        actor=actor,
+        channel=channel,
+        obj=rlist,
+        changes={
+            "mode": [None, mode],
+            "method": [None, "minimisation"],
+            **{k: [None, v] for k, v in parameters.items()},
         },
         actor_role=held,
     )
@@ -206,6 +280,9 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
     for precondition in preconditions():
         precondition(family, on)
     values = factor_values(family, on)
+    if config_of(family.trial).randomisation.method == "minimisation":
+        allocation, changes = _minimise(family=family, mode=mode, values=values, actor=actor)
+        return _allocated(allocation, changes, actor, channel, delegation.membership.role)
     key = stratum_key(values)
     # The stratum row lock: concurrent randomisations in one stratum queue here, so each
     # takes the next unused slot in turn, none skipped and none taken twice.
@@ -234,6 +311,17 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
         randomised_by=actor,
     )
     stamp(allocation, actor=actor).save()
+    changes = {
+        "mode": [None, mode],
+        "stratum": [None, key],
+        "slot": [None, slot.position],
+        "arm": [None, slot.arm],
+    }
+    return _allocated(allocation, changes, actor, channel, delegation.membership.role)
+
+
+def _allocated(allocation: Allocation, changes: dict, actor, channel: Channel, role: str):
+    family = allocation.family
     record(
         event=EventType.RANDOMISED,
         actor=actor,
@@ -241,18 +329,88 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
         obj=allocation,
         site=family.site,
         family=family.identifier,
-        changes={
-            "mode": [None, mode],
-            "stratum": [None, key],
-            "slot": [None, slot.position],
-            "arm": [None, slot.arm],
-        },
-        actor_role=delegation.membership.role,
+        changes=changes,
+        actor_role=role,
     )
-
     allocation_id = allocation.pk
     transaction.on_commit(lambda: notify_randomised.delay(allocation_id))
     return allocation
+
+
+def marginal_totals(steps, levels: dict[str, str], arms: list[str]) -> dict[str, dict[str, int]]:
+    """For each of the family's factors, how many earlier allocations at the family's
+    level went to each arm."""
+    totals = {factor: dict.fromkeys(arms, 0) for factor in levels}
+    for earlier_levels, arm in steps:
+        for factor, level in levels.items():
+            if earlier_levels.get(factor) == level:
+                totals[factor][arm] += 1
+    return totals
+
+
+def decide(rlist: RandomisationList, position: int, levels: dict[str, str], totals: dict):
+    """The minimisation step for the list's `position`-th allocation, from its sealed seed
+    and settings and the totals seen."""
+    tie_draw, draw = minimisation_draws(int(rlist.seed), position)
+    counts = {
+        (factor, levels[factor], arm): n
+        for factor, by_arm in totals.items()
+        for arm, n in by_arm.items()
+    }
+    parameters = rlist.parameters
+    return minimisation_step(
+        tie_draw=tie_draw,
+        draw=draw,
+        arms=rlist.arms,
+        ratio=rlist.ratio,
+        levels=levels,
+        counts=counts,
+        weights=parameters["weights"],
+        method=parameters["imbalance"],
+        p=parameters["p"],
+    )
+
+
+def _minimise(*, family: Family, mode: str, values: dict[str, str], actor):
+    # The list row lock: every allocation depends on all earlier ones in the trial, so the
+    # trial's allocations by minimisation take turns here.
+    rlist = (
+        RandomisationList.objects.select_for_update(no_key=True)
+        .filter(trial=family.trial, mode=mode, method="minimisation", sealed_at__isnull=False)
+        .first()
+    )
+    if rlist is None:
+        raise TrialError(f"There is no sealed {mode} minimisation seed.", field="stratum")
+    earlier = list(rlist.steps.order_by("position").values_list("levels", "arm"))
+    position = len(earlier) + 1
+    totals = marginal_totals(earlier, values, rlist.arms)
+    step = decide(rlist, position, values, totals)
+    allocation = Allocation(
+        family=family, mode=mode, arm=step.arm, factor_values=values, randomised_by=actor
+    )
+    stamp(allocation, actor=actor).save()
+    stamp(
+        MinimisationStep(
+            rlist=rlist,
+            position=position,
+            allocation=allocation,
+            levels=values,
+            totals=totals,
+            scores=list(step.scores),
+            preferred=step.preferred or "",
+            tie_draw=step.tie_draw,
+            draw=step.draw,
+            arm=step.arm,
+        ),
+        actor=actor,
+    ).save()
+    changes = {
+        "mode": [None, mode],
+        "method": [None, "minimisation"],
+        "position": [None, position],
+        "arm": [None, step.arm],
+    }
+    return allocation, changes
 
 
 @transaction.atomic(durable=True)
