@@ -4,6 +4,8 @@ Randomises families through `family_randomise` (duty check, preconditions, strat
 slot, allocation, history, audit event) from 8 and then 32 client processes, and prints
 randomisations per second and p95 latency beside the transactions per second of `pgbench`
 running a single-row update transaction with the same number of clients, in the same run.
+Then the same for a second trial allocating by minimisation, where every allocation of the
+trial takes its turn on one row lock (each depends on all the earlier ones).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/reconnect_bench \
         .venv/bin/python bench/randomise_bench.py [--families 4000] [--seconds 15]
@@ -36,8 +38,9 @@ def setup_django() -> None:
     django.setup()
 
 
-def build(url: str, families: int) -> dict:
-    """A trial like the demo's, one active site, a sealed list and `families` enrolled."""
+def build(url: str, families: int, *, method: str = "blocks") -> dict:
+    """A trial like the demo's (allocating by `method`), one active site, a sealed list (or,
+    for minimisation, a sealed seed) and `families` enrolled."""
     from django.core.management import call_command
 
     from core.channels import Channel
@@ -50,9 +53,16 @@ def build(url: str, families: int) -> dict:
     from trial.consents import consent_version_activate, consent_version_create
 
     call_command("migrate", verbosity=0)
+    definition = ROOT / "trial/definitions/reconnect.yaml"
+    who = "" if method == "blocks" else f".{method}"
+    if method != "blocks":  # a second trial of its own, defined to allocate by `method`
+        text = definition.read_text(encoding="utf-8")
+        text = text.replace("method: blocks", f"method: {method}").replace("code: RC", "code: RM")
+        definition = Path(tempfile.mkdtemp()) / "definition.yaml"
+        definition.write_text(text, encoding="utf-8")
     trial = trial_bootstrap(
-        path=ROOT / "trial/definitions/reconnect.yaml",
-        username="manager",
+        path=definition,
+        username=f"manager{who}",
         email="m@example.test",
         password="bench-Password-2026",
     )
@@ -60,9 +70,9 @@ def build(url: str, families: int) -> dict:
     from django.contrib.auth import get_user_model
 
     make = get_user_model().objects.create_user
-    coord = make("coord.buc", "c@example.test", "bench-Password-2026")
-    pi = make("pi.buc", "p@example.test", "bench-Password-2026")
-    stats = make("stats.unblind", "s@example.test", "bench-Password-2026")
+    coord = make(f"coord.buc{who}", "c@example.test", "bench-Password-2026")
+    pi = make(f"pi.buc{who}", "p@example.test", "bench-Password-2026")
+    stats = make(f"stats.unblind{who}", "s@example.test", "bench-Password-2026")
     site = site_register(
         trial=trial,
         actor=manager,
@@ -250,21 +260,24 @@ def main() -> None:
 
     ensure_database(url)
     setup_django()
-    built = build(url, args.families)
-    ids = built["families"]
-    print(f"{len(ids):,} enrolled families at one site, 4 strata, one sealed list.\n")
     print(
-        f"{'clients':>8} {'randomisations/s':>18} {'p95 ms':>8} {'pgbench tps':>12}  "
-        "(pgbench: single-row UPDATE transactions, same clients, same machine)"
+        f"{'method':>13} {'clients':>8} {'randomisations/s':>18} {'p95 ms':>8} "
+        f"{'pgbench tps':>12}  (pgbench: single-row UPDATE transactions, same clients)"
     )
-    used = 0
-    for clients in (8, 32):
-        rate, p95, done = randomise_run(
-            url, ids[used:], built["coordinator"], clients, args.seconds
-        )
-        used += done
-        tps = pgbench(url, clients, int(args.seconds))
-        print(f"{clients:>8} {rate:>18,.0f} {p95:>8.1f} {tps:>12,.0f}")
+    for method in ("blocks", "minimisation"):
+        built = build(url, args.families, method=method)
+        ids, used = built["families"], 0
+        for clients in (8, 32):
+            rate, p95, done = randomise_run(
+                url, ids[used:], built["coordinator"], clients, args.seconds
+            )
+            used += done
+            tps = pgbench(url, clients, int(args.seconds))
+            print(f"{method:>13} {clients:>8} {rate:>18,.0f} {p95:>8.1f} {tps:>12,.0f}")
+    print(
+        f"\n{args.families:,} enrolled families per trial at one site: blocks from a sealed "
+        "list of 4 strata, minimisation from a sealed seed on 3 factors."
+    )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,12 @@ class RandomisationList(models.Model):
         blank=True,
         help_text="minimisation: factors, weights, imbalance measure and p, as sealed",
     )
+    used = models.PositiveIntegerField(default=0, help_text="minimisation: allocations so far")
+    running = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="minimisation: allocations by factor, level and arm so far",
+    )
     seed = EncryptedTextField()
     seed_sha256 = models.CharField(max_length=64)
     list_sha256 = models.CharField(max_length=64)
@@ -46,7 +52,9 @@ class RandomisationList(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     sealed_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords(excluded_fields=["seed"])
+    # The seed is secret; the running totals are a cache of the allocations (the verifier
+    # recomputes them), kept out of the history that every allocation would otherwise add to.
+    history = HistoricalRecords(excluded_fields=["seed", "used", "running"])
 
     class Meta:
         ordering = ["trial", "mode", "generated_at"]

@@ -337,17 +337,6 @@ def _allocated(allocation: Allocation, changes: dict, actor, channel: Channel, r
     return allocation
 
 
-def marginal_totals(steps, levels: dict[str, str], arms: list[str]) -> dict[str, dict[str, int]]:
-    """For each of the family's factors, how many earlier allocations at the family's
-    level went to each arm."""
-    totals = {factor: dict.fromkeys(arms, 0) for factor in levels}
-    for earlier_levels, arm in steps:
-        for factor, level in levels.items():
-            if earlier_levels.get(factor) == level:
-                totals[factor][arm] += 1
-    return totals
-
-
 def decide(rlist: RandomisationList, position: int, levels: dict[str, str], totals: dict):
     """The minimisation step for the list's `position`-th allocation, from its sealed seed
     and settings and the totals seen."""
@@ -381,10 +370,19 @@ def _minimise(*, family: Family, mode: str, values: dict[str, str], actor):
     )
     if rlist is None:
         raise TrialError(f"There is no sealed {mode} minimisation seed.", field="stratum")
-    earlier = list(rlist.steps.order_by("position").values_list("levels", "arm"))
-    position = len(earlier) + 1
-    totals = marginal_totals(earlier, values, rlist.arms)
+    # The running totals are kept on the locked row, so an allocation reads one row however
+    # many came before; the verifier recomputes them from the allocations themselves.
+    position = rlist.used + 1
+    running = rlist.running
+    totals = {
+        factor: {arm: running.get(factor, {}).get(level, {}).get(arm, 0) for arm in rlist.arms}
+        for factor, level in values.items()
+    }
     step = decide(rlist, position, values, totals)
+    for factor, level in values.items():
+        by_arm = running.setdefault(factor, {}).setdefault(level, {})
+        by_arm[step.arm] = by_arm.get(step.arm, 0) + 1
+    RandomisationList.objects.filter(pk=rlist.pk).update(used=position, running=running)
     allocation = Allocation(
         family=family, mode=mode, arm=step.arm, factor_values=values, randomised_by=actor
     )

@@ -1,5 +1,6 @@
 """Regenerates every list from its sealed inputs and checks what was allocated from it."""
 
+from collections import Counter
 from dataclasses import dataclass
 from math import isclose
 
@@ -7,7 +8,7 @@ from audit.models import AuditEvent
 
 from .algorithms import stratum_list
 from .models import Allocation, RandomisationList
-from .services import decide, list_digest, marginal_totals, parameters_digest, seed_digest
+from .services import decide, list_digest, parameters_digest, seed_digest
 
 
 @dataclass(frozen=True)
@@ -101,16 +102,20 @@ def _replay(rlist: RandomisationList, where: str, found: list[Discrepancy]) -> i
     and its scores, preferred arm and arm what the rule makes of them."""
     if parameters_digest(rlist.arms, rlist.ratio, rlist.parameters) != rlist.list_sha256:
         found.append(Discrepancy(where, "its settings differ from the ones sealed"))
-    earlier: list[tuple[dict, str]] = []
+    running: Counter = Counter()  # (factor, level, arm) -> allocations so far
+    done = 0
     steps = rlist.steps.order_by("position").select_related("allocation__family")
     for step in steps:
         at = f"{where}, allocation {step.position} ({step.allocation.family.identifier})"
         problems = []
-        if step.position != len(earlier) + 1:
+        if step.position != done + 1:
             problems.append("allocations are missing or out of order before it")
         if step.allocation.factor_values != step.levels:
             problems.append("its factor levels differ from the allocation's")
-        totals = marginal_totals(earlier, step.levels, rlist.arms)
+        totals = {
+            factor: {arm: running[factor, level, arm] for arm in rlist.arms}
+            for factor, level in step.levels.items()
+        }
         if totals != step.totals:
             problems.append("the totals recorded differ from those the earlier allocations give")
         expected = decide(rlist, step.position, step.levels, totals)
@@ -125,5 +130,18 @@ def _replay(rlist: RandomisationList, where: str, found: list[Discrepancy]) -> i
         if step.arm != expected.arm or step.allocation.arm != expected.arm:
             problems.append("its arm is not the one the rule gives")
         found.extend(Discrepancy(at, problem) for problem in problems)
-        earlier.append((step.levels, step.arm))
-    return len(earlier)
+        for factor, level in step.levels.items():
+            running[factor, level, step.arm] += 1
+        done += 1
+    cached = Counter(
+        {
+            (factor, level, arm): n
+            for factor, levels in rlist.running.items()
+            for level, by_arm in levels.items()
+            for arm, n in by_arm.items()
+            if n
+        }
+    )
+    if rlist.used != done or cached != +running:
+        found.append(Discrepancy(where, "its running totals differ from its allocations"))
+    return done
