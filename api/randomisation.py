@@ -74,7 +74,12 @@ class AllocationListView(generics.ListAPIView):
 
 class ListOut(serializers.ModelSerializer):
     strata = serializers.IntegerField(source="strata_count")
-    slots_used = serializers.IntegerField()
+    slots_used = serializers.SerializerMethodField(
+        help_text="allocations made from it (for minimisation, by its seed)"
+    )
+
+    def get_slots_used(self, rlist) -> int:
+        return rlist.used if rlist.method == "minimisation" else rlist.slots_used
 
     class Meta:
         model = RandomisationList
@@ -85,6 +90,7 @@ class ListOut(serializers.ModelSerializer):
             "method",
             "algorithm_version",
             "block_sizes",
+            "parameters",
             "seed_sha256",
             "list_sha256",
             "generated_at",
@@ -97,7 +103,12 @@ class ListOut(serializers.ModelSerializer):
 class ListGenerateIn(serializers.Serializer):
     trial = serializers.CharField(required=False)
     mode = serializers.ChoiceField(choices=Mode.choices)
-    length = serializers.IntegerField(min_value=1, max_value=10_000, help_text="slots per stratum")
+    length = serializers.IntegerField(
+        min_value=1,
+        max_value=10_000,
+        required=False,
+        help_text="slots per stratum (permuted blocks; minimisation needs none)",
+    )
     site = serializers.IntegerField(
         required=False, allow_null=True, help_text="only this site's strata (at its activation)"
     )

@@ -1,39 +1,38 @@
 """Turns a trial's configuration (or command-line options) into a design to simulate."""
 
-from sites.models import Site, SiteStatus
+from core.errors import TrialError
 from trial.config import config_of
 from trial.models import Trial
 
+from .factor_kinds import kind_of
 from .simulation import Design, Factor, equal_strata
 
 
 def trial_factors(trial: Trial) -> tuple[Factor, ...]:
-    """The trial's stratification factors with their expected level frequencies: sites by
-    recruitment target (sites that may still recruit), the others from the definition."""
+    """The trial's stratification factors with their expected level frequencies: as the
+    factor's kind knows them (a site factor: sites that may still recruit, by recruitment
+    target), else from the definition's expected frequencies, which must give every level."""
     config = config_of(trial).randomisation
     if config is None:
         raise ValueError(f"Trial {trial.code}'s definition has no randomisation section.")
     factors = []
-    for name in config.factors:
-        if name == "site":
-            sites = list(
-                Site.objects.filter(trial=trial).exclude(
-                    status__in=[SiteStatus.CLOSED, SiteStatus.CLOSED_TO_RECRUITMENT]
+    for factor in config.factors:
+        kind = kind_of(factor)
+        try:
+            levels = kind.levels(factor, trial)
+        except TrialError as exc:
+            raise ValueError(exc.message) from exc
+        expected = kind.frequencies(factor, trial)
+        if expected is None:
+            expected = config.expected_frequencies.get(factor.key)
+            if not expected:
+                raise ValueError(f"No expected frequencies for {factor.key} in the definition.")
+            if set(expected) != set(levels):
+                raise ValueError(
+                    f"The expected frequencies for {factor.key} must give every level: "
+                    f"{', '.join(levels)}."
                 )
-            )
-            total = sum(s.recruitment_target for s in sites) or 1
-            factors.append(
-                Factor(
-                    "site",
-                    tuple(s.code for s in sites),
-                    tuple(s.recruitment_target / total for s in sites),
-                )
-            )
-        else:
-            levels = config.expected_frequencies.get(name)
-            if not levels:
-                raise ValueError(f"No expected frequencies for {name} in the definition.")
-            factors.append(Factor(name, tuple(levels), tuple(levels.values())))
+        factors.append(Factor(factor.key, tuple(expected), tuple(expected.values())))
     return tuple(factors)
 
 

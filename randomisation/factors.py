@@ -1,4 +1,5 @@
-"""A family's stratification factors, derived from what is recorded (never retyped)."""
+"""A family's stratification factors, read from what is recorded (never retyped), each where
+the trial's definition says (its kind and source)."""
 
 from datetime import date
 
@@ -6,26 +7,30 @@ from core.errors import TrialError
 from trial.config import config_of
 from trial.models import Family
 
+from .factor_kinds import kind_of
+
 
 def factor_values(family: Family, on: date) -> dict[str, str]:
-    """The factor levels as they stand on `on`; refuses, naming the factor, any that is
-    missing."""
-    config = config_of(family.trial)
+    """The factor levels as they stand on `on`, by factor key; refuses, naming the factor's
+    key as the field, any that is missing."""
     values = {}
-    for factor in config.randomisation.factors:
-        if factor == "site":
-            values[factor] = family.site.code
-        elif factor == "legal_status":
-            if family.legal_status not in config.legal_statuses:
-                raise TrialError("The family's legal status is not recorded.", field="legal_status")
-            values[factor] = family.legal_status
-        elif factor == "age_band":
-            # The band at referral, derived there from the date of birth or due date: the
-            # stratum stays put if the child has a birthday before randomisation.
-            if not family.screening.age_band:
-                raise TrialError("The child's age band at referral is not known.", field="age_band")
-            values[factor] = family.screening.age_band
+    for factor in config_of(family.trial).randomisation.factors:
+        kind = kind_of(factor)
+        level = kind.level(factor, family, on)
+        if level is None:
+            raise TrialError(kind.missing(factor, family), field=factor.key)
+        values[factor.key] = level
     return values
+
+
+def factor_words(family: Family, values: dict[str, str]) -> list[tuple[str, str]]:
+    """Each factor's label and its level's label, for the family's levels `values`."""
+    words = []
+    for factor in config_of(family.trial).randomisation.factors:
+        if factor.key in values:
+            levels = kind_of(factor).levels(factor, family.trial, site=family.site)
+            words.append((factor.label, levels.get(values[factor.key], values[factor.key])))
+    return words
 
 
 def stratum_key(values: dict[str, str]) -> str:

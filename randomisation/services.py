@@ -78,10 +78,17 @@ def strata_levels(trial: Trial, site: Site | None) -> list[dict[str, str]]:
 
 @transaction.atomic(durable=True)
 def sequence_generate(
-    *, trial: Trial, actor, channel: Channel, mode: str, length: int, site: Site | None = None
+    *,
+    trial: Trial,
+    actor,
+    channel: Channel,
+    mode: str,
+    length: int | None = None,
+    site: Site | None = None,
 ) -> RandomisationList:
     """Generate a list for every stratum (of the trial, or of one site when it is activated):
-    permuted blocks of random size, drawn from a fresh 128-bit seed."""
+    permuted blocks of random size, drawn from a fresh 128-bit seed. A trial that minimises
+    gets its seed and sealed settings instead, for every site at once."""
     held = require_role(actor, roles=STATISTICIAN, trial=trial)
     config = config_of(trial).randomisation
     if config is None:
@@ -90,7 +97,7 @@ def sequence_generate(
         raise TrialError("Mode must be test or live.", field="mode")
     if config.method == "minimisation":
         return _minimisation_seed(trial=trial, actor=actor, channel=channel, mode=mode, held=held)
-    if not 1 <= length <= 10_000:
+    if length is None or not 1 <= length <= 10_000:
         raise TrialError("Length per stratum must be 1 to 10,000.", field="length")
     arms, ratio = list(config.arms), list(config.ratio)
     check_design(arms, ratio, config.block_sizes)

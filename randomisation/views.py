@@ -20,7 +20,8 @@ from trial.selectors import families_visible_to, trials_visible_to
 from .algorithms import check_design
 from .design import design_for
 from .export import list_csv_response
-from .factors import factor_values
+from .factor_kinds import put_right_at
+from .factors import factor_values, factor_words
 from .plot import imbalance_svg
 from .preconditions import preconditions
 from .selectors import allocations_visible_to, is_unblinded_statistician, lists_visible_to
@@ -28,19 +29,20 @@ from .services import family_randomise, randomisation_go_live, sequence_generate
 from .simulation import simulate
 
 
-def _refusal(family, exc: TrialError) -> dict:
-    """Why the family cannot be randomised yet, with a link to where that is put right."""
+def _refusal(family, exc: TrialError, place: str | None = None) -> dict:
+    """Why the family cannot be randomised yet, with a link to where that is put right: the
+    place the refusal names (a missing factor: where its kind says it is recorded)."""
     casebook = reverse("crf-casebook", args=[family.pk]) + "#visit-baseline"
+    family_page = (reverse("family-detail", args=[family.pk]), "See the family")
     where = {
         "baseline": (casebook, "Go to the baseline forms in the casebook"),
-        "legal_status": (casebook, "Go to the baseline forms in the casebook"),
         "consent": (reverse("family-detail", args=[family.pk]), "Record the consent"),
-        "age_band": (
+        "screening": (
             reverse("screening-detail", args=[family.screening_id]),
             "See the screening record",
         ),
         "site": (reverse("site-detail", args=[family.site_id]), "See the site's status"),
-    }.get(exc.field or "", (reverse("family-detail", args=[family.pk]), "See the family"))
+    }.get(place or exc.field or "", family_page)
     return {"text": exc.message, "url": where[0], "action": where[1]}
 
 
@@ -71,20 +73,11 @@ def randomise_page(request, family_id: int):
     try:
         values = factor_values(family, today())
     except TrialError as exc:
-        problems.append(_refusal(family, exc))
-    config = config_of(family.trial)
-    labels = {
-        "legal_status": config.legal_statuses,
-        "age_band": {b.key: b.label for b in config.age_bands},
-    }
+        problems.append(_refusal(family, exc, put_right_at(family.trial, exc.field)))
     return render(
         request,
         "randomisation/confirm.html",
-        {
-            "family": family,
-            "problems": problems,
-            "values": [(k, labels.get(k, {}).get(v, v)) for k, v in values.items()],
-        },
+        {"family": family, "problems": problems, "values": factor_words(family, values)},
     )
 
 

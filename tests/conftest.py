@@ -11,6 +11,7 @@ import shutil
 from contextlib import contextmanager
 from datetime import timedelta
 
+import hypothesis
 import pytest
 from django.conf import settings
 from django.db import connections, transaction
@@ -20,6 +21,11 @@ from core.roles import Duty, Role
 from sites.models import SiteStatus
 
 from .factories import DelegationFactory, MembershipFactory, SiteFactory, TrialFactory, UserFactory
+
+# Property tests check behaviour, not speed (benchmarks do that): on a busy two-core runner a
+# per-example deadline would fail a correct test.
+hypothesis.settings.register_profile("trial", deadline=None)
+hypothesis.settings.load_profile("trial")
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 HAS_BROKER = bool(settings.CELERY_BROKER_URL)

@@ -2,6 +2,7 @@
 Code reads the loaded trial through these models, never the raw file. Pure Python
 (pydantic): no Django import. `docs/schemas/trial-definition.schema.json` is made from it."""
 
+import re
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StrictStr, model_validator
@@ -24,7 +25,13 @@ from .schedule import Schedule
 
 Labels = Annotated[dict[Key, Text], Field(min_length=1)]
 ArmCode = Annotated[StrictStr, Field(pattern=ARM_CODE_PATTERN)]
-FACTOR_SOURCES = ("site", "legal_status", "age_band")
+# The coded fields of the family and screening records a factor may read, each with the
+# code list of the definition its values are checked against when they are recorded.
+RECORD_FIELDS = {"family.legal_status": "legal_statuses", "screening.referrer_type": "referrers"}
+# The dates an age band is derived from: the child's age on the referral date, from the date
+# of birth or the expected due date, as screening recorded it.
+AGE_SOURCES = ("child_age_at_referral",)
+FORM_FIELD_PATTERN = r"^[a-z0-9][a-z0-9_]*\.[a-z0-9][a-z0-9_]*$"
 
 
 class TrialSection(Schema):
@@ -55,13 +62,62 @@ class Minimisation(Schema):
     weights: dict[Key, Number] = {}
 
 
+class Factor(Schema):
+    """A stratification factor: its name, and where a family's level of it is read. Its
+    levels can always be listed (so can the strata): a site factor's are the trial's sites,
+    a record field's the code list it names, an age band's the definition's age bands, a
+    form answer's the choices of that field in the form's spec."""
+
+    key: Key
+    label: Text
+    kind: Literal["site", "record_field", "age_band", "form_answer"] = Field(
+        description="site: the family's site; record_field: a coded field of the family or "
+        "screening record; age_band: the band of an age derived from a date; form_answer: a "
+        "single-choice answer on a baseline form"
+    )
+    source: StrictStr = Field(
+        default="",
+        description="record_field: "
+        + ", ".join(RECORD_FIELDS)
+        + "; age_band: "
+        + ", ".join(AGE_SOURCES)
+        + "; form_answer: <baseline form>.<field>; site: none",
+    )
+    levels: Key | None = Field(
+        default=None, description="record_field: the code list of the definition it takes"
+    )
+
+    @model_validator(mode="after")
+    def _source_fits_kind(self):
+        if self.kind == "site" and self.source:
+            raise At("source", "a site factor reads the family's site: give no source")
+        if self.kind == "record_field":
+            if self.source not in RECORD_FIELDS:
+                raise At("source", f"must be one of {', '.join(RECORD_FIELDS)}")
+            if self.levels != RECORD_FIELDS[self.source]:
+                raise At(
+                    "levels", f"{self.source} takes its codes from {RECORD_FIELDS[self.source]}"
+                )
+        elif self.levels is not None:
+            raise At("levels", "only a record_field factor names its code list")
+        if self.kind == "age_band" and self.source not in AGE_SOURCES:
+            raise At("source", f"must be one of {', '.join(AGE_SOURCES)}")
+        if self.kind == "form_answer" and not re.fullmatch(FORM_FIELD_PATTERN, self.source):
+            raise At("source", "must name a baseline form and its field: <form>.<field>")
+        return self
+
+
 class Randomisation(Schema):
     arms: Annotated[dict[ArmCode, Text], Field(min_length=2, description="code: label")]
     ratio: list[Annotated[Whole, Field(ge=1)]] = Field(min_length=1)
     method: Literal["blocks", "minimisation"]
     block_sizes: list[Annotated[Whole, Field(ge=1)]] = Field(min_length=1)
-    factors: list[Literal["site", "legal_status", "age_band"]] = Field(min_length=1)
-    expected_frequencies: dict[Literal["legal_status", "age_band"], dict[Key, Number]] = {}
+    factors: list[Factor] = Field(min_length=1, description="the stratification factors")
+    expected_frequencies: dict[Key, dict[Key, Number]] = Field(
+        default={},
+        description="factor key: level: expected proportion, for the design report (a site "
+        "factor's levels are weighted by the sites' recruitment targets instead)",
+    )
     minimisation: Minimisation = Minimisation()
 
     @model_validator(mode="after")
@@ -72,7 +128,30 @@ class Randomisation(Schema):
         for i, size in enumerate(self.block_sizes):
             if size % total:
                 raise At(f"block_sizes[{i}]", f"must be a multiple of the ratio's sum ({total})")
+        unique_keys(self.factors, "factors")
+        sites = [i for i, f in enumerate(self.factors) if f.kind == "site"]
+        if len(sites) > 1:
+            raise At(f"factors[{sites[1]}].kind", "only one factor can be the site")
+        keys = set(self.factor_keys)
+        for key in self.minimisation.weights:
+            if key not in keys:
+                raise At(f"minimisation.weights.{key}", "is not the key of one of the factors")
+        for key, levels in self.expected_frequencies.items():
+            where = f"expected_frequencies.{key}"
+            if key not in keys:
+                raise At(where, "is not the key of one of the factors")
+            if self.factor(key).kind == "site":
+                raise At(where, "a site factor is weighted by the sites' recruitment targets")
+            if any(v < 0 for v in levels.values()) or abs(sum(levels.values()) - 1) > 1e-6:
+                raise At(where, "must be proportions adding up to 1")
         return self
+
+    @property
+    def factor_keys(self) -> list[str]:
+        return [f.key for f in self.factors]
+
+    def factor(self, key: str) -> Factor | None:
+        return next((f for f in self.factors if f.key == key), None)
 
     @property
     def p(self) -> float:
@@ -193,17 +272,39 @@ class TrialDefinition(Schema):
                 if form not in forms:
                     raise At(where, f"'{form}' is not a form of the schedule")
         if self.randomisation:
-            known = {
-                "legal_status": set(self.legal_statuses or {}),
-                "age_band": {b.key for b in self.age_bands or []},
-            }
-            for factor, levels in self.randomisation.expected_frequencies.items():
-                where = f"randomisation.expected_frequencies.{factor}"
-                if set(levels) != known[factor]:
-                    raise At(where, f"must give every level: {', '.join(sorted(known[factor]))}")
-                if any(v < 0 for v in levels.values()) or abs(sum(levels.values()) - 1) > 1e-6:
-                    raise At(where, "must be proportions adding up to 1")
+            self._factors_resolve(self.randomisation)
         return self
+
+    def _factors_resolve(self, randomisation: Randomisation) -> None:
+        """Each factor's levels are found where it says, and the expected frequencies give
+        every level the definition lists."""
+        baseline = self.schedule.baseline if self.schedule else None
+        for i, factor in enumerate(randomisation.factors):
+            where = f"randomisation.factors[{i}]"
+            if factor.kind == "record_field" and getattr(self, factor.levels or "") is None:
+                raise At(f"{where}.levels", f"the definition has no {factor.levels} section")
+            if factor.kind == "age_band" and not self.age_bands:
+                raise At(f"{where}.kind", "the definition has no age_bands section")
+            if factor.kind == "form_answer":
+                form = factor.source.split(".")[0]
+                if baseline is None or form not in baseline.forms:
+                    raise At(f"{where}.source", f"'{form}' is not a form of the baseline visit")
+            known = self.factor_levels(factor)
+            levels = randomisation.expected_frequencies.get(factor.key)
+            if known is not None and levels is not None and set(levels) != set(known):
+                raise At(
+                    f"randomisation.expected_frequencies.{factor.key}",
+                    f"must give every level: {', '.join(sorted(known))}",
+                )
+
+    def factor_levels(self, factor: Factor) -> dict[str, str] | None:
+        """The levels (code: label) of a factor the definition itself lists; None for those
+        listed elsewhere (a site factor's by the trial's sites, a form answer's by its form)."""
+        if factor.kind == "record_field":
+            return dict(getattr(self, factor.levels or "") or {})
+        if factor.kind == "age_band":
+            return {b.key: b.label for b in self.age_bands or []}
+        return None
 
     # What the running system reads; missing ones are named when the trial is used.
     RUNNING: ClassVar[tuple[str, ...]] = (
@@ -228,4 +329,4 @@ class TrialDefinition(Schema):
         return next((w for w in self.withdrawal_levels or [] if w.key == key), None)
 
 
-__all__ = ["AgeBand", "Criterion", "EligibilityRules", "TrialDefinition"]
+__all__ = ["AgeBand", "Criterion", "EligibilityRules", "Factor", "TrialDefinition"]

@@ -138,6 +138,14 @@ RANDOMISATION_PRECONDITIONS = [
     "randomisation.preconditions.site_active",
     "crf.preconditions.baseline_complete",
 ]
+# How each kind of stratification factor a trial definition may name is read and listed
+# (randomisation.factor_kinds.FactorKind); the eCRF's reads an answer on a baseline form.
+RANDOMISATION_FACTOR_KINDS = {
+    "site": "randomisation.factor_kinds.SiteFactor",
+    "record_field": "randomisation.factor_kinds.RecordField",
+    "age_band": "randomisation.factor_kinds.AgeBandAtReferral",
+    "form_answer": "crf.factor_kinds.BaselineAnswer",
+}
 
 # A reason for a change is a real explanation, not a label: text, not varchar(100).
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

@@ -160,3 +160,24 @@ def test_a_blinded_viewer_sees_no_arm_of_a_minimised_allocation(world):
     family_randomise(family=family, actor=world.coord_buc, channel=Channel.API)
     assert allocations_visible_to(world.assessor_buc).get().shown_arm is None
     assert allocations_visible_to(world.stats_unblind).get().shown_arm in ARMS
+
+
+def test_through_the_api_a_minimising_trial_gets_a_seed_and_a_block_trial_needs_a_length(
+    world, api
+):
+    client = api(world.stats_unblind)
+    refused = client.post("/api/v1/randomisation/lists/", {"mode": "test"}, format="json")
+    assert refused.status_code == 400 and "length" in refused.content.decode().lower()
+    minimising(world)
+    made = client.post("/api/v1/randomisation/lists/", {"mode": "test"}, format="json")
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert body["method"] == "minimisation" and body["strata"] == 0
+    assert body["parameters"]["p"] == 0.8 and body["parameters"]["imbalance"] == "range"
+    sealed = client.post(f"/api/v1/randomisation/lists/{body['id']}/seal/")
+    assert sealed.status_code == 200 and sealed.json()["sealed_at"]
+    family = bulk_families(world, world.buc, consent_v1(world), 1)[0]
+    family_randomise(family=family, actor=world.coord_buc, channel=Channel.API)
+    listed = client.get("/api/v1/randomisation/lists/").json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [r["slots_used"] for r in rows if r["id"] == body["id"]] == [1]
