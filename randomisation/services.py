@@ -14,7 +14,7 @@ from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict, NotPermitted, TrialError
 from core.roles import Duty, Role
-from sites.models import Site, SiteStatus
+from sites.models import Site
 from sites.permissions import require_duty, require_role
 from trial.config import config_of
 from trial.models import Family, ProtocolDeviation, Trial
@@ -29,6 +29,7 @@ from .algorithms import (
     stratum_list,
 )
 from .concealment import blinded_within
+from .factor_kinds import kind_of
 from .factors import factor_values, stratum_key
 from .models import (
     Allocation,
@@ -55,24 +56,11 @@ def seed_digest(seed: int) -> str:
 
 
 def strata_levels(trial: Trial, site: Site | None) -> list[dict[str, str]]:
-    config = config_of(trial)
-    choices = []
-    for factor in config.randomisation.factors:
-        if factor == "site":
-            sites = (
-                [site]
-                if site
-                else list(
-                    Site.objects.filter(trial=trial).exclude(
-                        status__in=[SiteStatus.CLOSED, SiteStatus.CLOSED_TO_RECRUITMENT]
-                    )
-                )
-            )
-            choices.append([(factor, s.code) for s in sites])
-        elif factor == "legal_status":
-            choices.append([(factor, k) for k in config.legal_statuses])
-        elif factor == "age_band":
-            choices.append([(factor, b.key) for b in config.age_bands])
+    """Every combination of the factors' levels (at one site, when given): the strata."""
+    choices = [
+        [(factor.key, level) for level in kind_of(factor).levels(factor, trial, site=site)]
+        for factor in config_of(trial).randomisation.factors
+    ]
     return [dict(combo) for combo in itertools.product(*choices)]
 
 
