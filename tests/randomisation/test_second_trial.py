@@ -3,6 +3,7 @@ stratification factors (site, and parity answered on a baseline form), runs end 
 no change to the code: design report, lists, sealing, go-live, randomising, verification and
 concealment."""
 
+import hashlib
 import io
 from collections import Counter, defaultdict
 from datetime import date, timedelta
@@ -20,7 +21,7 @@ from core.roles import Duty, Role
 from crf.entry import response_submit
 from crf.loading import forms_load
 from randomisation.design import design_for
-from randomisation.models import Allocation, Slot
+from randomisation.models import Allocation, MinimisationStep, RandomisationList, Slot
 from randomisation.services import (
     family_randomise,
     randomisation_go_live,
@@ -167,7 +168,8 @@ class SecondTrial:
             family=family, actor=self.coordinators[family.site.code], channel=Channel.COMMAND
         )
 
-    def sealed(self, mode: str, length: int):
+    def sealed(self, mode: str, length: int | None = None):
+        """A sealed list of `length` per stratum (blocks), or the sealed seed (minimisation)."""
         rlist = sequence_generate(
             trial=self.trial,
             actor=self.stats_unblind,
@@ -176,6 +178,20 @@ class SecondTrial:
             length=length,
         )
         return sequence_seal(rlist=rlist, actor=self.stats_unblind, channel=Channel.COMMAND)
+
+    def minimising(self):
+        """The definition changed to minimisation before go-live, as a statistician would."""
+        source = self.trial.definition_source.replace("method: blocks", "method: minimisation")
+        assert "method: minimisation" in source
+        self.trial.definition_source = source
+        self.trial.definition_sha256 = hashlib.sha256(source.encode()).hexdigest()
+        self.trial.save(update_fields=["definition_source", "definition_sha256"])
+
+    def live(self, method: str):
+        if method == "minimisation":
+            self.minimising()
+        self.sealed("live", 6 if method == "blocks" else None)
+        randomisation_go_live(trial=self.trial, actor=self.stats_unblind, channel=Channel.COMMAND)
 
 
 @pytest.fixture
@@ -269,6 +285,50 @@ def test_the_second_trial_randomises_goes_live_and_verifies(fs):
     assert "OK" in out.getvalue() and "7 allocations" in out.getvalue()
 
 
+def test_the_second_trial_minimises_on_its_own_factors_and_every_allocation_replays(fs):
+    fs.minimising()
+    design = design_for(fs.trial)
+    assert (design.method, design.p, design.weights) == (
+        "minimisation",
+        0.85,
+        {"site": 1, "parity": 2},
+    )
+    report = simulate(design, families=60, runs=40, seed=7)
+    assert set(report["design"]["factors"]) == {"site", "parity"}
+
+    fs.live("minimisation")
+    seed = RandomisationList.objects.get(trial=fs.trial, mode="live")
+    assert seed.method == "minimisation" and seed.strata.count() == 0
+    assert seed.parameters["factors"] == ["site", "parity"]
+    assert seed.parameters["weights"] == {"parity": 2.0, "site": 1.0}
+    families = [
+        fs.family(code, parity)
+        for code, parity in [
+            ("LEE", "first"),
+            ("YRK", "subsequent"),
+            ("LEE", "subsequent"),
+            ("LEE", "first"),
+            ("YRK", "first"),
+            ("LEE", "subsequent"),
+        ]
+    ]
+    allocations = [fs.randomise(family) for family in families]
+    assert all(a.mode == "live" and a.slot_id is None for a in allocations)
+    steps = list(MinimisationStep.objects.order_by("position"))
+    assert [s.allocation_id for s in steps] == [a.pk for a in allocations]
+    fourth = steps[3]
+    assert fourth.levels == {"site": "LEE", "parity": "first"}
+    assert set(fourth.totals) == {"site", "parity"}
+    for factor, level in fourth.levels.items():
+        for arm in ("SESSIONS", "WAITLIST"):
+            seen = sum(1 for e in steps[:3] if e.levels[factor] == level and e.arm == arm)
+            assert fourth.totals[factor][arm] == seen
+    assert verify_lists() == (6, [])
+    out = io.StringIO()
+    call_command("randomisation_verify", stdout=out)
+    assert out.getvalue().startswith("OK")
+
+
 def test_a_missing_parity_refuses_naming_the_factor_and_links_to_baseline(fs):
     fs.sealed("test", 6)
     family = fs.family("YRK", {"missing": "unknown"})
@@ -296,9 +356,9 @@ def test_the_confirmation_shows_the_factors_in_words(fs):
     assert fs.sites["LEE"].name in shown
 
 
-def test_blinded_roles_of_the_second_trial_never_see_an_arm(fs):
-    fs.sealed("live", 6)
-    randomisation_go_live(trial=fs.trial, actor=fs.stats_unblind, channel=Channel.COMMAND)
+@pytest.mark.parametrize("method", ["blocks", "minimisation"])
+def test_blinded_roles_of_the_second_trial_never_see_an_arm(fs, method):
+    fs.live(method)
     family = fs.family("LEE", "first")
     allocation = fs.randomise(family)
 
