@@ -24,9 +24,9 @@ from .factor_kinds import put_right_at
 from .factors import factor_values, factor_words
 from .plot import imbalance_svg
 from .preconditions import preconditions
+from .report import GUESSER_HINTS, GUESSER_LABELS, METHODS, WHY_GUESSER, compare, rows
 from .selectors import allocations_visible_to, is_unblinded_statistician, lists_visible_to
 from .services import family_randomise, randomisation_go_live, sequence_generate, sequence_seal
-from .simulation import simulate
 
 
 def _refusal(family, exc: TrialError, place: str | None = None) -> dict:
@@ -106,19 +106,26 @@ class GenerateForm(forms.Form):
 
 
 class ReportForm(forms.Form):
-    method = forms.ChoiceField(
-        choices=[("blocks", "Permuted blocks"), ("minimisation", "Minimisation")]
+    block_sizes = forms.CharField(
+        initial="2,4,6", required=False, help_text="permuted blocks; empty: the trial's own"
     )
-    block_sizes = forms.CharField(initial="2,4,6", required=False)
     strata = forms.IntegerField(
         min_value=1, max_value=500, required=False, help_text="empty: the trial's own factors"
     )
     p = forms.FloatField(
-        min_value=0.5, max_value=1, initial=0.8, required=False, help_text="minimisation only"
+        min_value=0.5,
+        max_value=1,
+        initial=0.8,
+        required=False,
+        help_text="minimisation's chance of the preferred arm; empty: the trial's own",
     )
     families = forms.IntegerField(min_value=1, max_value=1000, initial=150)
     runs = forms.IntegerField(min_value=1, max_value=500, initial=200)
     seed = forms.IntegerField(min_value=0, initial=20261126)
+
+    # Both methods are simulated in the request: families x runs is bounded so that a report
+    # stays a page (a few seconds); the command has no such bound.
+    MAX_WORK = 100_000
 
     def clean_block_sizes(self):
         text = self.cleaned_data["block_sizes"] or ""
@@ -126,6 +133,18 @@ class ReportForm(forms.Form):
             return tuple(int(x) for x in text.split(",") if x.strip()) or None
         except ValueError as exc:
             raise forms.ValidationError("Whole numbers separated by commas, e.g. 2,4,6.") from exc
+
+    def clean(self):
+        data = super().clean()
+        families, runs = data.get("families"), data.get("runs")
+        if families and runs and families * runs > self.MAX_WORK:
+            self.add_error(
+                "runs",
+                f"Families times runs can be at most {self.MAX_WORK:,} here "
+                f"({families} families allow {self.MAX_WORK // families} runs). "
+                "Run larger reports from the command line.",
+            )
+        return data
 
 
 def _statistician_trial(user):
@@ -177,21 +196,31 @@ def statistics_page(request):
         if done:
             messages.success(request, DONE_MESSAGES[action])
             return redirect("statistics")
-    report, plot = None, ""
+    report, plot, defined_method = None, "", None
     report_form = ReportForm(request.GET or None)
     if report_form.is_bound and report_form.is_valid():
         d = report_form.cleaned_data
         try:
-            design = design_for(
-                trial,
-                method=d["method"],
-                block_sizes=d["block_sizes"],
-                strata=d["strata"],
-                p=d["p"],
+            designs = {
+                method: design_for(
+                    trial, method=method, block_sizes=d["block_sizes"], strata=d["strata"], p=d["p"]
+                )
+                for method in METHODS
+            }
+            check_design(
+                designs["blocks"].arms, designs["blocks"].ratio, designs["blocks"].block_sizes
             )
-            check_design(design.arms, design.ratio, design.block_sizes)
-            report = simulate(design, families=d["families"], runs=d["runs"], seed=d["seed"])
-            plot = imbalance_svg(report["p_abs_imbalance_ge"])
+            report = compare(
+                designs["blocks"],
+                designs["minimisation"],
+                families=d["families"],
+                runs=d["runs"],
+                seed=d["seed"],
+            )
+            plot = imbalance_svg(
+                {label: report[method]["p_abs_imbalance_ge"] for method, label in METHODS.items()}
+            )
+            defined_method = METHODS.get(config_of(trial).randomisation.method)
         except ValueError as exc:
             report_form.add_error("block_sizes", str(exc))
     return render(
@@ -204,7 +233,13 @@ def statistics_page(request):
             "lists": lists_visible_to(request.user) if unblinded else [],
             "report_form": report_form,
             "report": report,
+            "methods": METHODS,
+            "rows": rows(report) if report else [],
+            "guessers": [(GUESSER_LABELS[g], GUESSER_HINTS[g]) for g in GUESSER_LABELS],
+            "why_guesser": [(METHODS[m], WHY_GUESSER[m]) for m in METHODS],
             "plot": plot,
+            "defined_method": defined_method,
+            "recommended": METHODS.get(report["recommendation"]["method"]) if report else None,
         },
     )
 

@@ -5,14 +5,33 @@ from audit.models import AuditEvent
 from randomisation.models import RandomisationList
 
 
-def test_the_design_report_page_gives_the_figures_and_a_plot(world, page):
-    answer = page(world.stats_blind).get(
-        "/statistics/?method=blocks&block_sizes=2,4&families=30&runs=10&seed=1"
-    )
+def test_the_design_report_page_shows_both_methods_both_guessers_and_a_recommendation(world, page):
+    answer = page(world.stats_blind).get("/statistics/?block_sizes=2,4&families=30&runs=10&seed=1")
     content = answer.content.decode()
-    assert answer.status_code == 200 and "correct_guess_probability" in content
-    assert "<svg" in content and "<rect" in content
+    assert answer.status_code == 200
+    for words in (
+        "Permuted blocks",
+        "Minimisation",
+        "Convergence guess: correct",
+        "Informed guess: correct",
+        "judged by this",
+        "Mean final imbalance between the arms",
+        'data-testid="recommendation"',
+        "which understates it",
+        "The trial's definition says: Permuted blocks.",
+    ):
+        assert words in content, words
+    assert content.count("judged by this") == 2
+    assert "<svg" in content and "<rect" in content and "Minimisation: P(|imbalance|" in content
     assert 'name="action" value="generate"' not in content  # blinded: no list management
+
+
+def test_a_report_too_large_for_a_page_is_refused_naming_the_runs(world, page):
+    content = (
+        page(world.stats_blind).get("/statistics/?families=1000&runs=500&seed=1").content.decode()
+    )
+    assert 'data-field="runs"' in content and "allow 100 runs" in content
+    assert 'data-testid="recommendation"' not in content
 
 
 def test_a_bad_block_size_is_named(world, page):
