@@ -19,13 +19,37 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-def test_json_report_from_the_trials_own_factors(world):
+def test_json_report_compares_both_methods_on_the_trials_own_factors(world):
     report = json.loads(run("--runs", "40", "--families", "60", "--json"))
-    assert set(report) >= KEYS
-    # BUC, OXF and MKN may recruit; 2 legal statuses x 2 age bands from the definition.
-    assert report["design"]["strata"] == 12
-    assert report["design"]["factors"]["site"] == {"BUC": 1 / 3, "OXF": 1 / 3, "MKN": 1 / 3}
-    assert report["design"]["arms"] == ["RECONNECT", "USUAL"]
+    assert set(report) == {"blocks", "minimisation", "recommendation"}
+    for method in ("blocks", "minimisation"):
+        assert set(report[method]) >= KEYS
+        assert set(report[method]["guessers"]) == {"convergence", "informed"}
+        # BUC, OXF and MKN may recruit; 2 legal statuses x 2 age bands from the definition.
+        assert report[method]["design"]["strata"] == 12
+        assert report[method]["design"]["factors"]["site"] == {
+            "BUC": 1 / 3,
+            "OXF": 1 / 3,
+            "MKN": 1 / 3,
+        }
+        assert report[method]["design"]["arms"] == ["RECONNECT", "USUAL"]
+    assert report["blocks"]["right_guesser"] == "convergence"
+    assert report["minimisation"]["right_guesser"] == "informed"
+    assert report["recommendation"]["summary"]
+
+
+def test_text_report_prints_the_pages_rows_and_the_recommendation(world):
+    text = " ".join(run("--runs", "20", "--families", "40").split())
+    for words in (
+        "Permuted blocks",
+        "Minimisation",
+        "Convergence guess: correct",
+        "Informed guess: correct",
+        "Mean final imbalance between the arms",
+        "Recommendation:",
+        "which understates it",
+    ):
+        assert words in text, words
 
 
 def test_options_choose_method_blocks_strata_and_seed(world):
@@ -66,6 +90,7 @@ def test_options_choose_method_blocks_strata_and_seed(world):
     assert a == b and a["design"]["block_sizes"] == [4] and a["design"]["strata"] == 3
     text = run("--method", "minimisation", "--p", "0.9", "--runs", "20", "--families", "30")
     assert "minimisation, p = 0.9" in text and "correct_guess_probability" in text
+    assert "the informed guess" in text and "convergence guess" in text
 
 
 @pytest.mark.parametrize(
