@@ -78,6 +78,25 @@ def sequence_generate(
     permuted blocks of random size, drawn from a fresh 128-bit seed. A trial that minimises
     gets its seed and sealed settings instead, for every site at once."""
     held = require_role(actor, roles=STATISTICIAN, trial=trial)
+    return list_generate(
+        trial=trial, actor=actor, channel=channel, mode=mode, length=length, site=site, held=held
+    )
+
+
+def list_generate(
+    *,
+    trial: Trial,
+    actor,
+    channel: Channel,
+    mode: str,
+    length: int,
+    site: Site | None,
+    held,
+    reason: str = "",
+) -> RandomisationList:
+    """What `sequence_generate` does, inside the caller's transaction, for a caller that has
+    checked the actor's role (`held`): a site's activation makes the site's list so, when
+    the trial's definition says it is made then."""
     config = config_of(trial).randomisation
     if config is None:
         raise TrialError("The trial's definition asks for no randomisation.", field="method")
@@ -143,6 +162,7 @@ def sequence_generate(
             "strata": [None, len(strata)],
             "length_per_stratum": [None, length],
         },
+        reason=reason,
         actor_role=held,
     )
     return rlist
@@ -209,6 +229,14 @@ def sequence_seal(*, rlist: RandomisationList, actor, channel: Channel) -> Rando
     """Seal a list: its digest, the seed's digest and the algorithm version go into the
     ledger, and only sealed lists allocate."""
     held = require_role(actor, roles=STATISTICIAN, trial=rlist.trial)
+    return list_seal(rlist=rlist, actor=actor, channel=channel, held=held)
+
+
+def list_seal(
+    *, rlist: RandomisationList, actor, channel: Channel, held, reason: str = ""
+) -> RandomisationList:
+    """What `sequence_seal` does, inside the caller's transaction, for a caller that has
+    checked the actor's role (`held`)."""
     rlist = RandomisationList.objects.select_for_update().get(pk=rlist.pk)
     if rlist.sealed:
         raise Conflict("This list is already sealed.", field="list")
@@ -226,9 +254,32 @@ def sequence_seal(*, rlist: RandomisationList, actor, channel: Channel) -> Rando
             "algorithm_version": [None, rlist.algorithm_version],
             "mode": [None, rlist.mode],
         },
+        reason=reason,
         actor_role=held,
     )
     return rlist
+
+
+def lists_per_site(trial: Trial) -> bool:
+    """Whether each site needs a live list of its own: the trial allocates from lists and
+    the site is one of its factors (under minimisation a site is one more factor level)."""
+    config = config_of(trial).randomisation
+    return (
+        config is not None
+        and config.method == "blocks"
+        and any(f.kind == "site" for f in config.factors)
+    )
+
+
+def site_unlisted(site: Site, mode: str = Mode.LIVE) -> list[str]:
+    """The keys of the site's strata that no sealed list of `mode` covers."""
+    keys = [stratum_key(levels) for levels in strata_levels(site.trial, site)]
+    sealed = set(
+        Stratum.objects.filter(
+            trial_id=site.trial_id, mode=mode, key__in=keys, rlist__sealed_at__isnull=False
+        ).values_list("key", flat=True)
+    )
+    return [key for key in keys if key not in sealed]
 
 
 @transaction.atomic(durable=True)
@@ -242,6 +293,17 @@ def randomisation_go_live(*, trial: Trial, actor, channel: Channel) -> Trial:
         trial=trial, mode=Mode.LIVE, sealed_at__isnull=False
     ).exists():
         raise TrialError("Generate and seal a live list first.", field="mode")
+    if lists_per_site(trial):
+        # A site that may recruit must be able to randomise the moment the trial is live.
+        sites = Site.objects.filter(trial=trial).order_by("code")
+        bare = [s.code for s in sites if s.can_recruit and site_unlisted(s)]
+        if bare:
+            raise TrialError(
+                f"{', '.join(bare)} may recruit, but no sealed live list covers "
+                f"{'its' if len(bare) == 1 else 'their'} strata: generate and seal one for "
+                f"{'it' if len(bare) == 1 else 'each'} first.",
+                field="site",
+            )
     trial.randomisation_mode = Mode.LIVE
     stamp(trial, actor=actor).save()
     record(

@@ -119,6 +119,13 @@ class Randomisation(Schema):
         "factor's levels are weighted by the sites' recruitment targets instead)",
     )
     minimisation: Minimisation = Minimisation()
+    lists_for_new_sites: Literal["required", "at_activation"] = Field(
+        default="required",
+        description="when the site is a factor and randomisation is live, a site activated "
+        "later needs a sealed live list for its strata. required: the unblinded statistician "
+        "generates and seals it first (the site waits for it); at_activation: its activation "
+        "generates and seals it, as long per stratum as the longest live stratum",
+    )
 
     @model_validator(mode="after")
     def _consistent(self):
