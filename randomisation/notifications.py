@@ -4,7 +4,7 @@ those the concealment policy lets learn it."""
 from django.db import transaction
 
 from core.roles import Role
-from sites.models import Membership
+from sites.models import Membership, Notification
 from sites.notifications import notify
 from trial.config import config_of
 from trial.models import Family
@@ -71,3 +71,32 @@ def exhausted_alert_send(*, stratum_id: int, family_id: int) -> int:
         actor=None,
         family=family.identifier,
     )
+
+
+@transaction.atomic
+def site_list_request(*, site, actor) -> int:
+    """Ask the unblinded statisticians for the live list a site waits for before it can be
+    activated. Each is asked once per site: the work list keeps it before them after that."""
+    subject = f"[{site.trial.short_name}] {site.code} waits for its randomisation list"
+    asked = set(
+        Notification.objects.filter(site=site, subject=subject).values_list("recipient", flat=True)
+    )
+    recipients = sorted(
+        set(
+            Membership.objects.filter(
+                trial=site.trial, role=Role.STATISTICIAN_UNBLINDED, ends_on__isnull=True
+            )
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+        - asked
+    )
+    who = actor.get_full_name() or actor.get_username()
+    body = (
+        f"{site.name} ({site.code}) is approved and waits for its randomisation list before "
+        f"it can be activated ({who} manages the site). Randomisation is live and the site is "
+        "a stratification factor, so a sealed live list must cover the site's strata.\n\n"
+        f"Generate a live list for {site.code} on the Randomisation page (choose the site), "
+        "check it and seal it. The site can then be activated."
+    )
+    return notify(recipients=recipients, subject=subject, body=body, site=site, actor=actor)

@@ -12,6 +12,7 @@ from core.channels import Channel
 from core.clock import today
 from core.errors import TrialError
 from core.roles import Role
+from sites.models import Site, SiteStatus
 from sites.pagekit import submit
 from sites.selectors import open_memberships
 from trial.config import config_of
@@ -103,6 +104,19 @@ class GenerateForm(forms.Form):
     length = forms.IntegerField(
         min_value=1, max_value=10_000, initial=60, help_text="slots per stratum"
     )
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.none(),
+        required=False,
+        empty_label="Every site",
+        help_text="one site's strata only: for a site that joins once randomisation is live",
+    )
+
+    def __init__(self, *args, trial=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if trial is not None:
+            self.fields["site"].queryset = Site.objects.filter(trial=trial).exclude(
+                status__in=[SiteStatus.CLOSED_TO_RECRUITMENT, SiteStatus.CLOSED]
+            )
 
 
 class ReportForm(forms.Form):
@@ -167,7 +181,9 @@ DONE_MESSAGES = {
 def statistics_page(request):
     trial = _statistician_trial(request.user)
     unblinded = is_unblinded_statistician(request.user, trial)
-    generate_form = GenerateForm(request.POST if request.POST.get("action") == "generate" else None)
+    generate_form = GenerateForm(
+        request.POST if request.POST.get("action") == "generate" else None, trial=trial
+    )
     if request.method == "POST":
         if not unblinded:
             raise PermissionDenied("Only the unblinded statistician manages lists.")

@@ -15,6 +15,7 @@ from core.clock import today
 from core.errors import Conflict, TrialError, refused_if_duplicate
 from core.roles import Role
 
+from .activation import ActivationWaiting, activation_checks
 from .models import Site, SiteStatus, SiteStatusStep
 from .permissions import require_role
 from .selectors import open_memberships
@@ -163,7 +164,6 @@ def _past_or_today(value: date | None, field: str, label: str) -> date | None:
     return value
 
 
-@transaction.atomic(durable=True)
 def site_move_status(
     *,
     site: Site,
@@ -176,7 +176,38 @@ def site_move_status(
     note: str = "",
 ) -> Site:
     """Move a site one step along proposed → approved → active → closed to recruitment →
-    closed. Approval needs both approval dates; activation needs a principal investigator."""
+    closed. Approval needs both approval dates; activation needs a principal investigator
+    and whatever the activation checks ask (`SITE_ACTIVATION_CHECKS`). A refusal that waits
+    on someone else asks them, in a transaction of its own since the step's rolled back."""
+    try:
+        return _move_status(
+            site=site,
+            actor=actor,
+            channel=channel,
+            to_status=to_status,
+            effective_date=effective_date,
+            ethics_approval_date=ethics_approval_date,
+            rnd_approval_date=rnd_approval_date,
+            note=note,
+        )
+    except ActivationWaiting as waiting:
+        if waiting.ask is not None:
+            waiting.ask()
+        raise
+
+
+@transaction.atomic(durable=True)
+def _move_status(
+    *,
+    site: Site,
+    actor,
+    channel: Channel,
+    to_status: str,
+    effective_date: date | None,
+    ethics_approval_date: date | None,
+    rnd_approval_date: date | None,
+    note: str,
+) -> Site:
     held = require_role(actor, roles={Role.TRIAL_MANAGER}, trial=site.trial)
     site = Site.objects.select_for_update().get(pk=site.pk)
     if to_status not in SiteStatus.values:
@@ -217,6 +248,8 @@ def site_move_status(
                 field="principal_investigator",
             )
         _check_pi(site.principal_investigator, site)
+    for check in activation_checks():
+        check.on_step(site, to_status=to_status, actor=actor, channel=channel)
     from_status = site.status
     site.status = to_status
     stamp(site, actor=actor, reason=note).save()

@@ -16,6 +16,7 @@ from core.roles import SITE_ROLES, TRIAL_WIDE_ROLES, Role
 from trial.selectors import trials_visible_to
 
 from .accounts import account_create
+from .activation import activation_checklist
 from .forms import (
     AccountCreateForm,
     DelegationGrantForm,
@@ -92,6 +93,7 @@ def site_detail(request, site_id: int):
         )
     )
     next_status = NEXT_STATUS.get(site.status)
+    is_manager = is_trial_manager(request.user, site.trial)
     return render(
         request,
         "sites/site_detail.html",
@@ -99,7 +101,8 @@ def site_detail(request, site_id: int):
             "site": site,
             "steps": site.status_steps.select_related("recorded_by"),
             "staff": staff,
-            "is_manager": is_trial_manager(request.user, site.trial),
+            "is_manager": is_manager,
+            "checklist": activation_checklist(site) if is_manager else [],
             "next_status": SiteStatus(next_status) if next_status else None,
             "my_roles": sorted(Role(r).label for r in roles_at(request.user, site)),
         },
@@ -192,6 +195,7 @@ def site_status_page(request, site_id: int):
             "site": site,
             "form": form,
             "next_status": SiteStatus(next_status) if next_status else None,
+            "checklist": activation_checklist(site) if next_status == SiteStatus.ACTIVE else [],
         },
     )
 

@@ -29,7 +29,9 @@ from dataset.monitoring import must_verify
 from dataset.readiness import lock_readiness
 from dataset.selectors import READINESS_READERS, exports_visible_to
 from lock.models import DataLock
+from randomisation.activation import sites_waiting_for_lists
 from randomisation.preconditions import preconditions
+from randomisation.services import lists_per_site
 from review.selectors import awaiting_review, events_visible_to
 from sites.selectors import open_memberships, sites_where
 from trial.collection import families_needing_reconsent
@@ -372,7 +374,37 @@ def _trial_wide(user, day: date) -> list[Section]:
                 )
             )
         sections.append(failed)
+    if Role.STATISTICIAN_UNBLINDED in held:
+        sections += _site_lists(held[Role.STATISTICIAN_UNBLINDED])
     return sections
+
+
+def _site_lists(trial) -> list[Section]:
+    """Approved sites that cannot be activated until the unblinded statistician seals a live
+    list for their strata (where the trial's definition leaves that to them)."""
+    if not lists_per_site(trial):
+        return []
+    if config_of(trial).randomisation.lists_for_new_sites != "required":
+        return []
+    role = Role.STATISTICIAN_UNBLINDED
+    section = Section("site_lists_to_make", "Sites waiting for their randomisation list", role)
+    for need in sites_waiting_for_lists(trial):
+        site = need.site
+        step = (
+            "Its live list is generated: check it and seal it"
+            if need.unsealed
+            else f"Generate a live list for {site.code} (choose the site), check it and seal it"
+        )
+        section.items.append(
+            Item(
+                f"{site.code} waits for its randomisation list",
+                reverse("statistics"),
+                site=site.code,
+                since=max(site.ethics_approval_date, site.rnd_approval_date),
+                note=f"{step}; the site cannot be activated until then.",
+            )
+        )
+    return [section]
 
 
 BY_ROLE = {

@@ -147,6 +147,13 @@ RANDOMISATION_FACTOR_KINDS = {
     "form_answer": "crf.factor_kinds.BaselineAnswer",
 }
 
+# What a site needs before it is activated, besides its principal investigator. Each is a
+# class (sites.activation.ActivationCheck) giving the site page its checklist lines and
+# refusing, or completing, each status step.
+SITE_ACTIVATION_CHECKS = [
+    "randomisation.activation.LiveListForSite",
+]
+
 # A reason for a change is a real explanation, not a label: text, not varchar(100).
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
