@@ -7,8 +7,9 @@ from math import isclose
 from audit.models import AuditEvent
 
 from .algorithms import stratum_list
+from .minimisation import decide, parameters_digest
 from .models import Allocation, RandomisationList
-from .services import decide, list_digest, parameters_digest, seed_digest
+from .services import list_digest, seed_digest
 
 
 @dataclass(frozen=True)

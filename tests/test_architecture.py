@@ -26,9 +26,11 @@ APPS = [
 ARM_READERS = {
     "randomisation/concealment.py": "the policy itself",
     "randomisation/services.py": "allocating: the allocation takes its slot's arm",
+    "randomisation/minimisation.py": "allocating by minimisation: the arm the rule decides",
     "randomisation/export.py": "the unblinded statistician's copy of a sealed list",
     "randomisation/verification.py": "regenerating sealed lists to compare their digests",
     "randomisation/models.py": "the fields themselves",
+    "randomisation/simulation.py": "the design report's made-up families, never a real one",
 }
 QUERY_CALLS = {"F", "values", "values_list", "only", "defer", "order_by", "annotate", "filter"}
 

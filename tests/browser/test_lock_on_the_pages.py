@@ -52,7 +52,7 @@ def test_a_statistician_reads_the_report_and_locks_with_the_password(live_world,
     page.get_by_test_id("lock-form").get_by_label("Password").fill(PASSWORD)
     page.get_by_test_id("lock-form").get_by_role("button").click()
     expect(page.get_by_test_id("locks")).to_contain_text("v1 (whole trial)")
-    expect(page.get_by_test_id("locks")).to_contain_text("stats.blind")
+    expect(page.get_by_test_id("locks")).to_contain_text(world.stats_blind.get_full_name())
     assert DataLock.objects.get().is_open
 
 

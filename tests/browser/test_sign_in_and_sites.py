@@ -55,7 +55,7 @@ def test_the_manager_approves_and_activates_a_site_on_the_pages(live_world, brow
 
     # Name the principal investigator, then activate.
     page.get_by_role("link", name="Edit details").click()
-    page.get_by_label("Principal investigator").select_option(label=str(world.pi_oxf))
+    page.get_by_label("Principal investigator").select_option(label=world.pi_oxf.get_full_name())
     page.get_by_role("button", name="Save").click()
     # MKN is approved: its record is complete, so the change needs a reason.
     expect(page.locator('[data-field="reason"]')).to_contain_text("give a reason")
