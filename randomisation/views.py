@@ -111,9 +111,11 @@ class GenerateForm(forms.Form):
         help_text="one site's strata only: for a site that joins once randomisation is live",
     )
 
-    def __init__(self, *args, trial=None, **kwargs):
+    def __init__(self, *args, trial=None, minimising=False, **kwargs):
         super().__init__(*args, **kwargs)
-        if trial is not None:
+        if minimising:  # one seed covers every site; there is no list to size
+            del self.fields["length"], self.fields["site"]
+        elif trial is not None:
             self.fields["site"].queryset = Site.objects.filter(trial=trial).exclude(
                 status__in=[SiteStatus.CLOSED_TO_RECRUITMENT, SiteStatus.CLOSED]
             )
@@ -170,7 +172,7 @@ def _statistician_trial(user):
 
 
 DONE_MESSAGES = {
-    "generate": "Randomisation list generated. Check it, then seal it.",
+    "generate": "Generated. Check it, then seal it: only a sealed list or seed allocates.",
     "seal": "List sealed: it can no longer change.",
     "live": "Randomisation is live: families are now allocated from the sealed list.",
 }
@@ -181,8 +183,11 @@ DONE_MESSAGES = {
 def statistics_page(request):
     trial = _statistician_trial(request.user)
     unblinded = is_unblinded_statistician(request.user, trial)
+    minimising = config_of(trial).randomisation.method == "minimisation"
     generate_form = GenerateForm(
-        request.POST if request.POST.get("action") == "generate" else None, trial=trial
+        request.POST if request.POST.get("action") == "generate" else None,
+        trial=trial,
+        minimising=minimising,
     )
     if request.method == "POST":
         if not unblinded:
@@ -246,6 +251,7 @@ def statistics_page(request):
             "trial": trial,
             "unblinded": unblinded,
             "generate_form": generate_form,
+            "minimising": minimising,
             "lists": lists_visible_to(request.user) if unblinded else [],
             "report_form": report_form,
             "report": report,

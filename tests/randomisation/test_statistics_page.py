@@ -55,3 +55,22 @@ def test_the_unblinded_statistician_generates_seals_and_exports_on_the_pages(wor
     assert len(rows) == 12 * 6 and {r["arm"] for r in rows} == {"RECONNECT", "USUAL"}
     event = AuditEvent.objects.get(event_type="sequence_exported")
     assert (event.actor_username, event.channel) == ("stats.unblind", "web")
+
+
+def test_a_minimising_trial_gets_its_seed_on_the_page_without_a_length(world, page):
+    from tests.randomisation.minimising import minimising
+
+    minimising(world)
+    client = page(world.stats_unblind)
+    html = client.get("/statistics/").content.decode()
+    assert "Generate the minimisation seed" in html and 'name="length"' not in html
+    done = client.post("/statistics/", {"action": "generate", "mode": "test"}, follow=True)
+    rlist = RandomisationList.objects.get()
+    assert rlist.method == "minimisation" and rlist.strata.count() == 0
+    assert "Check it, then seal it" in done.content.decode()
+    client.post("/statistics/", {"action": "seal", "list": rlist.pk})
+    rlist.refresh_from_db()
+    assert rlist.sealed
+    html = client.get("/statistics/").content.decode()
+    assert "minimisation seed (0 allocated)" in html
+    assert f"/statistics/lists/{rlist.pk}/export.csv" not in html
