@@ -67,8 +67,15 @@ def data_freeze(
         changes={"scope": [None, scope], "holds": [None, freeze.describe()]},
         reason=reason,
         actor_role=held,
+        conceal=_conceal(freeze),
     )
     return freeze
+
+
+def _conceal(freeze: Freeze) -> str:
+    """A freeze of one response names its form: concealed, as the form's own events are,
+    from viewers blinded at the site when the form reveals the arm."""
+    return freeze.response.conceal if freeze.response_id else ""
 
 
 @transaction.atomic(durable=True)
@@ -94,6 +101,7 @@ def freeze_release(*, freeze: Freeze, actor, channel: Channel, reason: str) -> F
         changes={"released": [None, freeze.describe()]},
         reason=reason,
         actor_role=held,
+        conceal=_conceal(freeze),
     )
     return freeze
 

@@ -265,3 +265,32 @@ def test_the_kind_of_record_filter_takes_the_name_people_use(world, page, edited
     seqs = re.findall(r'data-seq="(\d+)"', by_noun)
     assert seqs and seqs == re.findall(r'data-seq="(\d+)"', by_label)
     assert visible(by_noun).count("Family: ") == len(seqs)
+
+
+def test_a_blinded_reader_is_not_told_which_form_a_freeze_holds(world, page):
+    """Freezing and releasing the intervention receipt would name the form: both events are
+    concealed from a viewer blinded at the site, as the form's own events are."""
+    from dataset.services import data_freeze, freeze_release
+
+    receipt = crf_response(world, "intervention_receipt")
+    freeze = data_freeze(
+        actor=world.manager, channel=Channel.WEB, reason="checking", response=receipt
+    )
+    freeze_release(freeze=freeze, actor=world.manager, channel=Channel.WEB, reason="checked")
+    MembershipFactory(
+        user=world.assessor_buc,
+        trial=world.trial,
+        site=world.buc,
+        role=Role.MONITOR,
+        starts_on=world.start,
+    )
+    title = receipt.definition.spec.title
+    events = AuditEvent.objects.filter(event_type__in=["data_frozen", "freeze_released"])
+    assert events.count() == 2 and {e.conceal for e in events} == {"event"}
+    blinded = page(world.assessor_buc)
+    html = blinded.get("/audit/").content.decode()
+    for event in events:
+        assert title not in row_of(html, event.seq)
+    assert title not in "".join(r["object_name"] + r["changes_in_words"] for r in csv_rows(blinded))
+    # The trial manager, not blinded, still reads which form was frozen.
+    assert title in row_of(page(world.manager).get("/audit/").content.decode(), events[0].seq)
