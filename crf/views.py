@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.channels import Channel
 from core.errors import NotPermitted, TrialError
-from sites.pagekit import paged
+from sites.pagekit import paged, search_text
 from sites.selectors import roles_at
 from trial.config import config_of, words_of
 from trial.selectors import families_visible_to, trials_visible_to
@@ -367,7 +367,7 @@ def sign_page(request, family_id: int):
 
 @login_required
 def dashboard(request):
-    search = request.GET.get("q", "").strip()[:40]
+    search = search_text(request)
     families = families_visible_to(request.user)
     queries = queries_visible_to(request.user).exclude(status=QueryStatus.CLOSED)
     if search:

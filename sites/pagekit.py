@@ -38,3 +38,10 @@ def paged(request, items, *, per_page: int = 50, param: str = "page"):
     page.keep = others.urlencode()
     page.param = param
     return page
+
+
+def search_text(request, *, limit: int = 40, param: str = "q") -> str:
+    """What a list's search box asked for: trimmed and bounded, and without control
+    characters (PostgreSQL refuses a NUL in a string, which would otherwise be a 500)."""
+    text = request.GET.get(param, "")
+    return "".join(c for c in text if c.isprintable()).strip()[:limit]

@@ -29,7 +29,7 @@ from .forms import (
 from .lifecycle import NEXT_STATUS, site_move_status, site_register, site_update
 from .memberships import delegation_end, delegation_grant, membership_end, membership_grant
 from .models import Delegation, Membership, SiteStatus
-from .pagekit import paged, submit
+from .pagekit import paged, search_text, submit
 from .selectors import (
     delegations_visible_to,
     is_trial_manager,
@@ -217,7 +217,7 @@ def people_page(request):
         memberships = memberships.filter(site_id=site_filter)
     if request.GET.get("ended") != "1":
         memberships = memberships.filter(ends_on__isnull=True)
-    search = request.GET.get("q", "").strip()[:PEOPLE_SEARCH_LENGTH]
+    search = search_text(request, limit=PEOPLE_SEARCH_LENGTH)
     if search:
         memberships = memberships_of_people_matching(memberships, search)
     memberships = memberships.order_by(*Membership._meta.ordering, "pk")

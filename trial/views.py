@@ -14,7 +14,7 @@ from core.errors import NotPermitted, TrialError
 from core.roles import Duty, Role
 from randomisation.concealment import deviations_shown_to, families_shown_to
 from sites.models import Site
-from sites.pagekit import paged, submit
+from sites.pagekit import paged, search_text, submit
 from sites.selectors import is_trial_manager, sites_visible_to, sites_where
 
 from .collection import collection_status, families_needing_reconsent
@@ -78,7 +78,7 @@ def screening_list(request):
     site = request.GET.get("site", "")
     if site.isdigit():
         records = records.filter(site_id=site)
-    search = request.GET.get("q", "").strip()[:40]
+    search = search_text(request)
     if search:
         records = records.filter(identifier__icontains=search)
     trials = list(trials_visible_to(request.user)[:2])
@@ -236,7 +236,7 @@ def screening_enrol(request, screening_id: int):
 def family_list(request):
     families = families_visible_to(request.user).prefetch_related("withdrawals", "consents")
     coordinated = _coordinated_sites(request.user)
-    search = request.GET.get("q", "").strip()[:40]
+    search = search_text(request)
     shown = families.filter(identifier__icontains=search) if search else families
     return render(
         request,
