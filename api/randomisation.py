@@ -131,7 +131,11 @@ class ListsView(generics.ListAPIView):
         fields = dict(data.validated_data)
         trial = trial_named(request.user, fields.pop("trial", None))
         site_id = fields.pop("site", None)
-        site = get_object_or_404(sites_visible_to(request.user), pk=site_id) if site_id else None
+        site = (  # one of this trial's sites: another trial's would key strata it never uses
+            get_object_or_404(sites_visible_to(request.user).filter(trial=trial), pk=site_id)
+            if site_id
+            else None
+        )
         rlist = sequence_generate(
             trial=trial, actor=request.user, channel=Channel.API, site=site, **fields
         )

@@ -58,6 +58,14 @@ class RandomisationList(models.Model):
 
     class Meta:
         ordering = ["trial", "mode", "generated_at"]
+        constraints = [
+            # Minimisation has one seed per trial and mode: a second would never be used.
+            models.UniqueConstraint(
+                fields=["trial", "mode"],
+                condition=Q(method="minimisation"),
+                name="one_minimisation_seed_per_trial_and_mode",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_mode_display()} list #{self.pk}"

@@ -4,7 +4,7 @@ import hashlib
 import itertools
 import json
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.events import EventType
@@ -169,7 +169,7 @@ def list_generate(
 def _minimisation_seed(*, trial: Trial, actor, channel: Channel, mode: str, held: str):
     """Minimisation needs no list, only a seed for its random element and the sealed
     settings of its rule: one per trial and mode, covering every site, present and later."""
-    if RandomisationList.objects.filter(trial=trial, mode=mode).exists():
+    if RandomisationList.objects.filter(trial=trial, mode=mode, method="minimisation").exists():
         raise Conflict(f"The trial already has a {mode} minimisation seed.", field="mode")
     config = config_of(trial).randomisation
     arms, ratio = list(config.arms), list(config.ratio)
@@ -189,7 +189,11 @@ def _minimisation_seed(*, trial: Trial, actor, channel: Channel, mode: str, held
         list_sha256=parameters_digest(arms, ratio, parameters),
         generated_by=actor,
     )
-    stamp(rlist, actor=actor).save()
+    try:
+        with transaction.atomic():  # a concurrent request may have made the seed meanwhile
+            stamp(rlist, actor=actor).save()
+    except IntegrityError:
+        raise Conflict(f"The trial already has a {mode} minimisation seed.", field="mode") from None
     record(
         event=EventType.SEQUENCE_GENERATED,
         actor=actor,
@@ -317,8 +321,11 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
         return existing  # idempotent: the same allocation, nothing consumed
     for precondition in preconditions():
         precondition(family, on)
+    design = config_of(family.trial).randomisation
+    if design is None:
+        raise TrialError("The trial's definition asks for no randomisation.", field="method")
     values = factor_values(family, on)
-    if config_of(family.trial).randomisation.method == "minimisation":
+    if design.method == "minimisation":
         allocation, changes = allocate_by_minimisation(
             family=family, mode=mode, values=values, actor=actor
         )

@@ -145,4 +145,12 @@ def _replay(rlist: RandomisationList, where: str, found: list[Discrepancy]) -> i
     )
     if rlist.used != done or cached != +running:
         found.append(Discrepancy(where, "its running totals differ from its allocations"))
+    # An allocation of the trial with neither a slot nor a step escaped the replay.
+    unaccounted = Allocation.objects.filter(
+        family__trial=rlist.trial, mode=rlist.mode, slot__isnull=True, minimisation__isnull=True
+    ).select_related("family")
+    found.extend(
+        Discrepancy(f"{where}, {a.family.identifier}", "allocated with no slot and no step")
+        for a in unaccounted
+    )
     return done

@@ -183,7 +183,8 @@ DONE_MESSAGES = {
 def statistics_page(request):
     trial = _statistician_trial(request.user)
     unblinded = is_unblinded_statistician(request.user, trial)
-    minimising = config_of(trial).randomisation.method == "minimisation"
+    design = config_of(trial).randomisation
+    minimising = design is not None and design.method == "minimisation"
     generate_form = GenerateForm(
         request.POST if request.POST.get("action") == "generate" else None,
         trial=trial,

@@ -181,3 +181,31 @@ def test_through_the_api_a_minimising_trial_gets_a_seed_and_a_block_trial_needs_
     listed = client.get("/api/v1/randomisation/lists/").json()
     rows = listed["results"] if isinstance(listed, dict) else listed
     assert [r["slots_used"] for r in rows if r["id"] == body["id"]] == [1]
+
+
+def test_the_database_holds_one_minimisation_seed_per_trial_and_mode(world):
+    from django.db import IntegrityError, transaction
+
+    from randomisation.models import RandomisationList
+
+    minimising(world)
+    seed = sealed_list(world)
+    twin = RandomisationList.objects.get(pk=seed.pk)
+    twin.pk = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        twin.save()
+
+
+def test_an_allocation_that_escaped_the_replay_is_named(world):
+    minimising(world)
+    sealed_list(world)
+    first, stray = bulk_families(world, world.buc, consent_v1(world), 2)
+    family_randomise(family=first, actor=world.coord_buc, channel=Channel.API)
+    Allocation.objects.create(  # written past the service: no slot and no step
+        family=stray, mode="test", arm="USUAL", factor_values={}, randomised_by=world.coord_buc
+    )
+    checked, found = verify_lists()
+    assert checked == 1
+    assert [(d.where.split(", ")[-1], d.problem) for d in found] == [
+        (stray.identifier, "allocated with no slot and no step")
+    ]
