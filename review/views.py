@@ -4,12 +4,13 @@ through history, export, sign off. Records, people and fields read by their name
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Min
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from audit.events import EventType
+from audit.models import AuditEvent
 from core.channels import Channel
 from randomisation.concealment import blindness_of
 from sites.pagekit import paged, submit
@@ -67,7 +68,7 @@ def review(request):
         "page": page,
         "query": query.urlencode(),
         "signoffs": signoffs,
-        "signoff_form": _signoff_form_for(form, events, signoffs, request.user),
+        "signoff_form": _signoff_form_for(form, events, request.user),
     }
     return render(request, "review/review.html", context)
 
@@ -76,7 +77,7 @@ def _to_review(form: ReviewFilterForm) -> bool:
     return form.is_bound and form.is_valid() and bool(form.cleaned_data.get("to_review"))
 
 
-def _signoff_form_for(form: ReviewFilterForm, events, signoffs, reviewer) -> SignoffForm | None:
+def _signoff_form_for(form: ReviewFilterForm, events, reviewer) -> SignoffForm | None:
     """Offered when the view shows all of one site's events in the range on screen (no
     other filter hides some of them): preset from the first event on the page the viewer
     has not signed off to the last one shown, so that it covers only what they were shown."""
@@ -85,17 +86,17 @@ def _signoff_form_for(form: ReviewFilterForm, events, signoffs, reviewer) -> Sig
     if form.narrowed:
         return None
     seqs = [e.seq for e in events]
-    waiting = [
-        e.seq
-        for e in events
-        if e.event_type != EventType.REVIEW_SIGNOFF
-        and not any(s.reviewer_id == reviewer.pk for s in signoffs.get(e.seq, ()))
-    ]
+    # The same rule as the work list's: what none of this reviewer's sign-offs covers.
+    first = awaiting_review(AuditEvent.objects.filter(seq__in=seqs), reviewer).aggregate(
+        first=Min("seq")
+    )["first"]
+    if first is None:  # everything shown is signed off already: nothing to sign
+        return None
     return SignoffForm(
         initial={
             "site": form.cleaned_data["site"].pk,
             "to_review": _to_review(form),
-            "first_seq": min(waiting or seqs),
+            "first_seq": first,
             "last_seq": max(seqs),
         }
     )

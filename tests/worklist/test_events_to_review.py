@@ -150,3 +150,28 @@ def test_a_filtered_view_offers_no_sign_off_of_events_it_hides(world, page, many
     assert 'data-testid="signoff-form"' in client.get(f"/audit/?{site}").content.decode()
     narrowed = client.get(f"/audit/?{site}&actor=manager&to_review=1").content.decode()
     assert shown(narrowed) and 'data-testid="signoff-form"' not in narrowed
+
+
+def test_a_page_whose_events_are_all_signed_off_offers_no_sign_off(world, page, many_events):
+    client = page(world.monitor_buc)
+    site = {"site": world.buc.pk}
+    first_view = client.get("/audit/", site).content.decode()
+    assert 'data-testid="signoff-form"' in first_view
+    newest = shown(first_view)
+    review_signoff(
+        actor=world.monitor_buc,
+        channel=Channel.API,
+        site=world.buc,
+        first_seq=min(newest),
+        last_seq=max(newest),
+    )
+    # The newest page now holds the sign-off's own event and events it covers: nothing to sign.
+    content = client.get("/audit/", {**site, "page": 1}).content.decode()
+    signoff_events = AuditEvent.objects.filter(event_type=EventType.REVIEW_SIGNOFF)
+    assert set(shown(content)) - set(newest) <= set(signoff_events.values_list("seq", flat=True))
+    assert 'data-testid="signoff-form"' not in content
+    # Older events still wait: their page offers the sign-off, from the oldest shown.
+    older = client.get("/audit/", {**site, "page": 2}).content.decode()
+    assert 'data-testid="signoff-form"' in older
+    assert preset(older, "first_seq") == min(shown(older))
+    assert preset(older, "last_seq") == max(shown(older))
