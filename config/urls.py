@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("api.urls")),
     path("audit/", include("review.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("worklist.urls")),
     path("", include("trial.urls")),
     path("", include("randomisation.urls")),

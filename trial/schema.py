@@ -3,6 +3,8 @@ Code reads the loaded trial through these models, never the raw file. Pure Pytho
 (pydantic): no Django import. `docs/schemas/trial-definition.schema.json` is made from it."""
 
 import re
+from calendar import monthrange
+from datetime import date, timedelta
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StrictStr, model_validator
@@ -226,6 +228,66 @@ class AnalysisSection(Schema):
         return next((p for p in self.populations if p.key == key), None)
 
 
+class RecruitmentPlan(Schema):
+    """How many families the trial means to randomise, and over what period."""
+
+    start: date = Field(description="the planned first day of recruitment")
+    months: Annotated[Whole, Field(ge=1, le=240)] = Field(description="planned period, months")
+    target: Annotated[Whole, Field(ge=1)] = Field(description="families randomised, overall")
+    # Each site's own target is the site's record (set when it is registered, audited), so a
+    # site that joins later needs no new definition.
+
+    @property
+    def end(self) -> date:
+        """The last day of the planned period."""
+        month = self.start.month - 1 + self.months
+        year, month = self.start.year + month // 12, month % 12 + 1
+        day = min(self.start.day, monthrange(year, month)[1])
+        return date(year, month, day) - timedelta(days=1)
+
+
+class ReceiptRule(Schema):
+    """Who received their allocated intervention: the families of `arm` with at least one
+    session on the form's field (any visit); those of the other arms with none."""
+
+    form: Key
+    field: Key
+    arm: ArmCode
+
+
+class OutcomeRule(Schema):
+    """The primary outcome: the form at the visit whose completion makes a family analysed,
+    and the yes/no field that is the outcome."""
+
+    visit: Key
+    form: Key
+    field: Key
+
+
+class BaselineRow(Schema):
+    """One baseline characteristic of the balance table: a field of a baseline form, or a
+    form's score (`<form>.score.<name>`), or a coded field of the family's records."""
+
+    source: StrictStr = Field(
+        pattern=r"^([a-z0-9][a-z0-9_]*\.(score\.)?[a-z0-9][a-z0-9_]*|family\.legal_status)$",
+        description="<form>.<field>, <form>.score.<score>, or family.legal_status",
+    )
+    label: Text
+
+
+class ReportingSection(Schema):
+    """What the oversight reports need beyond the rest of the definition."""
+
+    recruitment: RecruitmentPlan | None = None
+    receipt: ReceiptRule | None = Field(
+        default=None, description="received the allocated intervention (CONSORT)"
+    )
+    primary_outcome: OutcomeRule | None = Field(
+        default=None, description="analysed for the primary outcome (CONSORT)"
+    )
+    baseline: list[BaselineRow] = Field(default=[], description="rows of the balance table")
+
+
 class TrialDefinition(Schema):
     """A whole definition. Only `trial` is required to load a file; a trial runs once the
     sections it uses are there (`missing_for_running`)."""
@@ -244,6 +306,7 @@ class TrialDefinition(Schema):
     schedule: Schedule | None = None
     monitoring: MonitoringPlan = MonitoringPlan()
     analysis: AnalysisSection = AnalysisSection()
+    reporting: ReportingSection = ReportingSection()
 
     @model_validator(mode="after")
     def _cross_references(self):
@@ -280,7 +343,41 @@ class TrialDefinition(Schema):
                     raise At(where, f"'{form}' is not a form of the schedule")
         if self.randomisation:
             self._factors_resolve(self.randomisation)
+        self._reporting_resolves()
         return self
+
+    def _reporting_resolves(self) -> None:
+        """The reports' rules name forms, visits and arms the definition has."""
+        reporting = self.reporting
+        forms = self.schedule.form_keys() if self.schedule else set()
+        arms = set(self.randomisation.arms) if self.randomisation else set()
+        if reporting.receipt:
+            if reporting.receipt.form not in forms:
+                raise At(
+                    "reporting.receipt.form",
+                    f"'{reporting.receipt.form}' is not a form of the schedule",
+                )
+            if reporting.receipt.arm not in arms:
+                raise At("reporting.receipt.arm", f"'{reporting.receipt.arm}' is not an arm")
+        if reporting.primary_outcome:
+            rule = reporting.primary_outcome
+            visit = self.schedule.visit(rule.visit) if self.schedule else None
+            if visit is None:
+                raise At("reporting.primary_outcome.visit", f"'{rule.visit}' is not a visit")
+            if rule.form not in visit.forms:
+                raise At(
+                    "reporting.primary_outcome.form",
+                    f"'{rule.form}' is not a form of the {rule.visit} visit",
+                )
+        first = self.schedule.baseline if self.schedule else None
+        baseline = set(first.forms) if first else set()
+        for i, row in enumerate(reporting.baseline):
+            form = row.source.split(".")[0]
+            if form != "family" and form not in baseline:
+                raise At(
+                    f"reporting.baseline[{i}].source",
+                    f"'{form}' is not a form of the baseline visit",
+                )
 
     def _factors_resolve(self, randomisation: Randomisation) -> None:
         """Each factor's levels are found where it says, and the expected frequencies give

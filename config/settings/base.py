@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "crf",
     "lock",
     "dataset",
+    "reports",
     "review",
     "worklist",
     "api",
