@@ -74,6 +74,10 @@ class EventType(models.TextChoices):
     EXPORT_BUILT = "export_built", "Analysis export built"
     EXPORT_FAILED = "export_failed", "Analysis export failed"
     EXPORT_DOWNLOADED = "export_downloaded", "Analysis export downloaded"
+    DMC_REPORT_REQUESTED = "dmc_report_requested", "DMC report asked for"
+    DMC_REPORT_GENERATED = "dmc_report_generated", "DMC report generated"
+    DMC_REPORT_FAILED = "dmc_report_failed", "DMC report failed"
+    DMC_REPORT_DOWNLOADED = "dmc_report_downloaded", "DMC report downloaded"
 
 
 class EditAfter(models.TextChoices):
