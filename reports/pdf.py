@@ -8,20 +8,22 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from weasyprint import CSS, HTML
-from weasyprint.urls import default_url_fetcher
+from weasyprint.urls import URLFetcher
 
 PRINT_SHEET = "css/print.css"
 
 
-def _local_only(url: str, *args, **kwargs):
+class _LocalOnly(URLFetcher):
     """WeasyPrint's fetcher, for files of the project only."""
-    if not url.startswith("file://"):
-        raise ValueError(f"Not fetched: {url[:60]}")
-    path = Path(url.removeprefix("file://")).resolve()
-    roots = [Path(settings.BASE_DIR).resolve()]
-    if not any(root in path.parents for root in roots):
-        raise ValueError(f"Not fetched: {url[:60]}")
-    return default_url_fetcher(url, *args, **kwargs)
+
+    def fetch(self, url, headers=None):
+        if not url.startswith("file://"):
+            raise ValueError(f"Not fetched: {url[:60]}")
+        path = Path(url.removeprefix("file://")).resolve()
+        roots = [Path(settings.BASE_DIR).resolve()]
+        if not any(root in path.parents for root in roots):
+            raise ValueError(f"Not fetched: {url[:60]}")
+        return super().fetch(url, headers)
 
 
 def pdf_of(template: str, context: dict) -> bytes:
@@ -29,6 +31,8 @@ def pdf_of(template: str, context: dict) -> bytes:
     html = render_to_string(template, context)
     sheet = finders.find(PRINT_SHEET)
     stylesheets = [CSS(filename=sheet)] if sheet else []
-    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_local_only).write_pdf(
-        stylesheets=stylesheets
-    )
+    return HTML(
+        string=html,
+        base_url=str(settings.BASE_DIR),
+        url_fetcher=_LocalOnly(allowed_protocols=("file",)),
+    ).write_pdf(stylesheets=stylesheets)
