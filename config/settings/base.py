@@ -221,6 +221,8 @@ PUBLISHED_IDENTITY_KEYS = {
 
 # Where analysis export bundles are written (kept: each is recorded in the ledger).
 EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
+# Where the DMC reports' PDF files are written (kept: each is recorded in the ledger).
+REPORT_ROOT = Path(env.str("REPORT_ROOT", default=str(VAR_DIR / "reports")))
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # With no broker, tasks run in-process at once: the demo needs no server.
@@ -255,6 +257,9 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "INFO"},
         "axes": {"level": "WARNING"},
+        # WeasyPrint and fontTools log each step of a PDF at INFO: noise, not news.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 

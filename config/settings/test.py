@@ -30,5 +30,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 # Test support only: a flush that lifts the ledger's triggers (tests/support).
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.support.apps.TestSupportConfig"]  # noqa: F405
 
-# Export bundles of a test run go to a folder of its own, removed with the machine's temp.
+# Export bundles and DMC reports of a test run go to folders of their own, removed with the
+# machine's temp.
 EXPORT_ROOT = Path(tempfile.mkdtemp(prefix="reconnect-test-exports-"))
+REPORT_ROOT = Path(tempfile.mkdtemp(prefix="reconnect-test-reports-"))
