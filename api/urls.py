@@ -19,7 +19,7 @@ from . import (
     sites,
     worklist,
 )
-from .reports import dmc as report_dmc
+from .reports import consort as report_consort
 
 urlpatterns = [
     path("forms/", crf.FormListView.as_view(), name="api-forms"),
@@ -192,13 +192,6 @@ urlpatterns = [
         name="api-deviation-review",
     ),
     path("worklist/", worklist.WorklistView.as_view(), name="api-worklist"),
-    path("reports/dmc/", report_dmc.DmcReportsView.as_view(), name="api-dmc-reports"),
-    path("reports/dmc/<int:report_id>/", report_dmc.DmcReportView.as_view(), name="api-dmc-report"),
-    path(
-        "reports/dmc/<int:report_id>/download/",
-        report_dmc.DmcReportDownloadView.as_view(),
-        name="api-dmc-report-download",
-    ),
     path("exports/", exports.ExportsView.as_view(), name="api-exports"),
     path("exports/<int:export_id>/", exports.ExportView.as_view(), name="api-export"),
     path(
@@ -211,6 +204,17 @@ urlpatterns = [
         "freezes/<int:freeze_id>/release/",
         dataset.FreezeReleaseView.as_view(),
         name="api-freeze-release",
+    ),
+    path("reports/consort/", report_consort.ConsortView.as_view(), name="api-report-consort"),
+    path(
+        "reports/consort.csv",
+        report_consort.ConsortCsvView.as_view(),
+        name="api-report-consort-csv",
+    ),
+    path(
+        "reports/consort/<str:node>/",
+        report_consort.ConsortListingView.as_view(),
+        name="api-report-consort-listing",
     ),
     path(
         "delegations/<int:delegation_id>/end/",

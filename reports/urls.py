@@ -1,11 +1,11 @@
 from django.urls import path
 
-from .views import dmc, index
+from .views import consort, index
 
 urlpatterns = [
     path("", index.reports_page, name="reports"),
-    path("dmc/", dmc.dmc_reports_page, name="dmc-reports"),
-    path("dmc/new/", dmc.dmc_report_create, name="dmc-report-create"),
-    path("dmc/<int:report_id>/", dmc.dmc_report_page, name="dmc-report"),
-    path("dmc/<int:report_id>/download/", dmc.dmc_report_file, name="dmc-report-download"),
+    path("consort/", consort.consort_page, name="report-consort"),
+    path("consort.svg", consort.consort_svg, name="report-consort-svg"),
+    path("consort.pdf", consort.consort_pdf, name="report-consort-pdf"),
+    path("consort/<str:node>/", consort.consort_listing, name="report-consort-listing"),
 ]

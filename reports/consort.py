@@ -1,0 +1,469 @@
+"""The CONSORT flow diagram's figures, live (the CONSORT 2025 statement's four stages:
+enrolment, allocation, follow-up, analysis).
+
+The scope's date range is on the referral date for the whole diagram: a family counts where
+its screening record does. Randomised means an allocation in the trial's current mode. After
+randomisation the figures are split by arm only when the viewer may learn arms at every site
+in scope (`scope.by_arm`); otherwise they are pooled, and nothing is shown from which an arm's
+count follows (no intervention receipt at all: "received ReConnect" pooled would be one arm's
+count). Every figure is one SQL aggregate: a handful of queries, whatever the families.
+
+Each number names its listing (`node`): `assessed`, `excluded`, `not_eligible.<criterion>`,
+`declined.<reason>`, `other.<reason>`, `undecided`, `randomised`, and after randomisation
+`allocated`, `received`, `not_received`, `ineligible`, `withdrawn[.<level>]`, `lost`,
+`analysed`, `not_analysed`, `not_due`, `missing`, each with `.<ARM>` when split by arm. The
+conditions behind the numbers (`family_rules`, `screening_rule`) are the listings' too.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
+
+from crf.models import FormDefinition, NotDone, Response, ResponseStatus
+from randomisation.models import Allocation
+from trial.eligibility import CHILD_AGE
+from trial.models import ProtocolDeviation, ScreeningOutcome, ScreeningRecord, Withdrawal
+
+from . import drawing
+from .scope import ReportScope
+
+DONE = (ResponseStatus.COMPLETE, ResponseStatus.VERIFIED)
+UNRECORDED = "-"  # the code of a reason left blank
+NEVER = Q(pk__isnull=True)
+STAGES = {
+    "enrolment": "Enrolment",
+    "allocation": "Allocation",
+    "follow_up": "Follow-up",
+    "analysis": "Analysis",
+}
+CHILD_AGE_TEXT = "The child's age (or gestation) is outside the trial's range"
+
+
+# --- What each number counts ---------------------------------------------------------------
+
+
+def screenings(scope: ReportScope) -> QuerySet[ScreeningRecord]:
+    """The referrals assessed for eligibility, each marked whether its family was randomised
+    (an allocation in the current mode)."""
+    randomised = Allocation.objects.filter(family__screening=OuterRef("pk"), mode=scope.mode)
+    return (
+        ScreeningRecord.objects.filter(trial=scope.trial, site_id__in=scope.site_ids)
+        .filter(scope.dates("referral_date"))
+        .annotate(randomised=Exists(randomised))
+    )
+
+
+def screening_rule(kind: str, code: str = "") -> Q:
+    """The referrals behind an enrolment number (on `screenings()`)."""
+    excluded = Q(randomised=False)
+    reason = "" if code == UNRECORDED else code
+    if kind == "assessed":
+        return Q()
+    if kind == "randomised":
+        return Q(randomised=True)
+    if kind == "excluded":
+        return excluded
+    if kind == "undecided":
+        return excluded & Q(outcome__in=[ScreeningOutcome.ELIGIBLE, ScreeningOutcome.CONSENTED])
+    outcome = {"not_eligible": ScreeningOutcome.NOT_ELIGIBLE, "declined": ScreeningOutcome.DECLINED}
+    rule = excluded & Q(outcome=outcome.get(kind, ScreeningOutcome.OTHER))
+    if code:
+        field = "failed_criterion" if kind == "not_eligible" else "outcome_reason"
+        rule &= Q(**{field: reason})
+    return rule
+
+
+def allocations(scope: ReportScope) -> QuerySet[Allocation]:
+    """The allocations (current mode) of the families whose referrals are in scope."""
+    return Allocation.objects.filter(
+        mode=scope.mode,
+        family__trial=scope.trial,
+        family__screening__site_id__in=scope.site_ids,
+    ).filter(scope.dates("family__screening__referral_date"))
+
+
+def _has(queryset) -> Exists:
+    return Exists(queryset.filter(family=OuterRef("family_id")))
+
+
+def _session_keys(scope: ReportScope) -> list[str]:
+    """The answer keys of the receipt rule's field (a grid's items) in every version."""
+    rule = scope.config.reporting.receipt
+    if rule is None:
+        return []
+    keys: set[str] = set()
+    for definition in FormDefinition.objects.filter(trial=scope.trial, form=rule.form):
+        found = definition.spec.field(rule.field)
+        keys.update(found.slot_keys() if found else [])
+    return sorted(keys)
+
+
+@dataclass(frozen=True)
+class FamilyRules:
+    """The conditions on `allocations()` behind the numbers after randomisation."""
+
+    ineligible: Q
+    withdrawn_at: dict[str, Q]  # level: withdrawn at it and at no wider level
+    withdrawn: Q
+    analysed: Q
+    not_done: Q
+    closed: Q  # the primary outcome's window has closed
+    lost: Q
+    not_due: Q
+    not_analysed: Q
+    missing: Q
+    sessions: Q  # at least one intervention session recorded
+
+    def received(self, arm: str, receipt_arm: str) -> Q:
+        return self.sessions if arm == receipt_arm else ~self.sessions
+
+    def of(self, kind: str, code: str = "") -> Q:
+        if kind in ("randomised", "allocated"):
+            return Q()
+        if kind == "withdrawn" and code:
+            return self.withdrawn_at[code]
+        return getattr(self, kind)
+
+
+def family_rules(scope: ReportScope, *, with_receipt: bool = False) -> FamilyRules:
+    config = scope.config
+    levels = [level.key for level in config.withdrawal_levels or []]
+    by_level = {key: _has(Withdrawal.objects.filter(level=key)) for key in levels}
+    # Each family once, at the widest level it withdrew at (the definition's last is widest).
+    withdrawn_at = {
+        key: Q(by_level[key])
+        & (
+            ~Q(_has(Withdrawal.objects.filter(level__in=wider)))
+            if (wider := levels[i + 1 :])
+            else Q()
+        )
+        for i, key in enumerate(levels)
+    }
+    complete = Q(by_level[levels[-1]]) if levels else NEVER
+    outcome = config.reporting.primary_outcome
+    visit = config.schedule.visit(outcome.visit) if outcome and config.schedule else None
+    if outcome and visit:
+        done = Q(_has(Response.objects.filter(form=outcome.form, visit=visit.key, status__in=DONE)))
+        not_done = Q(_has(NotDone.objects.filter(form=outcome.form, visit=visit.key)))
+        # The window closed when its last day (randomised + day + after) is before today.
+        closed = Q(randomised_at__date__lt=scope.on - timedelta(days=visit.day + visit.after))
+    else:
+        done = not_done = closed = NEVER
+    sessions = NEVER
+    keys = _session_keys(scope) if with_receipt else []
+    if keys and config.reporting.receipt:
+        any_session = Q()
+        for key in keys:
+            any_session |= Q(**{f"values__{key}__gt": 0})
+        receipts = Response.objects.filter(
+            any_session, form=config.reporting.receipt.form, status__in=DONE
+        )
+        sessions = Q(_has(receipts))
+    not_due = ~done & ~closed & ~not_done & ~complete
+    return FamilyRules(
+        ineligible=Q(_has(ProtocolDeviation.objects.filter(kind="eligibility"))),
+        withdrawn_at=withdrawn_at,
+        withdrawn=Q(_has(Withdrawal.objects.filter(level__in=levels))),
+        analysed=done,
+        not_done=not_done,
+        closed=closed,
+        lost=~done & ~complete & (not_done | closed),
+        not_due=not_due,
+        not_analysed=~done,
+        missing=~done & ~not_due,
+        sessions=sessions,
+    )
+
+
+# --- The report ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number of the diagram and the listing behind it."""
+
+    node: str
+    label: str
+    count: int
+    level: int = 0  # 0 a group, 1 a reason within it
+
+
+@dataclass(frozen=True)
+class ConsortBox:
+    stage: str
+    key: str
+    arm: str  # the arm's code when split by arm, else ""
+    head: Figure
+    lines: tuple[Figure, ...] = ()
+
+
+@dataclass(frozen=True)
+class Consort:
+    by_arm: bool
+    arms: tuple[tuple[str, str], ...]  # the arms the figures are split by (none when pooled)
+    boxes: tuple[ConsortBox, ...]
+    query: str  # the filter, for the links
+
+    def stage(self, key: str) -> tuple[ConsortBox, ...]:
+        return tuple(b for b in self.boxes if b.stage == key)
+
+    @property
+    def stages(self) -> list[tuple[str, str, tuple[ConsortBox, ...]]]:
+        return [(key, title, self.stage(key)) for key, title in STAGES.items()]
+
+    def figures(self) -> dict[str, int]:
+        """Every number by its node."""
+        return {f.node: f.count for b in self.boxes for f in (b.head, *b.lines)}
+
+    def href(self, node: str) -> str:
+        url = reverse("report-consort-listing", args=[node])
+        return f"{url}?{self.query}" if self.query else url
+
+    @property
+    def table(self) -> list[dict]:
+        """The figures as the rows of a table, each with its listing's link."""
+        arms = dict(self.arms)
+        return [
+            {
+                "stage": STAGES[b.stage],
+                "arm_label": arms.get(b.arm, ""),
+                "node": f.node,
+                "label": f.label,
+                "count": f.count,
+                "level": f.level,
+                "head": f is b.head,
+                "href": self.href(f.node),
+            }
+            for b in self.boxes
+            for f in (b.head, *b.lines)
+        ]
+
+    def as_dict(self) -> dict:
+        def figure(f: Figure) -> dict:
+            return {"node": f.node, "label": f.label, "count": f.count, "level": f.level}
+
+        return {
+            "by_arm": self.by_arm,
+            "arms": [{"code": code, "label": label} for code, label in self.arms],
+            "stages": [
+                {
+                    "key": key,
+                    "title": title,
+                    "boxes": [
+                        {
+                            **figure(b.head),
+                            "key": b.key,
+                            "arm": b.arm,
+                            "lines": list(map(figure, b.lines)),
+                        }
+                        for b in boxes
+                    ],
+                }
+                for key, title, boxes in self.stages
+            ],
+        }
+
+    def csv_header(self) -> list[str]:
+        return ["node", "label", "arm", "count"]
+
+    def csv_rows(self) -> list[list]:
+        return [[f.node, f.label, b.arm, f.count] for b in self.boxes for f in (b.head, *b.lines)]
+
+    def flow(self, href: Callable[[str], str] | None = None) -> drawing.Flow:
+        """The diagram to draw, each count linked to its listing."""
+        link = href or self.href
+
+        def box(b: ConsortBox) -> drawing.Box:
+            lines = tuple(drawing.Line(f.label, f.count, link(f.node), f.level) for f in b.lines)
+            return drawing.Box(b.head.label, b.head.count, link(b.head.node), lines)
+
+        below = [self.stage(s) for s in ("allocation", "follow_up", "analysis")]
+        columns = tuple(drawing.Column(*map(box, trio)) for trio in zip(*below, strict=True))
+        enrolment = {b.key: b for b in self.stage("enrolment")}
+        split = "split by arm" if self.by_arm else "pooled over the arms"
+        return drawing.Flow(
+            title="CONSORT flow diagram",
+            description=(
+                f"{enrolment['assessed'].head.count} referrals assessed for eligibility, "
+                f"{enrolment['excluded'].head.count} excluded, "
+                f"{enrolment['randomised'].head.count} randomised; the figures after "
+                f"randomisation are {split}."
+            ),
+            assessed=box(enrolment["assessed"]),
+            excluded=box(enrolment["excluded"]),
+            randomised=box(enrolment["randomised"]),
+            columns=columns,
+        )
+
+    @property
+    def svg(self) -> str:
+        return drawing.flow_svg(self.flow())
+
+
+def _labels(defined: dict[str, str], counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    """(code, label, count) for each reason counted: the definition's order, then others."""
+    order = [c for c in defined if c in counts] + sorted(c for c in counts if c not in defined)
+    return [
+        (c, defined.get(c) or ("No reason recorded" if c == UNRECORDED else c), counts[c])
+        for c in order
+    ]
+
+
+def _enrolment(scope: ReportScope) -> list[ConsortBox]:
+    rows = (
+        screenings(scope)
+        .values("outcome", "failed_criterion", "outcome_reason", "randomised")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    groups: dict[str, dict[str, int]] = {"not_eligible": {}, "declined": {}, "other": {}}
+    assessed = randomised = undecided = 0
+    for row in rows:
+        assessed += row["n"]
+        if row["randomised"]:
+            randomised += row["n"]
+        elif row["outcome"] in (ScreeningOutcome.ELIGIBLE, ScreeningOutcome.CONSENTED):
+            undecided += row["n"]
+        else:
+            kind = row["outcome"] if row["outcome"] in groups else "other"
+            field = "failed_criterion" if kind == "not_eligible" else "outcome_reason"
+            code = row[field] or UNRECORDED
+            groups[kind][code] = groups[kind].get(code, 0) + row["n"]
+    config = scope.config
+    criteria = {c.key: c.text for c in config.eligibility.criteria} if config.eligibility else {}
+    defined = {
+        "not_eligible": {CHILD_AGE: CHILD_AGE_TEXT, **criteria},
+        "declined": dict(config.decline_reasons or {}),
+        "other": dict(config.other_reasons or {}),
+    }
+    titles = {
+        "not_eligible": "Not eligible",
+        "declined": "Declined to take part",
+        "other": "Not randomised for other reasons",
+    }
+    lines: list[Figure] = []
+    for kind, title in titles.items():
+        lines.append(Figure(kind, title, sum(groups[kind].values())))
+        lines += [
+            Figure(f"{kind}.{code}", label, n, 1)
+            for code, label, n in _labels(defined[kind], groups[kind])
+        ]
+    lines.append(
+        Figure("undecided", "Not yet decided (approached, or consented and waiting)", undecided)
+    )
+    return [
+        ConsortBox(
+            "enrolment", "assessed", "", Figure("assessed", "Assessed for eligibility", assessed)
+        ),
+        ConsortBox(
+            "enrolment",
+            "excluded",
+            "",
+            Figure("excluded", "Excluded", assessed - randomised),
+            tuple(lines),
+        ),
+        ConsortBox("enrolment", "randomised", "", Figure("randomised", "Randomised", randomised)),
+    ]
+
+
+def _after(scope: ReportScope) -> list[ConsortBox]:
+    config = scope.config
+    receipt = config.reporting.receipt if scope.by_arm else None
+    rules = family_rules(scope, with_receipt=receipt is not None)
+    levels = [(level.key, level.label) for level in config.withdrawal_levels or []]
+    measures = {
+        "allocated": Q(),
+        "ineligible": rules.ineligible,
+        "withdrawn": rules.withdrawn,
+        **{f"withdrawn.{key}": rules.withdrawn_at[key] for key, _ in levels},
+        "lost": rules.lost,
+        "analysed": rules.analysed,
+        "not_due": rules.not_due,
+        "missing": rules.missing,
+    }
+    if receipt:
+        measures["sessions"] = rules.sessions
+    aggregates = {
+        f"m{i}": Count("pk", filter=rule) if rule else Count("pk")
+        for i, rule in enumerate(measures.values())
+    }
+    names = list(measures)
+    if scope.by_arm:
+        rows = allocations(scope).values("arm").annotate(**aggregates).order_by("arm")
+        found = {r["arm"]: {n: r[f"m{i}"] for i, n in enumerate(names)} for r in rows}
+        groups = [(code, label) for code, label in scope.arms.items()]
+    else:
+        totals = allocations(scope).aggregate(**aggregates)
+        found = {"": {n: totals[f"m{i}"] for i, n in enumerate(names)}}
+        groups = [("", "")]
+    boxes: list[ConsortBox] = []
+    for arm, label in groups:
+        got = found.get(arm) or dict.fromkeys(names, 0)
+        at = f".{arm}" if arm else ""
+        lines: list[Figure] = []
+        if receipt:
+            sessions = got["sessions"]
+            received = sessions if arm == receipt.arm else got["allocated"] - sessions
+            lines += [
+                Figure(f"received{at}", "Received the allocated intervention", received),
+                Figure(f"not_received{at}", "Did not receive it", got["allocated"] - received),
+            ]
+        lines.append(
+            Figure(
+                f"ineligible{at}",
+                "Found ineligible after randomisation (still analysed)",
+                got["ineligible"],
+            )
+        )
+        title = f"Allocated to {label}" if arm else "Allocated (all arms together)"
+        boxes.append(
+            ConsortBox(
+                "allocation",
+                "allocated",
+                arm,
+                Figure(f"allocated{at}", title, got["allocated"]),
+                tuple(lines),
+            )
+        )
+        follow = [Figure(f"withdrawn{at}", "Withdrew", got["withdrawn"])]
+        follow += [
+            Figure(f"withdrawn.{key}{at}", text, got[f"withdrawn.{key}"], 1) for key, text in levels
+        ]
+        boxes.append(
+            ConsortBox(
+                "follow_up",
+                "lost",
+                arm,
+                Figure(f"lost{at}", "Lost to follow-up", got["lost"]),
+                tuple(follow),
+            )
+        )
+        not_analysed = got["allocated"] - got["analysed"]
+        analysis = (
+            Figure(f"not_analysed{at}", "Not analysed", not_analysed),
+            Figure(f"not_due{at}", "Not yet due (window still open)", got["not_due"], 1),
+            Figure(f"missing{at}", "Missing", got["missing"], 1),
+        )
+        boxes.append(
+            ConsortBox(
+                "analysis",
+                "analysed",
+                arm,
+                Figure(f"analysed{at}", "Analysed for the primary outcome", got["analysed"]),
+                analysis,
+            )
+        )
+    return boxes
+
+
+def consort_of(scope: ReportScope) -> Consort:
+    """The diagram's figures for the scope, split by arm only where the viewer may learn arms."""
+    boxes = _enrolment(scope) + _after(scope)
+    arms = tuple(scope.arms.items()) if scope.by_arm else ()
+    return Consort(
+        by_arm=scope.by_arm, arms=arms, boxes=tuple(boxes), query=urlencode(scope.filters())
+    )
