@@ -20,6 +20,7 @@ from . import (
     worklist,
 )
 from .reports import consort as report_consort
+from .reports import dmc as report_dmc
 
 urlpatterns = [
     path("forms/", crf.FormListView.as_view(), name="api-forms"),
@@ -192,6 +193,13 @@ urlpatterns = [
         name="api-deviation-review",
     ),
     path("worklist/", worklist.WorklistView.as_view(), name="api-worklist"),
+    path("reports/dmc/", report_dmc.DmcReportsView.as_view(), name="api-dmc-reports"),
+    path("reports/dmc/<int:report_id>/", report_dmc.DmcReportView.as_view(), name="api-dmc-report"),
+    path(
+        "reports/dmc/<int:report_id>/download/",
+        report_dmc.DmcReportDownloadView.as_view(),
+        name="api-dmc-report-download",
+    ),
     path("exports/", exports.ExportsView.as_view(), name="api-exports"),
     path("exports/<int:export_id>/", exports.ExportView.as_view(), name="api-export"),
     path(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import consort, index
+from .views import consort, dmc, index
 
 urlpatterns = [
     path("", index.reports_page, name="reports"),
@@ -8,4 +8,8 @@ urlpatterns = [
     path("consort.svg", consort.consort_svg, name="report-consort-svg"),
     path("consort.pdf", consort.consort_pdf, name="report-consort-pdf"),
     path("consort/<str:node>/", consort.consort_listing, name="report-consort-listing"),
+    path("dmc/", dmc.dmc_reports_page, name="dmc-reports"),
+    path("dmc/new/", dmc.dmc_report_create, name="dmc-report-create"),
+    path("dmc/<int:report_id>/", dmc.dmc_report_page, name="dmc-report"),
+    path("dmc/<int:report_id>/download/", dmc.dmc_report_file, name="dmc-report-download"),
 ]
