@@ -21,6 +21,7 @@ from . import (
 )
 from .reports import consort as report_consort
 from .reports import dmc as report_dmc
+from .reports import quality as report_quality
 
 urlpatterns = [
     path("forms/", crf.FormListView.as_view(), name="api-forms"),
@@ -228,5 +229,11 @@ urlpatterns = [
         "delegations/<int:delegation_id>/end/",
         memberships.DelegationEndView.as_view(),
         name="api-delegation-end",
+    ),
+    path("reports/quality/", report_quality.QualityView.as_view(), name="api-report-quality"),
+    path(
+        "reports/quality.csv",
+        report_quality.QualityCsvView.as_view(),
+        name="api-report-quality-csv",
     ),
 ]

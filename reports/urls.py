@@ -1,9 +1,10 @@
 from django.urls import path
 
-from .views import consort, dmc, index
+from .views import consort, dmc, index, quality
 
 urlpatterns = [
     path("", index.reports_page, name="reports"),
+    path("quality/", quality.quality_page, name="report-quality"),
     path("consort/", consort.consort_page, name="report-consort"),
     path("consort.svg", consort.consort_svg, name="report-consort-svg"),
     path("consort.pdf", consort.consort_pdf, name="report-consort-pdf"),
