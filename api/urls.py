@@ -19,9 +19,12 @@ from . import (
     sites,
     worklist,
 )
+from .reports import balance as report_balance
 from .reports import consort as report_consort
 from .reports import dmc as report_dmc
+from .reports import outcome as report_outcome
 from .reports import quality as report_quality
+from .reports import safety as report_safety
 
 urlpatterns = [
     path("forms/", crf.FormListView.as_view(), name="api-forms"),
@@ -224,6 +227,22 @@ urlpatterns = [
         "reports/consort/<str:node>/",
         report_consort.ConsortListingView.as_view(),
         name="api-report-consort-listing",
+    ),
+    path("reports/balance/", report_balance.BalanceView.as_view(), name="api-report-balance"),
+    path(
+        "reports/balance.csv",
+        report_balance.BalanceCsvView.as_view(),
+        name="api-report-balance-csv",
+    ),
+    path("reports/safety/", report_safety.SafetyView.as_view(), name="api-report-safety"),
+    path(
+        "reports/safety.csv", report_safety.SafetyCsvView.as_view(), name="api-report-safety-csv"
+    ),
+    path("reports/outcome/", report_outcome.OutcomeView.as_view(), name="api-report-outcome"),
+    path(
+        "reports/outcome.csv",
+        report_outcome.OutcomeCsvView.as_view(),
+        name="api-report-outcome-csv",
     ),
     path(
         "delegations/<int:delegation_id>/end/",

@@ -126,7 +126,7 @@ class Characteristic:
     kind: str  # "number" or "levels"
     summaries: tuple[Summary, ...] = ()
     levels: tuple[Level, ...] = ()
-    missing: tuple[int, ...] = ()  # per column, for levels
+    missing: tuple[int, ...] = ()  # families with no value, per column
 
 
 def _rounded(value: float | None) -> float | None:
@@ -158,7 +158,13 @@ def _numbers(source, label, columns, values: dict[str, list[float]]) -> Characte
                 missing=column.families - d.n,
             )
         )
-    return Characteristic(source=source, label=label, kind="number", summaries=tuple(summaries))
+    return Characteristic(
+        source=source,
+        label=label,
+        kind="number",
+        summaries=tuple(summaries),
+        missing=tuple(s.missing for s in summaries),
+    )
 
 
 def _levels(
@@ -277,11 +283,13 @@ class Balance:
     columns: tuple[Column, ...]
     characteristics: tuple[Characteristic, ...]
     by_arm: bool
+    factor_levels: "FactorLevels | None" = None  # the closed report's only
 
     def as_dict(self) -> dict:
         return {
             "by_arm": self.by_arm,
             "columns": [vars(c) for c in self.columns],
+            "factor_levels": self.factor_levels.as_dict() if self.factor_levels else None,
             "characteristics": [
                 {
                     "source": c.source,
@@ -308,7 +316,7 @@ class Balance:
     def csv_rows(self) -> Iterator[list]:
         for c in self.characteristics:
             for s in c.summaries:
-                for name in ("n", "mean", "sd", "median", "q1", "q3", "missing"):
+                for name in ("n", "mean", "sd", "median", "q1", "q3"):
                     value = getattr(s, name)
                     yield [c.label, name, s.column, "" if value is None else value]
             for lv in c.levels:
@@ -316,10 +324,13 @@ class Balance:
                     yield [c.label, lv.label, cell.column, cell.count]
             for col, m in zip(self.columns, c.missing, strict=True):
                 yield [c.label, "missing", col.key, m]
+        if self.factor_levels:
+            yield from self.factor_levels.csv_rows()
 
 
 def balance_of(scope: ReportScope) -> Balance:
-    """The balance table for the scope: by arm too for the closed report only."""
+    """The balance table for the scope: by arm too, with the allocations by factor level,
+    for the closed report only."""
     split = scope.closed
     columns = columns_of(scope, split=split)
     schedule = scope.config.schedule
@@ -373,7 +384,12 @@ def balance_of(scope: ReportScope) -> Balance:
                     answered[row.source],
                 )
             )
-    return Balance(columns=columns, characteristics=tuple(characteristics), by_arm=split)
+    return Balance(
+        columns=columns,
+        characteristics=tuple(characteristics),
+        by_arm=split,
+        factor_levels=factor_levels_of(scope) if split else None,
+    )
 
 
 # -- allocations by stratification factor level (closed only) -----------------------------

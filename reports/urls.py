@@ -1,9 +1,12 @@
 from django.urls import path
 
-from .views import consort, dmc, index, quality
+from .views import balance, consort, dmc, index, outcome, quality, safety
 
 urlpatterns = [
     path("", index.reports_page, name="reports"),
+    path("balance/", balance.balance_page, name="report-balance"),
+    path("safety/", safety.safety_page, name="report-safety"),
+    path("outcome/", outcome.outcome_page, name="report-outcome"),
     path("quality/", quality.quality_page, name="report-quality"),
     path("consort/", consort.consort_page, name="report-consort"),
     path("consort.svg", consort.consort_svg, name="report-consort-svg"),
