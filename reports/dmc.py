@@ -30,8 +30,10 @@ from sites.permissions import require_role
 from sites.selectors import open_memberships, roles_at
 from trial.models import Trial
 
+from .consort import consort_of
 from .models import DmcReport
 from .pdf import pdf_of
+from .quality import quality_of
 from .scope import ReportScope, may_see_closed, report_scope
 
 logger = logging.getLogger(__name__)
@@ -110,21 +112,33 @@ def build_dmc_report(report_id: int) -> str:
 
 
 @dataclass(frozen=True)
-class Section:
-    """One section of the report: its heading, the report it shows (built for the scope)
-    and the body partial the report's own page uses."""
+class Planned:
+    """A section of the report: its heading, the selector that counts it for a scope, and the
+    body partial the report's own page uses. `headed`: the partial has its own heading."""
 
     key: str
     title: str
+    build: Callable[[ReportScope], Any]
     partial: str
+    headed: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section as printed: what was planned, the report counted, the scope it was for."""
+
+    plan: Planned
     report: Any
     scope: ReportScope
 
 
-# (key, title, builder, partial): the open part's sections, pooled over the arms.
-OPEN_SECTIONS: tuple[tuple[str, str, Callable[[ReportScope], Any], str], ...] = ()
-# The closed part's sections, by arm: only in the closed report, after the open part.
-CLOSED_SECTIONS: tuple[tuple[str, str, Callable[[ReportScope], Any], str], ...] = ()
+# The open part, pooled over the arms whoever asks for it.
+OPEN_SECTIONS: tuple[Planned, ...] = (
+    Planned("consort", "CONSORT flow diagram", consort_of, "reports/_consort_body.html"),
+    Planned("quality", "Data quality", quality_of, "reports/_quality_body.html"),
+)
+# The closed part, by arm: only in the closed report, after the open part.
+CLOSED_SECTIONS: tuple[Planned, ...] = ()
 
 
 def _progress(report: DmcReport, **fields) -> None:
@@ -177,9 +191,9 @@ def _build(report: DmcReport) -> tuple[bytes, int]:
     _progress(report, total_steps=total, done_steps=0)
     ledger_seq = ChainHead.objects.values_list("last_seq", flat=True).filter(pk=1).first() or 0
     sections: list[Section] = []
-    for done, ((key, title, builder, partial), scope) in enumerate(planned):
-        _progress(report, step=f"Counting: {title}"[:200], done_steps=done)
-        sections.append(Section(key, title, partial, builder(scope), scope))
+    for done, (plan, scope) in enumerate(planned):
+        _progress(report, step=f"Counting: {plan.title}"[:200], done_steps=done)
+        sections.append(Section(plan, plan.build(scope), scope))
     _progress(report, step="Making the PDF", done_steps=len(planned))
     pdf = pdf_of(
         "reports/dmc_report.html",

@@ -147,6 +147,8 @@ def test_the_job_builds_the_open_pdf_and_the_ledger_holds_its_sha256(
     text = pdf_text(report)
     assert "Open report" in text and "Trial RC" in text
     assert world.stats_unblind.username in text or world.stats_unblind.get_full_name() in text
+    assert "CONSORT flow diagram" in text and "Assessed for eligibility" in text
+    assert "Data quality" in text and "Out of window" in text
     # Pooled, even though the unblinded statistician who made it may see the arms.
     assert [w for w in ARM_WORDS if w.lower() in text.lower()] == []
     assert CLOSED_MARK not in text
