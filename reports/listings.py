@@ -90,7 +90,7 @@ class ListingRow:
     referred_on: date
     randomised_on: date | None
     reason: str
-    arm: str  # the arm's label, only when the viewer may learn arms
+    arm_label: str  # only when the viewer may learn arms
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class Listing:
                 referred_on=item["referral_date"],
                 randomised_on=None,
                 reason=_screening_reason(self.scope, item),
-                arm="",
+                arm_label="",
             )
         randomised_on = timezone.localdate(item["randomised_at"])
         arm = self.scope.arms.get(item.get("arm", ""), "") if self.by_arm else ""
@@ -129,7 +129,7 @@ class Listing:
             referred_on=item["family__screening__referral_date"],
             randomised_on=randomised_on,
             reason=_family_reason(self.scope, item.get("why", ""), randomised_on),
-            arm=arm,
+            arm_label=arm,
         )
 
 

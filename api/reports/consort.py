@@ -55,7 +55,9 @@ class ConsortListingRowOut(serializers.Serializer):
     referred_on = serializers.DateField()
     randomised_on = serializers.DateField(allow_null=True)
     reason = serializers.CharField()
-    arm = serializers.CharField(help_text="the arm's label, only when split by arm")
+    arm = serializers.CharField(
+        source="arm_label", help_text="the arm's label, only when split by arm"
+    )
 
 
 class ConsortView(APIView):

@@ -362,7 +362,7 @@ def test_a_listing_names_families_and_reasons_in_words(world, known):
     assert set(lost) == {known["R2"].identifier, known["R3"].identifier}
     assert lost[known["R2"].identifier].reason == "Primary outcome marked not done"
     assert lost[known["R3"].identifier].reason.startswith("Primary outcome window closed on")
-    assert lost[known["R2"].identifier].arm == "ReConnect"
+    assert lost[known["R2"].identifier].arm_label == "ReConnect"
     withdrawn = {r.family: r.reason for r in listed(world, world.manager, "withdrawn.RECONNECT")}
     assert withdrawn[known["R3"].identifier] == "Withdrew: From questionnaires"
     criteria = listed(world, world.manager, "not_eligible.known_to_social_care")
@@ -376,7 +376,7 @@ def test_a_listing_names_families_and_reasons_in_words(world, known):
 def test_a_blinded_listing_has_no_arm_and_no_free_text(world, known):
     rows = listed(world, world.stats_blind, "missing")
     assert {r.family for r in rows} == {known[k].identifier for k in ("R2", "R3", "R5")}
-    assert all(r.arm == "" for r in rows)
+    assert all(r.arm_label == "" for r in rows)
     assert "PRIVATE" not in str(rows)
 
 
