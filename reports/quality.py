@@ -17,28 +17,24 @@ forms not done, withdrawals and queries are aggregated in SQL by site, visit and
 days from randomisation to a form's date computed by the database), and only the few
 families whose consent or withdrawal stops some source are read one by one."""
 
-import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
-from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from crf.models import FormDefinition, NotDone, Query, QueryStatus, Response
+from crf.models import FormDefinition, NotDone, Response
 from crf.selectors import AGE_BANDS, DONE, current_definitions
 from trial.collection import collection_statuses, versions_in_effect
 from trial.models import ConsentRecord, Family, Withdrawal
-from trial.schedule import Visit
 
+from .quality_sites import Retention, SiteQuality, retention_of, site_summaries
 from .scope import ReportScope
+from .windows import Cuts, DayNumber, randomised_in
 
-BLINDED_NOTE = (
-    "Forms that could show which group a family is in are left out, because you are "
-    "blinded at one or more of these sites."
-)
 CSV_HEADER = (
     "site",
     "visit",
@@ -49,26 +45,6 @@ CSV_HEADER = (
     "not_done",
     "out_of_window",
 )
-
-
-class DayNumber(Func):
-    """A date as a whole number of days from a fixed day: the difference of two is the days
-    between them, on SQLite and PostgreSQL alike."""
-
-    output_field = IntegerField()
-    template = "(%(expressions)s - DATE '1970-01-01')"
-
-    def as_sqlite(self, compiler, connection, **extra):
-        # julianday() is x.5 for every date, so the truncated differences are exact.
-        return self.as_sql(
-            compiler, connection, template="CAST(julianday(%(expressions)s) AS INTEGER)", **extra
-        )
-
-
-def _start_of(day: date) -> datetime:
-    """The first instant of a day in the trial's time zone: a family randomised on or
-    before day D was randomised before the start of D + 1."""
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 # -- the report's shape -------------------------------------------------------------------
@@ -92,61 +68,6 @@ class FormCounts:
     @property
     def complete_percent(self) -> int | None:
         return round(100 * self.complete / self.expected) if self.expected else None
-
-
-@dataclass(frozen=True)
-class Verification:
-    """Source-data verification at a site against the monitoring plan."""
-
-    key_complete: int = 0
-    key_verified: int = 0
-    other_complete: int = 0
-    other_percent: float = 0
-    other_required: int = 0
-    other_verified: int = 0
-
-    @property
-    def key_behind(self) -> int:
-        return max(self.key_complete - self.key_verified, 0)
-
-    @property
-    def other_behind(self) -> int:
-        return max(self.other_required - self.other_verified, 0)
-
-
-@dataclass(frozen=True)
-class SiteQuality:
-    """A site's summary: forms, queries (open ones by age band), verification."""
-
-    site: str
-    name: str
-    randomised: int
-    expected: int
-    complete: int
-    overdue: int
-    not_done: int
-    out_of_window: int
-    queries_raised: int
-    queries_open: int
-    queries_closed: int
-    open_by_age: tuple[int, ...]
-    verification: Verification
-
-
-@dataclass(frozen=True)
-class Retention:
-    """A follow-up visit: families whose window has closed, those with at least one form
-    complete at it, and those who withdrew (at any level) on or before its window closed."""
-
-    visit: str
-    label: str
-    due: int
-    retained: int
-    withdrawn: int
-
-    @property
-    def retained_percent(self) -> int | None:
-        return round(100 * self.retained / self.due) if self.due else None
 
 
 @dataclass(frozen=True)
@@ -218,48 +139,6 @@ class Quality:
 # -- reading it ---------------------------------------------------------------------------
 
 
-def _randomised(scope: ReportScope, via: str = "") -> Q:
-    """The families randomised in scope, as a condition reached through `via` (given in one
-    filter() call with whatever reads the allocation, so that one join serves both)."""
-    return Q(
-        scope.dates(f"{via}allocations__randomised_at__date"),
-        **{
-            f"{via}allocations__mode": scope.mode,
-            f"{via}trial": scope.trial,
-            f"{via}site_id__in": scope.site_ids,
-        },
-    )
-
-
-@dataclass(frozen=True)
-class _Cuts:
-    """A visit's windows as instants of the randomisation time: a family's window has opened
-    by the report's day when it was randomised before `opened` (None: always, the baseline),
-    and has closed when it was randomised before `closed`."""
-
-    visit: Visit
-    opened: datetime | None
-    closed: datetime
-
-    @classmethod
-    def of(cls, visit: Visit, on: date) -> "_Cuts":
-        # Opened: randomised on or before on - (day - before); closed: the window's last day,
-        # randomisation + day + after, is before `on`.
-        opened = None
-        if not visit.before_randomisation:
-            opened = _start_of(on - timedelta(days=visit.day - visit.before - 1))
-        return cls(visit, opened, _start_of(on - timedelta(days=visit.day + visit.after)))
-
-    def q_opened(self, at: str) -> Q:
-        return Q() if self.opened is None else Q(**{f"{at}__lt": self.opened})
-
-    def q_unopened(self, at: str) -> Q:
-        return Q(pk__in=[]) if self.opened is None else Q(**{f"{at}__gte": self.opened})
-
-    def q_closed(self, at: str) -> Q:
-        return Q(**{f"{at}__lt": self.closed})
-
-
 def _stopped(scope: ReportScope) -> Q:
     """Families whose consent or withdrawal may stop some data source on the report's day:
     the few read one by one through the collection rule. Every other family may give
@@ -302,7 +181,7 @@ def quality_of(scope: ReportScope) -> Quality:
     left_out = tuple(
         sorted(d.title for k, d in definitions.items() if k in scheduled and hidden(d))
     )
-    cuts = [_Cuts.of(v, on) for v in visits]
+    cuts = [Cuts.of(v, on) for v in visits]
     at = "allocations__randomised_at"
     family_at = f"family__{at}"
 
@@ -313,7 +192,7 @@ def quality_of(scope: ReportScope) -> Quality:
         counted[f"closed{i}"] = Count("id", filter=cut.q_closed(at))
     families = {
         row["site_id"]: row
-        for row in Family.objects.filter(_randomised(scope))
+        for row in Family.objects.filter(randomised_in(scope))
         .values("site_id")
         .annotate(**counted)
         .order_by()
@@ -329,7 +208,7 @@ def quality_of(scope: ReportScope) -> Quality:
         unopened |= Q(visit=v.key) & cut.q_unopened(family_at)
         closed |= Q(visit=v.key) & cut.q_closed(family_at)
     responses = _by_slot(
-        Response.objects.filter(_randomised(scope, "family__"), status__in=DONE, form__in=shown)
+        Response.objects.filter(randomised_in(scope, "family__"), status__in=DONE, form__in=shown)
         .annotate(days=days)
         .values("family__site_id", "visit", "form")
         .annotate(
@@ -351,7 +230,7 @@ def quality_of(scope: ReportScope) -> Quality:
         status__in=DONE,
     )
     not_done = _by_slot(
-        NotDone.objects.filter(_randomised(scope, "family__"), form__in=shown)
+        NotDone.objects.filter(randomised_in(scope, "family__"), form__in=shown)
         .annotate(done=Exists(done_too))
         .values("family__site_id", "visit", "form")
         .annotate(
@@ -367,7 +246,7 @@ def quality_of(scope: ReportScope) -> Quality:
     less_expected: dict[tuple, int] = defaultdict(int)
     less_overdue: dict[tuple, int] = defaultdict(int)
     gated = list(
-        Family.objects.filter(_randomised(scope) & _stopped(scope))
+        Family.objects.filter(randomised_in(scope) & _stopped(scope))
         .annotate(randomised_at=F(at))
         .select_related("trial")
         .prefetch_related("consents", "withdrawals")
@@ -436,8 +315,8 @@ def quality_of(scope: ReportScope) -> Quality:
         randomised=sum(row["randomised"] for row in families.values()),
         rows=tuple(rows),
         totals=_totals(rows),
-        sites=_sites(scope, rows, families, responses, shown),
-        retention=_retention(scope, cuts, families, shown),
+        sites=site_summaries(scope, rows, families, responses, shown),
+        retention=retention_of(scope, cuts, families, shown),
         left_out=left_out,
         key_forms=tuple(
             shown[k].title
@@ -465,123 +344,3 @@ def _totals(rows: list[FormCounts]) -> tuple[FormCounts, ...]:
             was.out_of_window + row.out_of_window,
         )
     return tuple(summed.values())
-
-
-def _queries(scope: ReportScope, shown: dict) -> dict[int, dict]:
-    """Queries per site: raised, open (not yet closed: open or answered), closed, and the
-    open ones by age band (days since raised, in the trial's calendar)."""
-    still_open = ~Q(status=QueryStatus.CLOSED)
-    counted = {
-        "raised": Count("id"),
-        "open": Count("id", filter=still_open),
-        "closed": Count("id", filter=Q(status=QueryStatus.CLOSED)),
-    }
-    newer: datetime | None = None
-    for i, (limit, _) in enumerate(AGE_BANDS):
-        band = still_open
-        if limit is not None:  # raised on or after the day `limit` days ago
-            band &= Q(raised_at__gte=_start_of(scope.on - timedelta(days=limit)))
-        if newer is not None:
-            band &= Q(raised_at__lt=newer)
-        newer = _start_of(scope.on - timedelta(days=limit)) if limit is not None else None
-        counted[f"band{i}"] = Count("id", filter=band)
-    return {
-        row["family__site_id"]: row
-        for row in Query.objects.filter(_randomised(scope, "family__"), response__form__in=shown)
-        .values("family__site_id")
-        .annotate(**counted)
-        .order_by()
-    }
-
-
-def _sites(
-    scope: ReportScope, rows: list[FormCounts], families: dict, responses: dict, shown: dict
-) -> tuple[SiteQuality, ...]:
-    plan = scope.config.monitoring.source_verification
-    queries = _queries(scope, shown)
-    found = []
-    for site in scope.sites:
-        own = [r for r in rows if r.site == site.code]
-        key = [
-            v for (s, _, form), v in responses.items() if s == site.pk and form in plan.key_forms
-        ]
-        other = [
-            v
-            for (s, _, form), v in responses.items()
-            if s == site.pk and form not in plan.key_forms
-        ]
-        other_complete = sum(v["complete"] for v in other)
-        percent = plan.percent_at(site.code)
-        asked = queries.get(site.pk, {})
-        found.append(
-            SiteQuality(
-                site=site.code,
-                name=site.name,
-                randomised=families.get(site.pk, {}).get("randomised", 0),
-                expected=sum(r.expected for r in own),
-                complete=sum(r.complete for r in own),
-                overdue=sum(r.overdue for r in own),
-                not_done=sum(r.not_done for r in own),
-                out_of_window=sum(r.out_of_window for r in own),
-                queries_raised=asked.get("raised", 0),
-                queries_open=asked.get("open", 0),
-                queries_closed=asked.get("closed", 0),
-                open_by_age=tuple(asked.get(f"band{i}", 0) for i in range(len(AGE_BANDS))),
-                verification=Verification(
-                    key_complete=sum(v["complete"] for v in key),
-                    key_verified=sum(v["verified"] for v in key),
-                    other_complete=other_complete,
-                    other_percent=percent,
-                    # round() first: 20 % of 35 is 7, not 7.000000000000001 rounded up to 8.
-                    other_required=math.ceil(round(other_complete * percent / 100, 9)),
-                    other_verified=sum(v["verified"] for v in other),
-                ),
-            )
-        )
-    return tuple(found)
-
-
-def _retention(
-    scope: ReportScope, cuts: list[_Cuts], families: dict, shown: dict
-) -> tuple[Retention, ...]:
-    """At each follow-up visit whose window has closed for some families: how many of them
-    have a form complete there, and how many withdrew on or before the window closed."""
-    follow_ups = [(i, c) for i, c in enumerate(cuts) if not c.visit.before_randomisation]
-    if not follow_ups:
-        return ()
-    at = "family__allocations__randomised_at"
-    seen = {
-        f"r{i}": Count("family_id", distinct=True, filter=Q(visit=c.visit.key) & c.q_closed(at))
-        for i, c in follow_ups
-    }
-    retained = Response.objects.filter(
-        _randomised(scope, "family__"), status__in=DONE, form__in=shown
-    ).aggregate(**seen)
-    # A level that stops only sources no shown form collects (withdrawal from the
-    # intervention alone) would tell a blinded viewer about the arm: it is not counted then.
-    sources = {s for d in shown.values() for s in d.spec.sources}
-    levels = [w.key for w in scope.config.withdrawal_levels if scope.by_arm or w.stops & sources]
-    days = DayNumber("withdrawal_date") - DayNumber(TruncDate(at))
-    gone = {
-        f"w{i}": Count(
-            "family_id",
-            distinct=True,
-            filter=c.q_closed(at) & Q(days__lte=c.visit.day + c.visit.after),
-        )
-        for i, c in follow_ups
-    }
-    withdrawn = (
-        Withdrawal.objects.filter(_randomised(scope, "family__"), level__in=levels)
-        .annotate(days=days)
-        .aggregate(**gone)
-    )
-    return tuple(
-        Retention(
-            visit=c.visit.key,
-            label=c.visit.label,
-            due=sum(row.get(f"closed{i}", 0) for row in families.values()),
-            retained=retained[f"r{i}"] or 0,
-            withdrawn=withdrawn[f"w{i}"] or 0,
-        )
-        for i, c in follow_ups
-    )

@@ -1,0 +1,195 @@
+"""The data quality report's figures per site (queries, source-data verification) and its
+retention at each follow-up visit, each aggregated in one query (`reports.quality`)."""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+
+from crf.models import Query, QueryStatus, Response
+from crf.selectors import AGE_BANDS, DONE
+from trial.models import Withdrawal
+
+from .scope import ReportScope
+from .windows import Cuts, DayNumber, randomised_in, start_of
+
+if TYPE_CHECKING:
+    from .quality import FormCounts
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Source-data verification at a site against the monitoring plan."""
+
+    key_complete: int = 0
+    key_verified: int = 0
+    other_complete: int = 0
+    other_percent: float = 0
+    other_required: int = 0
+    other_verified: int = 0
+
+    @property
+    def key_behind(self) -> int:
+        return max(self.key_complete - self.key_verified, 0)
+
+    @property
+    def other_behind(self) -> int:
+        return max(self.other_required - self.other_verified, 0)
+
+
+@dataclass(frozen=True)
+class SiteQuality:
+    """A site's summary: forms, queries (open ones by age band), verification."""
+
+    site: str
+    name: str
+    randomised: int
+    expected: int
+    complete: int
+    overdue: int
+    not_done: int
+    out_of_window: int
+    queries_raised: int
+    queries_open: int
+    queries_closed: int
+    open_by_age: tuple[int, ...]
+    verification: Verification
+
+
+@dataclass(frozen=True)
+class Retention:
+    """A follow-up visit: families whose window has closed, those with at least one form
+    complete at it, and those who withdrew (at any level) on or before its window closed."""
+
+    visit: str
+    label: str
+    due: int
+    retained: int
+    withdrawn: int
+
+    @property
+    def retained_percent(self) -> int | None:
+        return round(100 * self.retained / self.due) if self.due else None
+
+
+def _queries(scope: ReportScope, shown: dict) -> dict[int, dict]:
+    """Queries per site: raised, open (not yet closed: open or answered), closed, and the
+    open ones by age band (days since raised, in the trial's calendar)."""
+    still_open = ~Q(status=QueryStatus.CLOSED)
+    counted = {
+        "raised": Count("id"),
+        "open": Count("id", filter=still_open),
+        "closed": Count("id", filter=Q(status=QueryStatus.CLOSED)),
+    }
+    newer: datetime | None = None
+    for i, (limit, _) in enumerate(AGE_BANDS):
+        band = still_open
+        if limit is not None:  # raised on or after the day `limit` days ago
+            band &= Q(raised_at__gte=start_of(scope.on - timedelta(days=limit)))
+        if newer is not None:
+            band &= Q(raised_at__lt=newer)
+        newer = start_of(scope.on - timedelta(days=limit)) if limit is not None else None
+        counted[f"band{i}"] = Count("id", filter=band)
+    return {
+        row["family__site_id"]: row
+        for row in Query.objects.filter(randomised_in(scope, "family__"), response__form__in=shown)
+        .values("family__site_id")
+        .annotate(**counted)
+        .order_by()
+    }
+
+
+def site_summaries(
+    scope: ReportScope, rows: "list[FormCounts]", families: dict, responses: dict, shown: dict
+) -> tuple[SiteQuality, ...]:
+    plan = scope.config.monitoring.source_verification
+    queries = _queries(scope, shown)
+    found = []
+    for site in scope.sites:
+        own = [r for r in rows if r.site == site.code]
+        key = [
+            v for (s, _, form), v in responses.items() if s == site.pk and form in plan.key_forms
+        ]
+        other = [
+            v
+            for (s, _, form), v in responses.items()
+            if s == site.pk and form not in plan.key_forms
+        ]
+        other_complete = sum(v["complete"] for v in other)
+        percent = plan.percent_at(site.code)
+        asked = queries.get(site.pk, {})
+        found.append(
+            SiteQuality(
+                site=site.code,
+                name=site.name,
+                randomised=families.get(site.pk, {}).get("randomised", 0),
+                expected=sum(r.expected for r in own),
+                complete=sum(r.complete for r in own),
+                overdue=sum(r.overdue for r in own),
+                not_done=sum(r.not_done for r in own),
+                out_of_window=sum(r.out_of_window for r in own),
+                queries_raised=asked.get("raised", 0),
+                queries_open=asked.get("open", 0),
+                queries_closed=asked.get("closed", 0),
+                open_by_age=tuple(asked.get(f"band{i}", 0) for i in range(len(AGE_BANDS))),
+                verification=Verification(
+                    key_complete=sum(v["complete"] for v in key),
+                    key_verified=sum(v["verified"] for v in key),
+                    other_complete=other_complete,
+                    other_percent=percent,
+                    # round() first: 20 % of 35 is 7, not 7.000000000000001 rounded up to 8.
+                    other_required=math.ceil(round(other_complete * percent / 100, 9)),
+                    other_verified=sum(v["verified"] for v in other),
+                ),
+            )
+        )
+    return tuple(found)
+
+
+def retention_of(
+    scope: ReportScope, cuts: list[Cuts], families: dict, shown: dict
+) -> tuple[Retention, ...]:
+    """At each follow-up visit whose window has closed for some families: how many of them
+    have a form complete there, and how many withdrew on or before the window closed."""
+    follow_ups = [(i, c) for i, c in enumerate(cuts) if not c.visit.before_randomisation]
+    if not follow_ups:
+        return ()
+    at = "family__allocations__randomised_at"
+    seen = {
+        f"r{i}": Count("family_id", distinct=True, filter=Q(visit=c.visit.key) & c.q_closed(at))
+        for i, c in follow_ups
+    }
+    retained = Response.objects.filter(
+        randomised_in(scope, "family__"), status__in=DONE, form__in=shown
+    ).aggregate(**seen)
+    # A level that stops only sources no shown form collects (withdrawal from the
+    # intervention alone) would tell a blinded viewer about the arm: it is not counted then.
+    sources = {s for d in shown.values() for s in d.spec.sources}
+    levels = [w.key for w in scope.config.withdrawal_levels if scope.by_arm or w.stops & sources]
+    days = DayNumber("withdrawal_date") - DayNumber(TruncDate(at))
+    gone = {
+        f"w{i}": Count(
+            "family_id",
+            distinct=True,
+            filter=c.q_closed(at) & Q(days__lte=c.visit.day + c.visit.after),
+        )
+        for i, c in follow_ups
+    }
+    withdrawn = (
+        Withdrawal.objects.filter(randomised_in(scope, "family__"), level__in=levels)
+        .annotate(days=days)
+        .aggregate(**gone)
+    )
+    return tuple(
+        Retention(
+            visit=c.visit.key,
+            label=c.visit.label,
+            due=sum(row.get(f"closed{i}", 0) for row in families.values()),
+            retained=retained[f"r{i}"] or 0,
+            withdrawn=withdrawn[f"w{i}"] or 0,
+        )
+        for i, c in follow_ups
+    )
