@@ -1,11 +1,14 @@
-"""The demo's screening log and families: about 40 referrals at BUC and OXF, about 25
-enrolled, with made-up people. Built through the services, like everything in the demo."""
+"""The demo's screening log and families: referrals at BUC, OXF and SWI since each opened,
+with every kind of screening outcome (not eligible by each criterion and by the child's age,
+declined and closed for other reasons, each with its coded reason, and the latest still being
+approached), and the families enrolled, with made-up people. Built through the services,
+like everything in the demo."""
 
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from core.channels import Channel
-from core.clock import today
 from sites.models import Site
 from trial.consents import (
     ConsentIn,
@@ -13,9 +16,11 @@ from trial.consents import (
     consent_version_activate,
     consent_version_create,
 )
-from trial.enrolment import ContactIn, PersonIn, family_enrol, withdrawal_record
+from trial.enrolment import ContactIn, PersonIn, family_enrol
 from trial.models import Trial
 from trial.screening import screening_close, screening_record
+
+from .timeline import Timeline
 
 CH = Channel.COMMAND
 GIVEN = [
@@ -70,7 +75,7 @@ STREETS = [
     "Meadow Close",
     "Kingsway",
 ]
-TOWNS = {"BUC": ("Aylesbury", "HP20"), "OXF": ("Banbury", "OX16")}
+TOWNS = {"BUC": ("Aylesbury", "HP20"), "OXF": ("Banbury", "OX16"), "SWI": ("Swindon", "SN2")}
 ELIGIBLE = {
     "known_to_social_care": True,
     "cp_plan_or_pre_proceedings": True,
@@ -78,16 +83,44 @@ ELIGIBLE = {
     "final_order_made": False,
     "leaving_area": False,
 }
+# Each way of not being eligible in turn; None: the child is too old at referral.
 NOT_ELIGIBLE = [
     ("final_order_made", True),
     ("leaving_area", True),
+    (None, None),
     ("known_to_social_care", False),
     ("cp_plan_or_pre_proceedings", False),
+    ("parent_has_capacity", False),
 ]
+DECLINED = ["not_interested", "no_time", "prefers_other_support", "no_reason"]
+OTHER = [
+    ("not_contactable", ""),
+    ("referral_withdrawn", ""),
+    ("child_placed", ""),
+    ("other", "The parent went into a residential assessment unit out of the area."),
+]
+# What becomes of each referral, in turn: most are enrolled.
+FATES = "EENEDEEOENEEDEO"
+APPROACHING = 18  # referrals of the last days are still being approached
 
 
-# How long ago the demo trial started: long enough for follow-up visits to have fallen due.
-TRIAL_DAYS = 600
+@dataclass(frozen=True)
+class Recruiting:
+    """A site's recruitment in the demo: from `opens` days into the plan until `closes`
+    (a share of the recruitment so far; None: still open), a referral every `every` days."""
+
+    opens: int
+    every: int
+    closes: float | None = None
+
+
+# BUC keeps to its target; OXF opened late and refers slowly, clearly behind its target;
+# SWI recruited for a while and then closed to recruitment.
+RECRUITING = {
+    "BUC": Recruiting(opens=0, every=10),
+    "OXF": Recruiting(opens=45, every=24),
+    "SWI": Recruiting(opens=0, every=15, closes=0.6),
+}
 
 
 def nhs_number(rng: random.Random) -> str:
@@ -99,71 +132,102 @@ def nhs_number(rng: random.Random) -> str:
             return "".join(map(str, digits)) + str(check)
 
 
-def seed_families(trial: Trial, sites: dict[str, Site], users: dict, log) -> None:
+def coordinator_of(site_code: str) -> str:
+    """The demo's coordinator of a site (OXF's also covers SWI)."""
+    return "coord.buc" if site_code == "BUC" else "coord.oxf"
+
+
+def closing_date(timeline: Timeline, code: str) -> date | None:
+    plan = RECRUITING.get(code)
+    return timeline.share(plan.closes) if plan and plan.closes else None
+
+
+def seed_families(
+    trial: Trial, sites: dict[str, Site], users: dict, timeline: Timeline, log
+) -> None:
     rng = random.Random(2026)  # noqa: S311  (made-up people, the same on every seed)
     manager = users["manager"]
-    start = today() - timedelta(days=TRIAL_DAYS)
     v1 = consent_version_create(
         trial=trial,
         actor=manager,
         channel=CH,
         version="1.0",
-        ethics_approval_date=start - timedelta(days=40),
+        ethics_approval_date=timeline.start - timedelta(days=70),
         items=["take_part", "video", "records", "inform_gp", "future_research"],
     )
-    for code in ("BUC", "OXF", "SWI"):
+    for code in RECRUITING:
         consent_version_activate(
-            version=v1, site=sites[code], effective_from=start, actor=manager, channel=CH
+            version=v1,
+            site=sites[code],
+            effective_from=timeline.start - timedelta(days=20),
+            actor=manager,
+            channel=CH,
         )
     counts = {"referrals": 0, "enrolled": 0}
-    for code, referrals in (("BUC", 23), ("OXF", 19)):
-        site, coordinator = sites[code], users[f"coord.{code.lower()}"]
-        active_from = site.status_steps.get(to_status="active").effective_date
-        span = (today() - active_from).days - 20
-        for n in range(referrals):
-            referral = active_from + timedelta(days=int(span * n / referrals) + rng.randrange(5))
-            unborn = rng.random() < 0.2
-            answers = dict(ELIGIBLE)
-            fate = rng.random()
-            if fate < 0.18:
-                key, value = rng.choice(NOT_ELIGIBLE)
-                answers[key] = value
-            born_on = referral - timedelta(days=rng.randrange(5, 690))
-            screening = screening_record(
-                site=site,
-                actor=coordinator,
-                channel=CH,
-                referral_date=referral,
-                referrer_type=rng.choice(
-                    ["social_worker"] * 4 + ["midwife", "health_visitor", "community_paediatrician"]
-                ),
-                answers=answers,
-                child_date_of_birth=None if unborn else born_on,
-                expected_due_date=referral + timedelta(days=rng.randrange(7, 80))
-                if unborn
-                else None,
-                interpreter_needed=rng.random() < 0.1,
-                interpreter_language="Polish",
-            )
+    turn = 0
+    for code, plan in RECRUITING.items():
+        site, coordinator = sites[code], users[coordinator_of(code)]
+        first = timeline.day(plan.opens)
+        last = closing_date(timeline, code) or timeline.today - timedelta(days=2)
+        referral = first + timedelta(days=rng.randrange(1, 4))
+        while referral <= last:
+            fate = FATES[turn % len(FATES)]
+            screening = _screen(site, coordinator, referral, fate, turn, rng)
             counts["referrals"] += 1
-            if not screening.eligible:
-                continue
-            if fate > 0.9:
+            if fate == "D":
                 screening_close(
                     screening=screening,
                     actor=coordinator,
                     channel=CH,
                     outcome="declined",
-                    reason=rng.choice(["not_interested", "no_time", "prefers_other_support"]),
+                    reason=DECLINED[turn % len(DECLINED)],
                     outcome_date=referral + timedelta(days=9),
                 )
-                continue
-            if fate > 0.85 or referral > today() - timedelta(days=12):
-                continue  # still being approached
-            _enrol(screening, coordinator, v1, rng, referral)
-            counts["enrolled"] += 1
-    _later_events(trial, sites, users, rng)
+            elif fate == "O":
+                reason, note = OTHER[turn % len(OTHER)]
+                screening_close(
+                    screening=screening,
+                    actor=coordinator,
+                    channel=CH,
+                    outcome="other",
+                    reason=reason,
+                    note=note,
+                    outcome_date=referral + timedelta(days=14),
+                )
+            elif fate == "E" and referral < timeline.today - timedelta(days=APPROACHING):
+                _enrol(screening, coordinator, v1, rng, referral)
+                counts["enrolled"] += 1
+            turn += 1
+            referral += timedelta(days=plan.every + rng.randrange(-3, 4))
     log(f"Screening: {counts['referrals']} referrals, {counts['enrolled']} families enrolled.")
+
+
+def _screen(site: Site, coordinator, referral: date, fate: str, turn: int, rng: random.Random):
+    answers = dict(ELIGIBLE)
+    born_on = referral - timedelta(days=rng.randrange(5, 690))
+    unborn = fate != "N" and rng.random() < 0.2
+    if fate == "N":
+        key, value = NOT_ELIGIBLE[turn % len(NOT_ELIGIBLE)]
+        if key is None:
+            born_on = referral - timedelta(days=760 + rng.randrange(60))
+        else:
+            answers[key] = value
+    return screening_record(
+        site=site,
+        actor=coordinator,
+        channel=CH,
+        referral_date=referral,
+        referrer_type=rng.choice(
+            ["social_worker"] * 4
+            + ["midwife", "health_visitor", "community_paediatrician", "childrens_centre"]
+            + ["mental_health"]
+        ),
+        answers=answers,
+        child_date_of_birth=None if unborn else born_on,
+        expected_due_date=referral + timedelta(days=rng.randrange(7, 80)) if unborn else None,
+        interpreter_needed=rng.random() < 0.1,
+        interpreter_language="Polish",
+    )
 
 
 def _enrol(screening, coordinator, version, rng: random.Random, referral: date):
@@ -250,57 +314,3 @@ def _enrol(screening, coordinator, version, rng: random.Random, referral: date):
             ),
         )
     return family
-
-
-def _later_events(trial: Trial, sites: dict[str, Site], users: dict, rng: random.Random) -> None:
-    """A withdrawal or two, and a new version at OXF that asks its families to re-consent."""
-    families = list(trial.families.order_by("id"))
-    if len(families) >= 4:
-        withdrawal_record(
-            family=families[1],
-            actor=users["coord.buc"] if families[1].site.code == "BUC" else users["coord.oxf"],
-            channel=CH,
-            level="questionnaires",
-            withdrawal_date=today() - timedelta(days=30),
-            reason="Finds the questionnaires distressing",
-        )
-        withdrawal_record(
-            family=families[3],
-            actor=users["coord.buc"] if families[3].site.code == "BUC" else users["coord.oxf"],
-            channel=CH,
-            level="complete",
-            withdrawal_date=today() - timedelta(days=12),
-            reason="Family moved out of the area after a care order",
-        )
-    v2 = consent_version_create(
-        trial=trial,
-        actor=users["manager"],
-        channel=CH,
-        version="2.0",
-        ethics_approval_date=today() - timedelta(days=20),
-        items=["take_part", "video", "records", "inform_gp", "future_research"],
-        reconsent_required=True,
-    )
-    consent_version_activate(
-        version=v2,
-        site=sites["OXF"],
-        effective_from=today() - timedelta(days=7),
-        actor=users["manager"],
-        channel=CH,
-    )
-    oxf = [f for f in families if f.site.code == "OXF"]
-    for family in oxf[: len(oxf) // 2]:
-        mother = family.participants.get(role="parent", number=1)
-        consent_record(
-            family=family,
-            parent=mother,
-            actor=users["coord.oxf"],
-            channel=CH,
-            given=ConsentIn(
-                version=v2,
-                consent_date=today() - timedelta(days=3),
-                taken_by=users["coord.oxf"],
-                method="in_person",
-                answers=dict.fromkeys(v2.items, True),
-            ),
-        )

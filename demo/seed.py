@@ -8,7 +8,6 @@ from pathlib import Path
 from audit.models import AuditEvent
 from audit.verification import verify_ledger
 from core.channels import Channel
-from core.clock import today
 from core.roles import Duty, Role
 from dataset.services import data_freeze
 from review.services import review_signoff, verification_record
@@ -20,8 +19,11 @@ from trial.bootstrap import trial_bootstrap
 from trial.models import Trial
 
 from .allocations import seed_randomisation
-from .families import TRIAL_DAYS, seed_families
-from .forms import seed_baseline, seed_follow_up, seed_review
+from .events import seed_events
+from .families import RECRUITING, closing_date, seed_families
+from .forms import seed_baseline, seed_follow_up
+from .review import seed_review
+from .timeline import Timeline, timeline_of
 
 DEMO_PASSWORD = "demo-Reconnect-2026"
 DEFINITION = Path(__file__).resolve().parents[1] / "trial" / "definitions" / "reconnect.yaml"
@@ -99,8 +101,17 @@ ACCOUNTS = [
         "OXF",
         [Duty.TAKE_CONSENT, Duty.RANDOMISE, Duty.ENTER_DATA],
     ),
+    (
+        "coord.oxf",
+        "Tom",
+        "Whitfield",
+        Role.SITE_COORDINATOR,
+        "SWI",
+        [Duty.TAKE_CONSENT, Duty.RANDOMISE, Duty.ENTER_DATA],
+    ),
     ("assessor.buc", "Grace", "Okafor", Role.OUTCOME_ASSESSOR, "BUC", [Duty.ENTER_DATA]),
     ("assessor.oxf", "Daniel", "Price", Role.OUTCOME_ASSESSOR, "OXF", [Duty.ENTER_DATA]),
+    ("assessor.oxf", "Daniel", "Price", Role.OUTCOME_ASSESSOR, "SWI", [Duty.ENTER_DATA]),
     (
         "pi.buc",
         "Helen",
@@ -137,7 +148,8 @@ def demo_logins() -> list[tuple[str, str]]:
 
 def seed(log=print) -> Trial:
     """Create the demo trial; refuses if it exists (seed a fresh database)."""
-    start = today() - timedelta(days=TRIAL_DAYS)
+    timeline = timeline_of(DEFINITION)
+    start = timeline.start - timedelta(days=90)
     trial = trial_bootstrap(
         path=DEFINITION,
         username="manager",
@@ -192,39 +204,66 @@ def seed(log=print) -> Trial:
                 membership=membership, duty=duty, actor=manager, channel=CH, starts_on=start
             )
 
-    order = [SiteStatus.APPROVED, SiteStatus.ACTIVE, SiteStatus.CLOSED_TO_RECRUITMENT]
     for s in SITES:
         site = sites[s.code]
         if s.code in PI_OF:
             site = site_update(
                 site=site, actor=manager, channel=CH, principal_investigator=users[PI_OF[s.code]]
             )
-        steps = order[: order.index(s.status) + 1] if s.status in order else []
-        for n, status in enumerate(steps):
-            extra = {}
-            if status == SiteStatus.APPROVED:
-                extra = {
-                    "ethics_approval_date": start - timedelta(days=30),
-                    "rnd_approval_date": start - timedelta(days=14),
-                }
-            site = site_move_status(
-                site=site,
+        sites[s.code] = _open(site, s.status, timeline, manager)
+    seed_families(trial, sites, users, timeline, log)
+    seed_baseline(trial, users, log)
+    seed_randomisation(trial, users, timeline, log)
+    for s in SITES:
+        if s.status == SiteStatus.CLOSED_TO_RECRUITMENT:
+            sites[s.code] = site_move_status(
+                site=sites[s.code],
                 actor=manager,
                 channel=CH,
-                to_status=status,
-                effective_date=start + timedelta(days=10 + 60 * n),
-                **extra,
+                to_status=s.status,
+                effective_date=closing_date(timeline, s.code) or timeline.today,
             )
+    for site in sites.values():
         log(f"Site {site.code}: {site.get_status_display().lower()}.")
-        sites[s.code] = site
-    seed_families(trial, sites, users, log)
-    seed_baseline(trial, users, log)
-    seed_randomisation(trial, users, log)
-    seed_follow_up(trial, users, log)
-    seed_review(trial, users, log, pi_password=DEMO_PASSWORD)
+    withdrawals = seed_follow_up(trial, users, log)
+    seed_events(trial, sites, users, withdrawals, timeline, log)
+    seed_review(trial, users, timeline, log, pi_password=DEMO_PASSWORD)
     _audit_history(trial, sites, users, log)
     _data_management(sites, users, log)
     return trial
+
+
+# When each site was approved, in days into recruitment (each opens as RECRUITING says; MKN
+# is approved near the end of the recruitment so far, a share of the days recruited).
+APPROVED_ON = {"BUC": -20, "OXF": -10, "SWI": -20}
+MKN_APPROVED = 0.85
+
+
+def _open(site: Site, status: str, timeline: Timeline, manager) -> Site:
+    """Approve and open the site as far as its status in the demo (a site closed to
+    recruitment is closed once its families are randomised)."""
+    if status == SiteStatus.PROPOSED:
+        return site
+    approved = timeline.day(APPROVED_ON[site.code]) if site.code in APPROVED_ON else None
+    approved = approved or timeline.share(MKN_APPROVED)
+    site = site_move_status(
+        site=site,
+        actor=manager,
+        channel=CH,
+        to_status=SiteStatus.APPROVED,
+        effective_date=approved,
+        ethics_approval_date=timeline.start - timedelta(days=60),
+        rnd_approval_date=min(approved, timeline.start - timedelta(days=40)),
+    )
+    if status == SiteStatus.APPROVED:
+        return site
+    return site_move_status(
+        site=site,
+        actor=manager,
+        channel=CH,
+        to_status=SiteStatus.ACTIVE,
+        effective_date=timeline.day(RECRUITING[site.code].opens),
+    )
 
 
 def _data_management(sites: dict[str, Site], users: dict, log) -> None:
