@@ -24,6 +24,7 @@ from .reports import consort as report_consort
 from .reports import dmc as report_dmc
 from .reports import outcome as report_outcome
 from .reports import quality as report_quality
+from .reports import recruitment as report_recruitment
 from .reports import safety as report_safety
 
 urlpatterns = [
@@ -227,6 +228,16 @@ urlpatterns = [
         "reports/consort/<str:node>/",
         report_consort.ConsortListingView.as_view(),
         name="api-report-consort-listing",
+    ),
+    path(
+        "reports/recruitment/",
+        report_recruitment.RecruitmentView.as_view(),
+        name="api-report-recruitment",
+    ),
+    path(
+        "reports/recruitment.csv",
+        report_recruitment.RecruitmentCsvView.as_view(),
+        name="api-report-recruitment-csv",
     ),
     path("reports/balance/", report_balance.BalanceView.as_view(), name="api-report-balance"),
     path(
