@@ -40,7 +40,7 @@ from .projection import (
     projection_in_words,
 )
 from .scope import ReportScope
-from .summary import quantile
+from .summary import described
 
 ALL = "all"
 BEHIND_RULE = (
@@ -48,6 +48,10 @@ BEHIND_RULE = (
     "% of the families the plan expects by today (the plan runs in a straight line from its "
     "first day to its target on its last)."
 )
+CSV_HEADER = (
+    "site", "month", "referrals", "eligible", "consented", "randomised",
+    "cumulative randomised", "target by the end of the month",
+)  # fmt: skip
 NO_PLAN = (
     "The trial definition has no recruitment plan, so there are no targets and no projected "
     "completion date: the counts are shown without them."
@@ -149,7 +153,10 @@ class Recruitment:
             return {
                 "site": p.code,
                 "name": p.name,
-                "months": [{**m.__dict__, "month": m.month.isoformat()} for m in p.months],
+                "months": [
+                    {**m.__dict__, "month": m.month.isoformat(), "target": _tenths(m.target)}
+                    for m in p.months
+                ],
                 "totals": p.totals.__dict__,
                 "progress": p.progress and p.progress.__dict__,
                 "waits": p.waits.__dict__,
@@ -172,16 +179,7 @@ class Recruitment:
         }
 
     def csv_header(self) -> list[str]:
-        return [
-            "site",
-            "month",
-            "referrals",
-            "eligible",
-            "consented",
-            "randomised",
-            "cumulative randomised",
-            "target by the end of the month",
-        ]
+        return list(CSV_HEADER)
 
     def csv_rows(self) -> Iterator[list]:
         for p in (*self.sites, self.overall):
@@ -194,8 +192,12 @@ class Recruitment:
                     m.consented,
                     m.randomised,
                     "" if m.cumulative is None else m.cumulative,
-                    "" if m.target is None else round(m.target, 1),
+                    "" if m.target is None else _tenths(m.target),
                 ]
+
+
+def _tenths(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 # -- the counts, one query each -------------------------------------------------------
@@ -205,8 +207,24 @@ def _count(condition: Q) -> Count:
     return Count("id", filter=condition) if condition else Count("id")
 
 
-def _referrals(scope: ReportScope) -> dict[tuple[int, date], tuple[int, int]]:
-    rows = (
+# What each (site, month) cell counts: referrals, eligible, consented and randomised in the
+# date range; randomised ever, by today and in the recent window (for the running totals,
+# progress and the projection).
+FIELDS = ("referrals", "eligible", "consented", "randomised", "ever", "to_date", "recent")
+Cells = dict[tuple[int, date], dict[str, int]]
+
+
+def _add(cells: Cells, rows, site: str) -> None:
+    for row in rows:
+        cell = cells.setdefault((row.pop(site), row.pop("month")), dict.fromkeys(FIELDS, 0))
+        cell.update(row)
+
+
+def _counted(scope: ReportScope) -> Cells:
+    """The counts by site and month: one GROUP BY query each for referrals, first consents
+    and randomisations."""
+    cells: Cells = {}
+    referrals = (
         ScreeningRecord.objects.filter(
             scope.dates("referral_date"), trial=scope.trial, site_id__in=scope.site_ids
         )
@@ -215,61 +233,43 @@ def _referrals(scope: ReportScope) -> dict[tuple[int, date], tuple[int, int]]:
         .annotate(referrals=Count("id"), eligible=Count("id", filter=Q(eligible=True)))
         .order_by()
     )
-    return {(r["site_id"], r["month"]): (r["referrals"], r["eligible"]) for r in rows}
-
-
-def _consented(scope: ReportScope) -> dict[tuple[int, date], int]:
+    _add(cells, referrals, "site_id")
     first = (
         ConsentRecord.objects.filter(family=OuterRef("pk"))
         .order_by("consent_date")
         .values("consent_date")[:1]
     )
-    rows = (
+    consented = (
         Family.objects.filter(trial=scope.trial, site_id__in=scope.site_ids)
         .annotate(first=Subquery(first, output_field=DateField()))
         .filter(scope.dates("first"), first__isnull=False)
         .annotate(month=TruncMonth("first"))
         .values("site_id", "month")
-        .annotate(n=Count("id"))
+        .annotate(consented=Count("id"))
         .order_by()
     )
-    return {(r["site_id"], r["month"]): r["n"] for r in rows}
+    _add(cells, consented, "site_id")
+    day = "randomised_at__date"
+    recent = Q(**{f"{day}__gt": scope.on - timedelta(days=WINDOW_DAYS), f"{day}__lte": scope.on})
+    randomised = (
+        _allocations(scope)
+        .annotate(month=TruncMonth("randomised_at", output_field=DateField()))
+        .values("family__site_id", "month")
+        .annotate(
+            randomised=_count(scope.dates(day)),
+            ever=Count("id"),
+            to_date=Count("id", filter=Q(**{f"{day}__lte": scope.on})),
+            recent=Count("id", filter=recent),
+        )
+    )
+    _add(cells, randomised, "family__site_id")
+    return cells
 
 
 def _allocations(scope: ReportScope):
     return Allocation.objects.filter(
         mode=scope.mode, family__trial=scope.trial, family__site_id__in=scope.site_ids
     ).order_by()
-
-
-@dataclass(frozen=True)
-class _Randomised:
-    in_range: int
-    ever: int
-    to_date: int
-    recent: int
-
-
-def _randomised(scope: ReportScope) -> dict[tuple[int, date], _Randomised]:
-    day = "randomised_at__date"
-    recent = Q(**{f"{day}__gt": scope.on - timedelta(days=WINDOW_DAYS), f"{day}__lte": scope.on})
-    rows = (
-        _allocations(scope)
-        .annotate(month=TruncMonth("randomised_at", output_field=DateField()))
-        .values("family__site_id", "month")
-        .annotate(
-            in_range=_count(scope.dates(day)),
-            ever=Count("id"),
-            to_date=Count("id", filter=Q(**{f"{day}__lte": scope.on})),
-            recent=Count("id", filter=recent),
-        )
-    )
-    return {
-        (r["family__site_id"], r["month"]): _Randomised(
-            r["in_range"], r["ever"], r["to_date"], r["recent"]
-        )
-        for r in rows
-    }
 
 
 def _waits_by_site(scope: ReportScope) -> dict[int, list[int]]:
@@ -285,17 +285,10 @@ def _waits_by_site(scope: ReportScope) -> dict[int, list[int]]:
 
 
 def waits_of(days: list[int]) -> Waits:
-    if not days:
-        return Waits(n=0)
-    ordered = sorted(days)
-    return Waits(
-        n=len(ordered),
-        median=quantile(ordered, 0.5),
-        q1=quantile(ordered, 0.25),
-        q3=quantile(ordered, 0.75),
-        minimum=ordered[0],
-        maximum=ordered[-1],
-    )
+    """The days' median, inclusive quartiles, shortest and longest."""
+    d = described(days)
+    low, high = min(days, default=None), max(days, default=None)
+    return Waits(n=d.n, median=d.median, q1=d.q1, q3=d.q3, minimum=low, maximum=high)
 
 
 # -- the report -----------------------------------------------------------------------
@@ -314,9 +307,10 @@ def _plan(scope: ReportScope) -> Plan | None:
     return Plan(start=recruitment.start, end=recruitment.end, target=target)
 
 
-def _span(scope: ReportScope, plan: Plan | None, seen: set[date]) -> list[date]:
+def _span(scope: ReportScope, plan: Plan | None, cells: set) -> list[date]:
     """The months shown: from the plan's start (or the first month with a count) to this
     month (or the last with one), narrowed to the date range."""
+    seen = {month for _, month in cells}
     first = min([*seen, *([month_of(plan.start)] if plan else []), month_of(scope.on)])
     last = max([*seen, month_of(scope.on)])
     if scope.start:
@@ -329,57 +323,14 @@ def _span(scope: ReportScope, plan: Plan | None, seen: set[date]) -> list[date]:
 def recruitment_of(scope: ReportScope) -> Recruitment:
     """The recruitment report for the scope, pooled over the arms."""
     plan = _plan(scope)
-    referrals, consented = _referrals(scope), _consented(scope)
-    randomised, waits = _randomised(scope), _waits_by_site(scope)
-    seen = {m for _, m in referrals} | {m for _, m in consented} | {m for _, m in randomised}
-    months = _span(scope, plan, seen)
-    this_month = month_of(scope.on)
-    none = _Randomised(0, 0, 0, 0)
-
-    def part(code: str, name: str, site_ids: list[int], target: int | None) -> Part:
-        def summed(table: dict, month: date, default):
-            return [table.get((s, month), default) for s in site_ids]
-
-        ever_by_month: dict[date, int] = defaultdict(int)
-        for (site_id, month), r in randomised.items():
-            if site_id in site_ids:
-                ever_by_month[month] += r.ever
-        rows = []
-        for month in months:
-            counted = summed(referrals, month, (0, 0))
-            cumulative = sum(n for m, n in ever_by_month.items() if m <= month)
-            rows.append(
-                Month(
-                    month=month,
-                    referrals=sum(c[0] for c in counted),
-                    eligible=sum(c[1] for c in counted),
-                    consented=sum(summed(consented, month, 0)),
-                    randomised=sum(r.in_range for r in summed(randomised, month, none)),
-                    cumulative=cumulative if month <= this_month else None,
-                    target=_target_by(plan, target, month_end(month)),
-                )
-            )
-        totals = Totals(
-            referrals=sum(n for (s, _), (n, _e) in referrals.items() if s in site_ids),
-            eligible=sum(e for (s, _), (_n, e) in referrals.items() if s in site_ids),
-            consented=sum(n for (s, _), n in consented.items() if s in site_ids),
-            randomised=sum(r.in_range for (s, _), r in randomised.items() if s in site_ids),
-        )
-        to_date = sum(r.to_date for (s, _), r in randomised.items() if s in site_ids)
-        progress = None
-        if plan and target is not None:
-            expected = planned_by(scope.on, start=plan.start, end=plan.end, target=target)
-            progress = Progress(to_date, target, round(expected, 1), is_behind(to_date, expected))
-        days = [d for s in site_ids for d in waits.get(s, [])]
-        return Part(code, name, tuple(rows), totals, progress, waits_of(days))
-
-    sites = tuple(
-        part(s.code, s.name, [s.pk], s.recruitment_target if plan else None) for s in scope.sites
-    )
-    overall = part(ALL, _covers(scope), scope.site_ids, plan.target if plan else None)
+    cells = _counted(scope)
+    found = _Found(scope, plan, cells, _waits_by_site(scope), _span(scope, plan, set(cells)))
+    sites = tuple(found.part(s.code, s.name, {s.pk}, s.recruitment_target) for s in scope.sites)
+    target = plan.target if plan else 0
+    overall = found.part(ALL, _covers(scope), set(scope.site_ids), target)
     projection, text = None, NO_PLAN
     if plan:
-        recent = sum(r.recent for r in randomised.values())
+        recent = sum(cell["recent"] for cell in cells.values())
         to_date = overall.progress.randomised if overall.progress else 0
         projection = projected(
             today=scope.on, target=plan.target, randomised=to_date, recent=recent
@@ -397,8 +348,52 @@ def recruitment_of(scope: ReportScope) -> Recruitment:
     )
 
 
-def _target_by(plan: Plan | None, target: int | None, day: date) -> float | None:
-    if plan is None or target is None:
+@dataclass(frozen=True)
+class _Found:
+    """The counts and waits as read, from which each part is summed."""
+
+    scope: ReportScope
+    plan: Plan | None
+    cells: Cells
+    waits: dict[int, list[int]]
+    months: list[date]
+
+    def part(self, code: str, name: str, site_ids: set[int], target: int) -> Part:
+        """One site's figures, or several sites' summed."""
+        plan, on = self.plan, self.scope.on
+        by_month: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
+        for (site_id, month), cell in self.cells.items():
+            if site_id in site_ids:
+                for key, n in cell.items():
+                    by_month[month][key] += n
+        every = {key: sum(m[key] for m in by_month.values()) for key in FIELDS}
+        rows = []
+        for month in self.months:
+            counts = by_month.get(month) or dict.fromkeys(FIELDS, 0)
+            cumulative = sum(m["ever"] for at, m in by_month.items() if at <= month)
+            rows.append(
+                Month(
+                    month=month,
+                    referrals=counts["referrals"],
+                    eligible=counts["eligible"],
+                    consented=counts["consented"],
+                    randomised=counts["randomised"],
+                    cumulative=cumulative if month <= month_of(on) else None,
+                    target=_target_by(plan, target, month_end(month)),
+                )
+            )
+        totals = Totals(*(every[k] for k in ("referrals", "eligible", "consented", "randomised")))
+        progress = None
+        if plan:
+            expected = planned_by(on, start=plan.start, end=plan.end, target=target)
+            behind = is_behind(every["to_date"], expected)
+            progress = Progress(every["to_date"], target, round(expected, 1), behind)
+        days = [d for s in site_ids for d in self.waits.get(s, [])]
+        return Part(code, name, tuple(rows), totals, progress, waits_of(days))
+
+
+def _target_by(plan: Plan | None, target: int, day: date) -> float | None:
+    if plan is None:
         return None
     return planned_by(day, start=plan.start, end=plan.end, target=target)
 
