@@ -30,10 +30,14 @@ from sites.permissions import require_role
 from sites.selectors import open_memberships, roles_at
 from trial.models import Trial
 
+from .adverse_events import adverse_events_of
+from .balance import balance_of
 from .consort import consort_of
 from .models import DmcReport
+from .outcome import outcome_of
 from .pdf import pdf_of
 from .quality import quality_of
+from .recruitment import recruitment_of
 from .scope import ReportScope, may_see_closed, report_scope
 
 logger = logging.getLogger(__name__)
@@ -134,11 +138,31 @@ class Section:
 
 # The open part, pooled over the arms whoever asks for it.
 OPEN_SECTIONS: tuple[Planned, ...] = (
+    Planned("recruitment", "Recruitment", recruitment_of, "reports/_recruitment_body.html"),
     Planned("consort", "CONSORT flow diagram", consort_of, "reports/_consort_body.html"),
     Planned("quality", "Data quality", quality_of, "reports/_quality_body.html"),
+    Planned(
+        "saes", "Serious adverse events", adverse_events_of, "reports/_adverse_events_body.html"
+    ),
 )
 # The closed part, by arm: only in the closed report, after the open part.
-CLOSED_SECTIONS: tuple[Planned, ...] = ()
+CLOSED_SECTIONS: tuple[Planned, ...] = (
+    Planned(
+        "balance",
+        "Baseline balance and allocations by factor level",
+        balance_of,
+        "reports/_balance_body.html",
+    ),
+    Planned(
+        "outcome", "Primary outcome so far", outcome_of, "reports/_outcome_body.html", headed=True
+    ),
+    Planned(
+        "saes-by-arm",
+        "Serious adverse events by arm",
+        adverse_events_of,
+        "reports/_adverse_events_body.html",
+    ),
+)
 
 
 def _progress(report: DmcReport, **fields) -> None:

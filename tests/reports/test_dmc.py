@@ -149,6 +149,8 @@ def test_the_job_builds_the_open_pdf_and_the_ledger_holds_its_sha256(
     assert world.stats_unblind.username in text or world.stats_unblind.get_full_name() in text
     assert "CONSORT flow diagram" in text and "Assessed for eligibility" in text
     assert "Data quality" in text and "Out of window" in text
+    assert "Recruitment" in text and "Progress against the target" in text
+    assert "Serious adverse events" in text
     # Pooled, even though the unblinded statistician who made it may see the arms.
     assert [w for w in ARM_WORDS if w.lower() in text.lower()] == []
     assert CLOSED_MARK not in text
@@ -163,7 +165,15 @@ def test_the_closed_pdf_is_marked_closed_on_every_page(
     pages = [p for p in pdf_text(report).split("\f") if p.strip()]
     assert len(pages) >= 3  # the cover, the open part, the closed part
     assert all(CLOSED_MARK in p for p in pages)
-    assert "Closed part: by arm" in pages[-1] or any("Closed part" in p for p in pages)
+    text = "\f".join(pages)
+    opened, closed = text.split("Closed part: by arm", 1)
+    # The open part first, pooled; then the arms compared, named by their labels.
+    assert "Assessed for eligibility" in opened and "Data quality" in opened
+    assert [w for w in ARM_WORDS if w.lower() in opened.lower()] == []
+    for heading in ("Baseline characteristics", "Allocations by stratification factor"):
+        assert heading in closed
+    assert "Primary outcome so far" in closed and "Serious adverse events by arm" in closed
+    assert "ReConnect" in closed and "Usual care" in closed
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm is missing")
