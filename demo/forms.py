@@ -201,7 +201,7 @@ def _follow_up_answers(definition, family: Randomised, receipt, rng: random.Rand
 
 def _treated(receipt) -> str:
     """The arm whose families attend sessions: the definition's receipt rule names it."""
-    return receipt.model_dump()["arm"] if receipt else ""
+    return receipt.given_to if receipt else ""
 
 
 def _not_done(family, form: str, visit: str, users: dict, reason: str) -> None:

@@ -407,7 +407,7 @@ def _after(scope: ReportScope) -> list[ConsortBox]:
         lines: list[Figure] = []
         if receipt:
             sessions = got["sessions"]
-            received = sessions if arm == receipt.arm else got["allocated"] - sessions
+            received = sessions if arm == receipt.given_to else got["allocated"] - sessions
             lines += [
                 Figure(f"received{at}", "Received the allocated intervention", received),
                 Figure(f"not_received{at}", "Did not receive it", got["allocated"] - received),

@@ -200,7 +200,7 @@ def listing_of(scope: ReportScope, text: str) -> Listing | None:
     receipt = scope.config.reporting.receipt
     rules = family_rules(scope, with_receipt=node.kind in ARM_ONLY)
     if node.kind in ARM_ONLY and receipt:
-        condition = rules.received(node.arm, receipt.arm)
+        condition = rules.received(node.arm, receipt.given_to)
         condition = condition if node.kind == "received" else ~condition
     else:
         condition = rules.of(node.kind, node.code)

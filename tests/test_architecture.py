@@ -15,6 +15,7 @@ APPS = [
     "randomisation",
     "crf",
     "dataset",
+    "reports",
     "review",
     "api",
     "demo",
@@ -31,6 +32,14 @@ ARM_READERS = {
     "randomisation/verification.py": "regenerating sealed lists to compare their digests",
     "randomisation/models.py": "the fields themselves",
     "randomisation/simulation.py": "the design report's made-up families, never a real one",
+    # Aggregate reports count by arm only for a scope the policy allows (reports/scope.py:
+    # `by_arm` from the sites where the viewer may learn arms, `closed` for the unblinded
+    # statistician); pooled, they never select the arm.
+    "reports/consort.py": "the CONSORT figures by arm, when the scope is by arm",
+    "reports/listings.py": "the listing behind a figure by arm, when the scope is by arm",
+    "reports/balance.py": "baseline balance and allocations by factor level, closed only",
+    "reports/adverse_events.py": "SAEs by arm, closed only",
+    "reports/outcome.py": "the primary outcome so far by arm, closed only",
 }
 QUERY_CALLS = {"F", "values", "values_list", "only", "defer", "order_by", "annotate", "filter"}
 

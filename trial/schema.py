@@ -247,12 +247,12 @@ class RecruitmentPlan(Schema):
 
 
 class ReceiptRule(Schema):
-    """Who received their allocated intervention: the families of `arm` with at least one
-    session on the form's field (any visit); those of the other arms with none."""
+    """Who received their allocated intervention: the families of the arm it is given to with
+    at least one session on the form's field (any visit); those of the other arms with none."""
 
     form: Key
     field: Key
-    arm: ArmCode
+    given_to: ArmCode = Field(description="the arm the intervention is given to")
 
 
 class OutcomeRule(Schema):
@@ -357,8 +357,10 @@ class TrialDefinition(Schema):
                     "reporting.receipt.form",
                     f"'{reporting.receipt.form}' is not a form of the schedule",
                 )
-            if reporting.receipt.arm not in arms:
-                raise At("reporting.receipt.arm", f"'{reporting.receipt.arm}' is not an arm")
+            if reporting.receipt.given_to not in arms:
+                raise At(
+                    "reporting.receipt.given_to", f"'{reporting.receipt.given_to}' is not an arm"
+                )
         if reporting.primary_outcome:
             rule = reporting.primary_outcome
             visit = self.schedule.visit(rule.visit) if self.schedule else None
