@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -147,10 +147,10 @@ def _stopped(scope: ReportScope) -> Q:
     config, day = scope.config, scope.on
     required = {f"answers__{i.key}": True for i in config.consent_items if i.required}
     current = ConsentRecord.objects.filter(family=OuterRef("pk"), consent_date__lte=day, **required)
-    may = Q(Exists(current))
-    for item in config.consent_items:
-        if item.gates:
-            may &= Q(Exists(current.filter(**{f"answers__{item.key}": True})))
+    # One current consent that says yes to every item that opens a source: a family whose
+    # yeses are spread over several consents is read one by one too, and found allowed.
+    gates = {f"answers__{i.key}": True for i in config.consent_items if i.gates}
+    may = Q(Exists(current.filter(**gates)))
     withdrawn = Withdrawal.objects.filter(family=OuterRef("pk"), withdrawal_date__lte=day)
     stopped = ~may | Q(Exists(withdrawn))
     for site_id, version in versions_in_effect(scope.site_ids, day).items():
@@ -185,11 +185,17 @@ def quality_of(scope: ReportScope) -> Quality:
     at = "allocations__randomised_at"
     family_at = f"family__{at}"
 
-    # Families per site: randomised, window opened and closed at each visit.
+    # Families per site: randomised, window opened and closed at each visit, and (for
+    # retention) with the window closed and a form shown complete at the visit.
     counted = {"randomised": Count("id")}
     for i, cut in enumerate(cuts):
         counted[f"opened{i}"] = Count("id", filter=cut.q_opened(at))
         counted[f"closed{i}"] = Count("id", filter=cut.q_closed(at))
+        if not cut.visit.before_randomisation:
+            seen = Response.objects.filter(
+                family=OuterRef("pk"), visit=cut.visit.key, status__in=DONE, form__in=shown
+            )
+            counted[f"retained{i}"] = Count("id", filter=cut.q_closed(at) & Q(Exists(seen)))
     families = {
         row["site_id"]: row
         for row in Family.objects.filter(randomised_in(scope))
@@ -212,31 +218,25 @@ def quality_of(scope: ReportScope) -> Quality:
         .annotate(days=days)
         .values("family__site_id", "visit", "form")
         .annotate(
-            complete=Count("id"),
-            verified=Count("id", filter=Q(verified_at__isnull=False)),
-            out_of_window=Count("id", filter=outside),
-            unopened=Count("id", filter=unopened),
-            closed=Count("id", filter=closed),
+            complete=Count("family_id"),
+            verified=Count("family_id", filter=Q(verified_at__isnull=False)),
+            out_of_window=Count("family_id", filter=outside),
+            unopened=Count("family_id", filter=unopened),
+            closed=Count("family_id", filter=closed),
         )
         .order_by()
     )
 
-    # Forms marked not done; those with no complete response too are counted once more
-    # among the expected (window not yet opened) or among the closed windows.
-    done_too = Response.objects.filter(
-        family_id=OuterRef("family_id"),
-        visit=OuterRef("visit"),
-        form=OuterRef("form"),
-        status__in=DONE,
-    )
+    # Forms marked not done. A form is never both complete and marked not done (entry
+    # refuses a form marked not done, and marking refuses an entered one), so these add to
+    # the complete ones among the expected (window not yet opened) and the closed windows.
     not_done = _by_slot(
         NotDone.objects.filter(randomised_in(scope, "family__"), form__in=shown)
-        .annotate(done=Exists(done_too))
         .values("family__site_id", "visit", "form")
         .annotate(
             marked=Count("id"),
-            unopened=Count("id", filter=Q(done=False) & unopened),
-            closed=Count("id", filter=Q(done=False) & closed),
+            unopened=Count("id", filter=unopened),
+            closed=Count("id", filter=closed),
         )
         .order_by()
     )
@@ -248,29 +248,48 @@ def quality_of(scope: ReportScope) -> Quality:
     gated = list(
         Family.objects.filter(randomised_in(scope) & _stopped(scope))
         .annotate(randomised_at=F(at))
-        .select_related("trial")
-        .prefetch_related("consents", "withdrawals")
+        .only("trial_id", "site_id")
+        .prefetch_related(
+            Prefetch(
+                "consents",
+                ConsentRecord.objects.only(
+                    "family_id", "version_id", "consent_date", "answers"
+                ).order_by(),
+            ),
+            Prefetch(
+                "withdrawals",
+                Withdrawal.objects.only("family_id", "level", "withdrawal_date").order_by(),
+            ),
+        )
         .order_by()
     )
+    for family in gated:  # the one trial, its definition read once, not once a family
+        family.trial = scope.trial
     ids = [f.pk for f in gated]
     slots = ("family_id", "visit", "form")
     collected = set(
         Response.objects.filter(family_id__in=ids, status__in=DONE).values_list(*slots).order_by()
     ) | set(NotDone.objects.filter(family_id__in=ids).values_list(*slots).order_by())
     statuses = collection_statuses(gated, on)
+    slots_of = {
+        form: [v for v in visits if form in v.forms] for form in shown
+    }  # the visits that ask for each form
     for family in gated:
         status = statuses[family.pk]
+        stopped = [
+            form
+            for form, definition in shown.items()
+            if not all(status.may(s) for s in definition.spec.sources)
+        ]
+        if not stopped:
+            continue
         randomised_on = timezone.localdate(family.randomised_at)
-        for visit in visits:
-            earliest, _, latest = visit.window(randomised_on)
-            for form in visit.forms:
-                definition = shown.get(form)
-                if (
-                    definition is None
-                    or all(status.may(s) for s in definition.spec.sources)
-                    or (family.pk, visit.key, form) in collected
-                ):
+        windows = {v.key: v.window(randomised_on) for v in visits}
+        for form in stopped:
+            for visit in slots_of[form]:
+                if (family.pk, visit.key, form) in collected:
                     continue
+                earliest, _, latest = windows[visit.key]
                 slot = (family.site_id, visit.key, form)
                 if visit.before_randomisation or earliest <= on:
                     less_expected[slot] += 1

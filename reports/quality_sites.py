@@ -2,6 +2,7 @@
 retention at each follow-up visit, each aggregated in one query (`reports.quality`)."""
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -9,8 +10,8 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
-from crf.models import Query, QueryStatus, Response
-from crf.selectors import AGE_BANDS, DONE
+from crf.models import Query, QueryStatus
+from crf.selectors import AGE_BANDS
 from trial.models import Withdrawal
 
 from .scope import ReportScope
@@ -107,18 +108,18 @@ def site_summaries(
 ) -> tuple[SiteQuality, ...]:
     plan = scope.config.monitoring.source_verification
     queries = _queries(scope, shown)
+    by_site: dict[str, list] = defaultdict(list)
+    for row in rows:
+        by_site[row.site].append(row)
+    key: dict[int, list] = defaultdict(list)
+    other: dict[int, list] = defaultdict(list)
+    for (site_id, _, form), counts in responses.items():
+        (key if form in plan.key_forms else other)[site_id].append(counts)
     found = []
     for site in scope.sites:
-        own = [r for r in rows if r.site == site.code]
-        key = [
-            v for (s, _, form), v in responses.items() if s == site.pk and form in plan.key_forms
-        ]
-        other = [
-            v
-            for (s, _, form), v in responses.items()
-            if s == site.pk and form not in plan.key_forms
-        ]
-        other_complete = sum(v["complete"] for v in other)
+        own = by_site[site.code]
+        key_counts, other_counts = key[site.pk], other[site.pk]
+        other_complete = sum(v["complete"] for v in other_counts)
         percent = plan.percent_at(site.code)
         asked = queries.get(site.pk, {})
         found.append(
@@ -136,13 +137,13 @@ def site_summaries(
                 queries_closed=asked.get("closed", 0),
                 open_by_age=tuple(asked.get(f"band{i}", 0) for i in range(len(AGE_BANDS))),
                 verification=Verification(
-                    key_complete=sum(v["complete"] for v in key),
-                    key_verified=sum(v["verified"] for v in key),
+                    key_complete=sum(v["complete"] for v in key_counts),
+                    key_verified=sum(v["verified"] for v in key_counts),
                     other_complete=other_complete,
                     other_percent=percent,
                     # round() first: 20 % of 35 is 7, not 7.000000000000001 rounded up to 8.
                     other_required=math.ceil(round(other_complete * percent / 100, 9)),
-                    other_verified=sum(v["verified"] for v in other),
+                    other_verified=sum(v["verified"] for v in other_counts),
                 ),
             )
         )
@@ -152,19 +153,13 @@ def site_summaries(
 def retention_of(
     scope: ReportScope, cuts: list[Cuts], families: dict, shown: dict
 ) -> tuple[Retention, ...]:
-    """At each follow-up visit whose window has closed for some families: how many of them
-    have a form complete there, and how many withdrew on or before the window closed."""
+    """At each follow-up visit, the families whose window has closed: how many of them have a
+    form complete there (counted with the families, `quality_of`), and how many withdrew on
+    or before the window closed."""
     follow_ups = [(i, c) for i, c in enumerate(cuts) if not c.visit.before_randomisation]
     if not follow_ups:
         return ()
     at = "family__allocations__randomised_at"
-    seen = {
-        f"r{i}": Count("family_id", distinct=True, filter=Q(visit=c.visit.key) & c.q_closed(at))
-        for i, c in follow_ups
-    }
-    retained = Response.objects.filter(
-        randomised_in(scope, "family__"), status__in=DONE, form__in=shown
-    ).aggregate(**seen)
     # A level that stops only sources no shown form collects (withdrawal from the
     # intervention alone) would tell a blinded viewer about the arm: it is not counted then.
     sources = {s for d in shown.values() for s in d.spec.sources}
@@ -188,7 +183,7 @@ def retention_of(
             visit=c.visit.key,
             label=c.visit.label,
             due=sum(row.get(f"closed{i}", 0) for row in families.values()),
-            retained=retained[f"r{i}"] or 0,
+            retained=sum(row.get(f"retained{i}", 0) for row in families.values()),
             withdrawn=withdrawn[f"w{i}"] or 0,
         )
         for i, c in follow_ups
