@@ -524,20 +524,36 @@ def main() -> None:
     parser.add_argument("--families", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="leave the database for a look")
+    parser.add_argument(
+        "--reuse", action="store_true", help="time a database kept by --keep, without building"
+    )
+    parser.add_argument("--only", nargs="*", help="time these URL names only")
     args = parser.parse_args()
+    if args.reuse:
+        args.keep = True
+    if args.only:
+        NAMES[:] = [n for n in NAMES if n in args.only]
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL server (a database of its own is made).")
-    ensure_database(url)
-    setup_django()
-    print(f"Building {args.sites} sites and {args.families:,} families on {url} ...")
-    t0 = time.perf_counter()
-    built = build(args.sites, args.families)
-    print(f"  {'built in':<58} {time.perf_counter() - t0:>7.1f} s")
+    if args.reuse:
+        setup_django()
+        from django.contrib.auth import get_user_model
+
+        people = get_user_model().objects.filter(username__in=["manager", "stats.unblind"])
+        built = {u.username.split(".")[0]: u.pk for u in people}
+    else:
+        ensure_database(url)
+        setup_django()
+        print(f"Building {args.sites} sites and {args.families:,} families on {url} ...")
+        t0 = time.perf_counter()
+        built = build(args.sites, args.families)
+        print(f"  {'built in':<58} {time.perf_counter() - t0:>7.1f} s")
     users = {"trial manager": built["manager"], "unblinded stats": built["stats"]}
     try:
         time_pages(users, args.runs)
-        time_dmc(users)
+        if not args.only or "dmc" in args.only:
+            time_dmc(users)
     finally:
         from django.db import connections
 

@@ -406,3 +406,15 @@ def invited_link(world, password: str = "A-fresh-passphrase-2026") -> dict:
         "token": default_token_generator.make_token(user),
         "password": password,
     }
+
+
+def built_dmc(world, part: str = "open", *, build: bool = True):
+    """A DMC report of the whole trial asked for by the unblinded statistician: built (its
+    PDF made, as the job would) or, with build False, still queued."""
+    from core.channels import Channel
+    from reports.dmc import dmc_report_build, dmc_report_request
+
+    asked = dmc_report_request(
+        trial=world.trial, actor=world.stats_unblind, channel=Channel.COMMAND, part=part
+    )
+    return dmc_report_build(asked.pk) if build else asked

@@ -394,6 +394,19 @@ def exports(world, n: int) -> None:
         )
 
 
+def dmc_reports(world, n: int) -> None:
+    """DMC reports asked for by the unblinded statistician, open and closed (left queued)."""
+    from reports.dmc import dmc_report_request
+
+    for i in range(n):
+        dmc_report_request(
+            trial=world.trial,
+            actor=world.stats_unblind,
+            channel=Channel.COMMAND,
+            part="closed" if i % 2 else "open",
+        )
+
+
 def site_steps(world, n: int) -> None:
     """Status steps of proposed sites approved and then activated."""
     for _ in range(n):
@@ -594,6 +607,16 @@ LISTS: dict[str, Listing] = {
         lambda w: f"/statistics/lists/{w._list.pk}/export.csv", list_of_length, ("stats.unblind",)
     ),
     "lock": Listing(fixed("/lock/"), families, ("manager", "stats.blind")),
+    "dmc-reports": Listing(fixed("/reports/dmc/"), dmc_reports, ("manager", "stats.unblind")),
+    "api-dmc-reports": Listing(
+        fixed("/api/v1/reports/dmc/"), dmc_reports, ("manager", "stats.unblind"), True
+    ),
+    "report-consort-listing": Listing(
+        fixed("/reports/consort/assessed/"), screenings, ("manager", "coord.buc")
+    ),
+    "api-report-consort-listing": Listing(
+        fixed("/api/v1/reports/consort/assessed/"), screenings, ("manager", "coord.buc"), True
+    ),
     "exports": Listing(fixed("/exports/"), exports, ("stats.blind", "stats.unblind")),
     "audit-review": Listing(fixed("/audit/?actor=coord.buc"), families, ("manager", "monitor.buc")),
     "audit-export": Listing(
@@ -636,6 +659,7 @@ LISTS: dict[str, Listing] = {
 }
 
 # Routes that show one record, a form, or a fixed amount, with what they show instead.
+REPORT = "a report of figures: its queries are the same for 3 and 30 families (tests/reports)"
 NOT_LISTS: dict[str, str] = {
     "login": "the sign-in form",
     "logout": "signs out",
@@ -675,6 +699,33 @@ NOT_LISTS: dict[str, str] = {
     "password-reset": "a form",
     "password-set": "a form",
     "api-export-download": "one bundle's file",
+    "reports": "the list of the reports (fixed)",
+    "report-consort": REPORT,
+    "report-consort-svg": REPORT,
+    "report-consort-pdf": REPORT,
+    "report-recruitment": REPORT,
+    "report-recruitment-svg": REPORT,
+    "report-quality": REPORT,
+    "report-balance": REPORT,
+    "report-safety": REPORT,
+    "report-outcome": REPORT,
+    "api-report-consort": REPORT,
+    "api-report-consort-csv": REPORT,
+    "api-report-recruitment": REPORT,
+    "api-report-recruitment-csv": REPORT,
+    "api-report-quality": REPORT,
+    "api-report-quality-csv": REPORT,
+    "api-report-balance": REPORT,
+    "api-report-balance-csv": REPORT,
+    "api-report-safety": REPORT,
+    "api-report-safety-csv": REPORT,
+    "api-report-outcome": REPORT,
+    "api-report-outcome-csv": REPORT,
+    "dmc-report-create": "asks for a DMC report (a form post)",
+    "dmc-report": "one DMC report job's progress",
+    "dmc-report-download": "one DMC report's PDF",
+    "api-dmc-report": "one DMC report job's progress",
+    "api-dmc-report-download": "one DMC report's PDF",
     "export": "one export job's progress",
     "export-download": "one bundle's file",
     "api-not-done": "an action",

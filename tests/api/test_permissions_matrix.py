@@ -27,6 +27,7 @@ from ..access import (
     buc_allocation_id,
     buc_deviation,
     buc_freeze,
+    built_dmc,
     built_export,
     consent_body,
     consent_v1,
@@ -57,6 +58,9 @@ from ..trial.conftest import ELIGIBLE
 EVERYONE = everyone(200, signed_out=401)
 ONLY_MANAGER_WRITES = everyone(403, signed_out=401)
 SEES_BUC = sees(BUC_READERS, 200, signed_out=401)
+# Every account with a role in the trial reads the reports of its own sites.
+REPORT_READERS = only({r: 200 for r in ROLES if r and r != "outsider"}, signed_out=401)
+DMC_OPEN_READERS = {"manager", "stats.blind", "stats.unblind"}
 SEES_OXF = sees(OXF_READERS, 200, signed_out=401)
 
 
@@ -612,6 +616,87 @@ ENDPOINTS |= {
         lambda w: f"/api/v1/freezes/{buc_freeze(w).pk}/release/",
         lambda w: {"reason": "Cleaning done."},
         acts_on(BUC_READERS, {"manager": 200}, signed_out=401),
+    ),
+    "CONSORT report": ("get", lambda w: "/api/v1/reports/consort/", None, REPORT_READERS),
+    "CONSORT report CSV": ("get", lambda w: "/api/v1/reports/consort.csv", None, REPORT_READERS),
+    "CONSORT listing": (
+        "get",
+        lambda w: "/api/v1/reports/consort/randomised/",
+        None,
+        REPORT_READERS,
+    ),
+    "CONSORT listing by arm": (
+        "get",
+        lambda w: "/api/v1/reports/consort/allocated.RECONNECT/?site=BUC",
+        None,
+        REPORT_READERS | {"assessor.buc": 404, "stats.blind": 404},
+    ),
+    "recruitment report": ("get", lambda w: "/api/v1/reports/recruitment/", None, REPORT_READERS),
+    "recruitment report CSV": (
+        "get",
+        lambda w: "/api/v1/reports/recruitment.csv",
+        None,
+        REPORT_READERS,
+    ),
+    "data quality report": ("get", lambda w: "/api/v1/reports/quality/", None, REPORT_READERS),
+    "data quality report CSV": (
+        "get",
+        lambda w: "/api/v1/reports/quality.csv",
+        None,
+        REPORT_READERS,
+    ),
+    "balance report": ("get", lambda w: "/api/v1/reports/balance/", None, REPORT_READERS),
+    "balance report CSV": ("get", lambda w: "/api/v1/reports/balance.csv", None, REPORT_READERS),
+    "SAE summary": ("get", lambda w: "/api/v1/reports/safety/", None, REPORT_READERS),
+    "SAE summary CSV": ("get", lambda w: "/api/v1/reports/safety.csv", None, REPORT_READERS),
+    "primary outcome so far": (
+        "get",
+        lambda w: "/api/v1/reports/outcome/",
+        None,
+        only({"stats.unblind": 200}, signed_out=401),
+    ),
+    "primary outcome so far CSV": (
+        "get",
+        lambda w: "/api/v1/reports/outcome.csv",
+        None,
+        only({"stats.unblind": 200}, signed_out=401),
+    ),
+    "DMC report list": ("get", lambda w: "/api/v1/reports/dmc/", None, EVERYONE),
+    "ask for the open DMC report": (
+        "post",
+        lambda w: "/api/v1/reports/dmc/",
+        lambda w: {"part": "open"},
+        only({"manager": 202, "stats.blind": 202, "stats.unblind": 202}, signed_out=401),
+    ),
+    "ask for the closed DMC report": (
+        "post",
+        lambda w: "/api/v1/reports/dmc/",
+        lambda w: {"part": "closed"},
+        only({"stats.unblind": 202}, signed_out=401),
+    ),
+    "an open DMC report": (
+        "get",
+        lambda w: f"/api/v1/reports/dmc/{built_dmc(w, build=False).pk}/",
+        None,
+        sees(DMC_OPEN_READERS, 200, signed_out=401),
+    ),
+    "a closed DMC report": (
+        "get",
+        lambda w: f"/api/v1/reports/dmc/{built_dmc(w, 'closed', build=False).pk}/",
+        None,
+        sees({"stats.unblind"}, 200, signed_out=401),
+    ),
+    "download an open DMC report": (
+        "get",
+        lambda w: f"/api/v1/reports/dmc/{built_dmc(w).pk}/download/",
+        None,
+        sees(DMC_OPEN_READERS, 200, signed_out=401),
+    ),
+    "download a closed DMC report": (
+        "get",
+        lambda w: f"/api/v1/reports/dmc/{built_dmc(w, 'closed').pk}/download/",
+        None,
+        sees({"stats.unblind"}, 200, signed_out=401),
     ),
     "export list": ("get", lambda w: "/api/v1/exports/", None, EVERYONE),
     "work list": ("get", lambda w: "/api/v1/worklist/", None, EVERYONE),

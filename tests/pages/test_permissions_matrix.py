@@ -22,6 +22,7 @@ from ..access import (
     allocation_url,
     buc_deviation,
     buc_freeze,
+    built_dmc,
     built_export,
     crf_family,
     crf_query,
@@ -47,6 +48,9 @@ SEES_MKN = SEES_OXF
 MANAGES_BUC = acts_on(BUC_READERS, {"manager": 200}, signed_out=302)
 MANAGES_OXF = acts_on(OXF_READERS, {"manager": 200}, signed_out=302)
 MANAGES_MKN = MANAGES_OXF
+# Every account with a role in the trial reads the reports of its own sites.
+REPORT_READERS = only({r: 200 for r in ROLES if r and r != "outsider"}, signed_out=302)
+DMC_OPEN_READERS = {"manager", "stats.blind", "stats.unblind"}
 
 
 @pytest.fixture
@@ -390,6 +394,71 @@ PAGES = {
         None,
         sees({"stats.unblind"}, 200, signed_out=302),
     ),
+    "reports": ("get", lambda w: "/reports/", None, REPORT_READERS),
+    "CONSORT diagram": ("get", lambda w: "/reports/consort/", None, REPORT_READERS),
+    "CONSORT diagram, one site": (
+        "get",
+        lambda w: "/reports/consort/?site=BUC&from=2020-01-01",
+        None,
+        {**REPORT_READERS, "stats.blind": 200, "stats.unblind": 200},
+    ),
+    "CONSORT SVG": ("get", lambda w: "/reports/consort.svg", None, REPORT_READERS),
+    "CONSORT PDF": ("get", lambda w: "/reports/consort.pdf", None, REPORT_READERS),
+    "CONSORT listing": ("get", lambda w: "/reports/consort/randomised/", None, REPORT_READERS),
+    "CONSORT listing by arm": (
+        "get",
+        lambda w: "/reports/consort/allocated.RECONNECT/?site=BUC",
+        None,
+        REPORT_READERS | {"assessor.buc": 404, "stats.blind": 404},
+    ),
+    "recruitment": ("get", lambda w: "/reports/recruitment/", None, REPORT_READERS),
+    "recruitment chart": ("get", lambda w: "/reports/recruitment.svg", None, REPORT_READERS),
+    "data quality": ("get", lambda w: "/reports/quality/", None, REPORT_READERS),
+    "baseline balance": ("get", lambda w: "/reports/balance/", None, REPORT_READERS),
+    "SAE summary": ("get", lambda w: "/reports/safety/", None, REPORT_READERS),
+    "primary outcome so far": (
+        "get",
+        lambda w: "/reports/outcome/",
+        None,
+        only({"stats.unblind": 200}, signed_out=302),
+    ),
+    "DMC reports": ("get", lambda w: "/reports/dmc/", None, REPORT_READERS),
+    "ask for the open DMC report": (
+        "post",
+        lambda w: "/reports/dmc/new/",
+        lambda w: {"part": "open"},
+        only({"manager": 302, "stats.blind": 302, "stats.unblind": 302}, signed_out=302),
+    ),
+    "ask for the closed DMC report": (
+        "post",
+        lambda w: "/reports/dmc/new/",
+        lambda w: {"part": "closed"},
+        only({"stats.unblind": 302}, signed_out=302),
+    ),
+    "an open DMC report": (
+        "get",
+        lambda w: f"/reports/dmc/{built_dmc(w, build=False).pk}/",
+        None,
+        sees(DMC_OPEN_READERS, 200, signed_out=302),
+    ),
+    "a closed DMC report": (
+        "get",
+        lambda w: f"/reports/dmc/{built_dmc(w, 'closed', build=False).pk}/",
+        None,
+        sees({"stats.unblind"}, 200, signed_out=302),
+    ),
+    "download an open DMC report": (
+        "get",
+        lambda w: f"/reports/dmc/{built_dmc(w).pk}/download/",
+        None,
+        sees(DMC_OPEN_READERS, 200, signed_out=302),
+    ),
+    "download a closed DMC report": (
+        "get",
+        lambda w: f"/reports/dmc/{built_dmc(w, 'closed').pk}/download/",
+        None,
+        sees({"stats.unblind"}, 200, signed_out=302),
+    ),
     "admin": ("get", lambda w: "/admin/", None, {r: 302 for r in ROLES} | {"manager": 200}),
     "API docs": ("get", lambda w: "/api/docs/", None, SIGNED_IN | {None: 401}),
 }
@@ -415,12 +484,13 @@ def test_every_page_route_is_in_the_matrix(world):
     from crf.urls import urlpatterns as crf_pages
     from dataset.urls import urlpatterns as dataset_pages
     from randomisation.urls import urlpatterns as randomisation_pages
+    from reports.urls import urlpatterns as report_pages
     from review.urls import urlpatterns as audit_pages
     from sites.urls import urlpatterns as site_pages
     from trial.urls import urlpatterns as trial_pages
     from worklist.urls import urlpatterns as worklist_pages
 
-    covered = {resolve(url(world)).url_name for _m, url, _b, _e in PAGES.values()}
+    covered = {resolve(url(world).split("?")[0]).url_name for _m, url, _b, _e in PAGES.values()}
     routes = {
         p.name
         for p in [
@@ -430,6 +500,7 @@ def test_every_page_route_is_in_the_matrix(world):
             *randomisation_pages,
             *crf_pages,
             *dataset_pages,
+            *report_pages,
             *worklist_pages,
         ]
     }
