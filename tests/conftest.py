@@ -1,8 +1,8 @@
 """Fixtures shared by the suite, and the rules for tests that need real services.
 
-Tests marked `postgres`, `redis`, `browser` or `r` are skipped (and the run says so) where
-that service is missing. CI sets REQUIRE_POSTGRES, REQUIRE_REDIS and REQUIRE_BROWSER (and
-REQUIRE_R when r-base-core installs), and then any such skip fails the run.
+Tests marked `postgres`, `redis`, `browser`, `r` or `pdf` are skipped (and the run says so)
+where that service is missing. CI sets REQUIRE_POSTGRES, REQUIRE_REDIS, REQUIRE_BROWSER and
+REQUIRE_PDF (and REQUIRE_R when r-base-core installs), and then any such skip fails the run.
 """
 
 import copy
@@ -46,11 +46,17 @@ def _r_missing() -> str | None:
     return None if shutil.which("Rscript") else "Rscript is missing (apt-get install r-base-core)"
 
 
+def _poppler_missing() -> str | None:
+    found = shutil.which("pdftotext") and shutil.which("pdftoppm")
+    return None if found else "pdftotext or pdftoppm is missing (apt-get install poppler-utils)"
+
+
 NEEDS = {
     "postgres": ("REQUIRE_POSTGRES", None if ON_POSTGRES else "DATABASE_URL is not PostgreSQL"),
     "redis": ("REQUIRE_REDIS", None if HAS_BROKER else "CELERY_BROKER_URL is unset"),
     "browser": ("REQUIRE_BROWSER", _browser_missing()),
     "r": ("REQUIRE_R", _r_missing()),
+    "pdf": ("REQUIRE_PDF", _poppler_missing()),
 }
 
 

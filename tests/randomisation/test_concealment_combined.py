@@ -7,6 +7,8 @@ The pairs are made directly in the database, as if granted before the grant rule
 them (tests/sites/test_blinding_grants.py): concealment must hold for them even so."""
 
 import io
+import shutil
+import subprocess
 import zipfile
 from datetime import timedelta
 
@@ -38,6 +40,7 @@ ARM_TEXTS = ["RECONNECT", "USUAL", "Usual care", 'data-testid="arm"']
 MARKERS = ["sessions_", "LEAK-REASON-7Q", "LEAK-QUERY-7Q"]
 EMAIL_MARKERS = [*ARM_TEXTS, *MARKERS, "Intervention receipt", "Service use"]
 
+PDFTOTEXT = shutil.which("pdftotext")
 BLINDED = sorted(BLINDED_ROLES)
 PAIRS = sorted(
     {
@@ -120,8 +123,22 @@ def body(response) -> str:
             return "\n".join(
                 bundle.read(name).decode("utf-8", errors="replace") for name in bundle.namelist()
             )
+        if response.get("Content-Type") == "application/pdf":
+            return pdf_text(data)
         return data.decode()
+    if response.get("Content-Type") == "application/pdf":
+        return pdf_text(response.content)
     return response.content.decode()
+
+
+def pdf_text(data: bytes) -> str:
+    """A PDF's text, as a reader would see it (poppler's pdftotext): its streams are
+    compressed, so the bytes themselves would hide a leak. Without poppler (CI installs
+    it) the PDFs are left to tests/reports/test_dmc.py, which then says it skipped."""
+    if not PDFTOTEXT:
+        return ""
+    found = subprocess.run([PDFTOTEXT, "-q", "-", "-"], input=data, capture_output=True, check=True)
+    return found.stdout.decode("utf-8", errors="replace")
 
 
 def walk(world, user, allocation) -> dict[str, str]:
