@@ -68,5 +68,5 @@ def test_the_unblinded_statistician_makes_the_closed_dmc_report_and_opens_it(
         check=True,
     )
     image = Image.open(tmp_path / "page.png").convert("L")
-    dark = sum(1 for value in image.getdata() if value < 200)
+    dark = sum(image.histogram()[:200])
     assert dark > image.width * image.height * 0.005, "the first page is blank"
