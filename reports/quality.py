@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db.models.functions import Abs, TruncDate
 from django.utils import timezone
 
 from crf.models import FormDefinition, NotDone, Response
@@ -162,6 +162,41 @@ def _stopped(scope: ReportScope) -> Q:
     return stopped
 
 
+def _read_consents(families: list[Family], scope: ReportScope) -> None:
+    """Give each family its trial (read once, not once a family) and its consents and
+    withdrawals, in one query each, where `family.consents.all()` and
+    `.withdrawals.all()` find them: what prefetch_related does, without the queryset it
+    builds for every family (a fifth of a second for a few hundred families)."""
+    ids = [f.pk for f in families]
+    consents: dict[int, list] = defaultdict(list)
+    for consent in (
+        ConsentRecord.objects.filter(family_id__in=ids)
+        .only("family_id", "version_id", "consent_date", "answers")
+        .order_by()
+    ):
+        consents[consent.family_id].append(consent)
+    withdrawals: dict[int, list] = defaultdict(list)
+    for withdrawal in (
+        Withdrawal.objects.filter(family_id__in=ids)
+        .only("family_id", "level", "withdrawal_date")
+        .order_by()
+    ):
+        withdrawals[withdrawal.family_id].append(withdrawal)
+    for family in families:
+        family.trial = scope.trial
+        family._prefetched_objects_cache = {
+            "consents": consents[family.pk],
+            "withdrawals": withdrawals[family.pk],
+        }
+
+
+def _by_visit(visits: list, number) -> Case:
+    """A number for each visit of the schedule, by the response's visit (None for others)."""
+    return Case(
+        *(When(visit=v.key, then=Value(number(v))) for v in visits), output_field=IntegerField()
+    )
+
+
 def _by_slot(rows, keys=("family__site_id", "visit", "form")) -> dict[tuple, dict]:
     return {tuple(row[k] for k in keys): row for row in rows}
 
@@ -205,17 +240,20 @@ def quality_of(scope: ReportScope) -> Quality:
     }
 
     # Complete responses per site, visit and form (any-time forms too, for verification).
+    # Out of window: the days from randomisation to the form's date, d, outside [lo, hi],
+    # that is |2d - (lo + hi)| > hi - lo: the days computed once a row, not four times.
     days = DayNumber("dated_on") - DayNumber(TruncDate(family_at))
-    outside = Q(pk__in=[])
+    centre = _by_visit(visits, lambda v: 2 * v.day - v.before + v.after)
+    width = _by_visit(visits, lambda v: v.before + v.after)
+    outside = Q(off_window__gt=0)
     unopened, closed = Q(pk__in=[]), Q(pk__in=[])
     for cut in cuts:
         v = cut.visit
-        outside |= Q(visit=v.key) & (Q(days__lt=v.day - v.before) | Q(days__gt=v.day + v.after))
         unopened |= Q(visit=v.key) & cut.q_unopened(family_at)
         closed |= Q(visit=v.key) & cut.q_closed(family_at)
     responses = _by_slot(
         Response.objects.filter(randomised_in(scope, "family__"), status__in=DONE, form__in=shown)
-        .annotate(days=days)
+        .annotate(off_window=Abs(2 * days - centre) - width)
         .values("family__site_id", "visit", "form")
         .annotate(
             complete=Count("family_id"),
@@ -249,22 +287,9 @@ def quality_of(scope: ReportScope) -> Quality:
         Family.objects.filter(randomised_in(scope) & _stopped(scope))
         .annotate(randomised_at=F(at))
         .only("trial_id", "site_id")
-        .prefetch_related(
-            Prefetch(
-                "consents",
-                ConsentRecord.objects.only(
-                    "family_id", "version_id", "consent_date", "answers"
-                ).order_by(),
-            ),
-            Prefetch(
-                "withdrawals",
-                Withdrawal.objects.only("family_id", "level", "withdrawal_date").order_by(),
-            ),
-        )
         .order_by()
     )
-    for family in gated:  # the one trial, its definition read once, not once a family
-        family.trial = scope.trial
+    _read_consents(gated, scope)
     ids = [f.pk for f in gated]
     slots = ("family_id", "visit", "form")
     collected = set(
