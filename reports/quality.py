@@ -143,22 +143,21 @@ def _stopped(scope: ReportScope) -> Q:
     """Families whose consent or withdrawal may stop some data source on the report's day:
     the few read one by one through the collection rule. Every other family may give
     every source (no withdrawal; a current consent, yes to every item that opens a source;
-    no re-consent due)."""
+    no re-consent due). Each test is a list of families read once (not a check a family),
+    so the database hashes it."""
     config, day = scope.config, scope.on
     required = {f"answers__{i.key}": True for i in config.consent_items if i.required}
-    current = ConsentRecord.objects.filter(family=OuterRef("pk"), consent_date__lte=day, **required)
+    current = ConsentRecord.objects.filter(consent_date__lte=day, **required).order_by()
     # One current consent that says yes to every item that opens a source: a family whose
     # yeses are spread over several consents is read one by one too, and found allowed.
     gates = {f"answers__{i.key}": True for i in config.consent_items if i.gates}
-    may = Q(Exists(current.filter(**gates)))
-    withdrawn = Withdrawal.objects.filter(family=OuterRef("pk"), withdrawal_date__lte=day)
-    stopped = ~may | Q(Exists(withdrawn))
+    may = Q(pk__in=current.filter(**gates).values("family_id"))
+    withdrawn = Withdrawal.objects.filter(withdrawal_date__lte=day).order_by()
+    stopped = ~may | Q(pk__in=withdrawn.values("family_id"))
     for site_id, version in versions_in_effect(scope.site_ids, day).items():
         if version is not None and version.reconsent_required:
-            on_version = ConsentRecord.objects.filter(
-                family=OuterRef("pk"), version=version, **required
-            )
-            stopped |= Q(site_id=site_id) & ~Q(Exists(on_version))
+            on_version = ConsentRecord.objects.filter(version=version, **required).order_by()
+            stopped |= Q(site_id=site_id) & ~Q(pk__in=on_version.values("family_id"))
     return stopped
 
 
