@@ -10,21 +10,22 @@ and counts shown; the running totals count every family randomised before a mont
 target is a running total), and progress and the projection are as at today.
 
 Queries are bounded whatever the number of families or sites: one GROUP BY each for
-referrals, first consents and randomisations, one list of (referral date, randomisation
-time) pairs, and one count of the trial's sites."""
+referrals, first consents (a consent with none earlier for the family: an anti-join, not a
+subquery per family) and randomisations, one count of families by site and days waited, and
+one count of the trial's sites."""
 
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 
-from django.db.models import Count, DateField, OuterRef, Q, Subquery
-from django.db.models.functions import TruncMonth
-from django.utils import timezone
+from django.db.models import Count, DateField, Exists, F, OuterRef, Q
+from django.db.models.functions import TruncDate, TruncMonth
 
 from randomisation.models import Allocation
 from sites.models import Site
-from trial.models import ConsentRecord, Family, ScreeningRecord
+from trial.models import ConsentRecord, ScreeningRecord
 
 from .chart import Point, chart_description, cumulative_chart
 from .projection import (
@@ -40,7 +41,7 @@ from .projection import (
     projection_in_words,
 )
 from .scope import ReportScope
-from .summary import described
+from .summary import quantile
 
 ALL = "all"
 BEHIND_RULE = (
@@ -52,6 +53,7 @@ CSV_HEADER = (
     "site", "month", "referrals", "eligible", "consented", "randomised",
     "cumulative randomised", "target by the end of the month",
 )  # fmt: skip
+SITE_MONTHS_AT_MOST = 10  # more sites: their months are read one site at a time
 NO_PLAN = (
     "The trial definition has no recruitment plan, so there are no targets and no projected "
     "completion date: the counts are shown without them."
@@ -145,6 +147,17 @@ class Recruitment:
         return (*self.sites, self.overall) if len(self.sites) > 1 else self.sites
 
     @property
+    def month_parts(self) -> tuple[Part, ...]:
+        """The parts whose months are tabled: every part for a few sites; for many, all the
+        sites' only (each site's months are the same page for that site, and the CSV)."""
+        return self.parts if len(self.sites) <= SITE_MONTHS_AT_MOST else (self.overall,)
+
+    @property
+    def behind(self) -> tuple[Part, ...]:
+        """The sites behind target."""
+        return tuple(p for p in self.sites if p.progress and p.progress.behind)
+
+    @property
     def any_behind(self) -> bool:
         return any(p.progress and p.progress.behind for p in self.sites)
 
@@ -234,21 +247,23 @@ def _counted(scope: ReportScope) -> Cells:
         .order_by()
     )
     _add(cells, referrals, "site_id")
-    first = (
-        ConsentRecord.objects.filter(family=OuterRef("pk"))
-        .order_by("consent_date")
-        .values("consent_date")[:1]
+    earlier = ConsentRecord.objects.filter(
+        family=OuterRef("family"), consent_date__lt=OuterRef("consent_date")
     )
     consented = (
-        Family.objects.filter(trial=scope.trial, site_id__in=scope.site_ids)
-        .annotate(first=Subquery(first, output_field=DateField()))
-        .filter(scope.dates("first"), first__isnull=False)
-        .annotate(month=TruncMonth("first"))
-        .values("site_id", "month")
-        .annotate(consented=Count("id"))
+        ConsentRecord.objects.filter(
+            scope.dates("consent_date"),
+            family__trial=scope.trial,
+            family__site_id__in=scope.site_ids,
+        )
+        .filter(~Exists(earlier))
+        .annotate(month=TruncMonth("consent_date"))
+        .values("family__site_id", "month")
+        # Two consents on a family's first day are one family.
+        .annotate(consented=Count("family_id", distinct=True))
         .order_by()
     )
-    _add(cells, consented, "site_id")
+    _add(cells, consented, "family__site_id")
     day = "randomised_at__date"
     recent = Q(**{f"{day}__gt": scope.on - timedelta(days=WINDOW_DAYS), f"{day}__lte": scope.on})
     randomised = (
@@ -272,23 +287,45 @@ def _allocations(scope: ReportScope):
     ).order_by()
 
 
-def _waits_by_site(scope: ReportScope) -> dict[int, list[int]]:
-    pairs = (
+def _waits_by_site(scope: ReportScope) -> dict[int, dict[int, int]]:
+    """Families by site and days waited: counted in SQL, so one short row per site and
+    wait rather than one per family."""
+    waited = F("family__screening__referral_date")
+    counted = (
         _allocations(scope)
         .filter(scope.dates("randomised_at__date"), family__screening__isnull=False)
-        .values_list("family__site_id", "family__screening__referral_date", "randomised_at")
+        .annotate(days=TruncDate("randomised_at") - waited)
+        .values_list("family__site_id", "days")
+        .annotate(n=Count("id"))
     )
-    found: dict[int, list[int]] = defaultdict(list)
-    for site_id, referred, randomised_at in pairs:
-        found[site_id].append((timezone.localdate(randomised_at) - referred).days)
+    found: dict[int, dict[int, int]] = defaultdict(dict)
+    for site_id, days, n in counted:
+        days = days.days if isinstance(days, timedelta) else int(days)
+        found[site_id][days] = found[site_id].get(days, 0) + n
     return found
 
 
 def waits_of(days: list[int]) -> Waits:
     """The days' median, inclusive quartiles, shortest and longest."""
-    d = described(days)
-    low, high = min(days, default=None), max(days, default=None)
-    return Waits(n=d.n, median=d.median, q1=d.q1, q3=d.q3, minimum=low, maximum=high)
+    if not days:
+        return Waits(n=0)
+    ordered = sorted(days)
+    return Waits(
+        n=len(ordered),
+        median=quantile(ordered, 0.5),
+        q1=quantile(ordered, 0.25),
+        q3=quantile(ordered, 0.75),
+        minimum=ordered[0],
+        maximum=ordered[-1],
+    )
+
+
+def _waited(counts: Iterator[dict[int, int]]) -> Waits:
+    days: list[int] = []
+    for found in counts:
+        for wait, n in found.items():
+            days.extend([wait] * n)
+    return waits_of(days)
 
 
 # -- the report -----------------------------------------------------------------------
@@ -355,22 +392,38 @@ class _Found:
     scope: ReportScope
     plan: Plan | None
     cells: Cells
-    waits: dict[int, list[int]]
+    waits: dict[int, dict[int, int]]
     months: list[date]
+
+    @cached_property
+    def by_site(self) -> dict[int, dict[date, dict[str, int]]]:
+        found: dict[int, dict[date, dict[str, int]]] = defaultdict(dict)
+        for (site_id, month), cell in self.cells.items():
+            found[site_id][month] = cell
+        return found
 
     def part(self, code: str, name: str, site_ids: set[int], target: int) -> Part:
         """One site's figures, or several sites' summed."""
         plan, on = self.plan, self.scope.on
-        by_month: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
-        for (site_id, month), cell in self.cells.items():
-            if site_id in site_ids:
-                for key, n in cell.items():
-                    by_month[month][key] += n
+        if len(site_ids) == 1:
+            by_month = self.by_site.get(next(iter(site_ids)), {})
+        else:
+            by_month = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
+            for site_id in site_ids:
+                for month, cell in self.by_site.get(site_id, {}).items():
+                    summed = by_month[month]
+                    for key, n in cell.items():
+                        summed[key] += n
         every = {key: sum(m[key] for m in by_month.values()) for key in FIELDS}
-        rows = []
+        # The running total counts every month with a randomisation, shown or not.
+        ever = sorted((at, m["ever"]) for at, m in by_month.items())
+        rows, cumulative, i, this_month = [], 0, 0, month_of(on)
+        empty = dict.fromkeys(FIELDS, 0)
         for month in self.months:
-            counts = by_month.get(month) or dict.fromkeys(FIELDS, 0)
-            cumulative = sum(m["ever"] for at, m in by_month.items() if at <= month)
+            while i < len(ever) and ever[i][0] <= month:
+                cumulative += ever[i][1]
+                i += 1
+            counts = by_month.get(month) or empty
             rows.append(
                 Month(
                     month=month,
@@ -378,7 +431,7 @@ class _Found:
                     eligible=counts["eligible"],
                     consented=counts["consented"],
                     randomised=counts["randomised"],
-                    cumulative=cumulative if month <= month_of(on) else None,
+                    cumulative=cumulative if month <= this_month else None,
                     target=_target_by(plan, target, month_end(month)),
                 )
             )
@@ -388,8 +441,8 @@ class _Found:
             expected = planned_by(on, start=plan.start, end=plan.end, target=target)
             behind = is_behind(every["to_date"], expected)
             progress = Progress(every["to_date"], target, round(expected, 1), behind)
-        days = [d for s in site_ids for d in self.waits.get(s, [])]
-        return Part(code, name, tuple(rows), totals, progress, waits_of(days))
+        waits = _waited(self.waits.get(s, {}) for s in site_ids)
+        return Part(code, name, tuple(rows), totals, progress, waits)
 
 
 def _target_by(plan: Plan | None, target: int, day: date) -> float | None:

@@ -25,6 +25,12 @@ def _downloads(scope) -> dict[str, str]:
     }
 
 
+def _site_query(scope) -> str:
+    """The filter's query for a link to one site's months, ending `site=` for its code."""
+    dates = {k: v for k, v in scope.filters().items() if k != "site"}
+    return urlencode({**dates, "site": ""})
+
+
 @login_required
 @require_GET
 def recruitment_page(request):
@@ -37,6 +43,7 @@ def recruitment_page(request):
         "filter": shown,
         "filter_dates": DATES,
         "downloads": _downloads(scope),
+        "site_query": _site_query(scope),
     }
     return render(request, PAGE, context)
 
