@@ -18,9 +18,10 @@ conditions behind the numbers (`family_rules`, `screening_rule`) are the listing
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Generic, TypeVar
 from urllib.parse import urlencode
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.urls import reverse
 
 from crf.models import FormDefinition, NotDone, Response, ResponseStatus
@@ -49,11 +50,11 @@ CHILD_AGE_TEXT = "The child's age (or gestation) is outside the trial's range"
 def screenings(scope: ReportScope) -> QuerySet[ScreeningRecord]:
     """The referrals assessed for eligibility, each marked whether its family was randomised
     (an allocation in the current mode)."""
-    randomised = Allocation.objects.filter(family__screening=OuterRef("pk"), mode=scope.mode)
+    randomised = Allocation.objects.filter(mode=scope.mode).values("family__screening_id")
     return (
         ScreeningRecord.objects.filter(trial=scope.trial, site_id__in=scope.site_ids)
         .filter(scope.dates("referral_date"))
-        .annotate(randomised=Exists(randomised))
+        .annotate(randomised=ExpressionWrapper(Q(pk__in=randomised), output_field=BooleanField()))
     )
 
 
@@ -86,8 +87,11 @@ def allocations(scope: ReportScope) -> QuerySet[Allocation]:
     ).filter(scope.dates("family__screening__referral_date"))
 
 
-def _has(queryset) -> Exists:
-    return Exists(queryset.filter(family=OuterRef("family_id")))
+def _in(queryset) -> Q:
+    """The allocation's family has a row in `queryset`: the rows read once (and hashed), not
+    looked for once per family, which on PostgreSQL also keeps the plan cheap enough not to be
+    compiled (JIT compiling a plan with a probe per family cost more than running it)."""
+    return Q(family_id__in=queryset.values("family_id"))
 
 
 def _session_keys(scope: ReportScope) -> list[str]:
@@ -102,53 +106,121 @@ def _session_keys(scope: ReportScope) -> list[str]:
     return sorted(keys)
 
 
+class Truth:
+    """A family's fact as a truth value that combines as a `Q` does (`&`, `|`, `~`), so that the
+    rules below read the same whether they filter families in SQL or count groups of them."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = bool(value)
+
+    def __and__(self, other: "Truth") -> "Truth":
+        return Truth(self.value and other.value)
+
+    def __or__(self, other: "Truth") -> "Truth":
+        return Truth(self.value or other.value)
+
+    def __invert__(self) -> "Truth":
+        return Truth(not self.value)
+
+    def __bool__(self) -> bool:
+        return self.value
+
+
+T = TypeVar("T", Q, Truth)
+
+
 @dataclass(frozen=True)
-class FamilyRules:
-    """The conditions on `allocations()` behind the numbers after randomisation."""
+class Facts(Generic[T]):
+    """What the numbers after randomisation are made of, for one family: as conditions (`Q`)
+    or as the truth for a group of families (`Truth`)."""
 
-    ineligible: Q
-    withdrawn_at: dict[str, Q]  # level: withdrawn at it and at no wider level
-    withdrawn: Q
-    analysed: Q
-    not_done: Q
-    closed: Q  # the primary outcome's window has closed
-    lost: Q
-    not_due: Q
-    not_analysed: Q
-    missing: Q
-    sessions: Q  # at least one intervention session recorded
+    ineligible: T  # an eligibility protocol deviation
+    levels: dict[str, T]  # withdrew at this level (the definition's order, widest last)
+    done: T  # the primary outcome entered (complete or verified)
+    not_done: T  # the primary outcome marked not done
+    closed: T  # the primary outcome's window has closed
+    sessions: T  # at least one intervention session recorded
 
-    def received(self, arm: str, receipt_arm: str) -> Q:
+
+@dataclass(frozen=True)
+class FamilyRules(Generic[T]):
+    """The conditions behind the numbers after randomisation, made of `Facts`."""
+
+    always: T
+    ineligible: T
+    withdrawn_at: dict[str, T]  # level: withdrawn at it and at no wider level
+    withdrawn: T
+    analysed: T
+    not_done: T
+    closed: T
+    lost: T
+    not_due: T
+    not_analysed: T
+    missing: T
+    sessions: T
+
+    @classmethod
+    def of_facts(cls, facts: "Facts[T]", always: T, never: T) -> "FamilyRules[T]":
+        levels = list(facts.levels)
+        levels_after = {
+            key: [facts.levels[w] for w in levels[i + 1 :]] for i, key in enumerate(levels)
+        }
+        # Each family once, at the widest level it withdrew at.
+        withdrawn_at = {
+            key: facts.levels[key] & ~_any(wider, never)
+            if (wider := levels_after[key])
+            else facts.levels[key]
+            for key in levels
+        }
+        complete = facts.levels[levels[-1]] if levels else never
+        done, not_done, closed = facts.done, facts.not_done, facts.closed
+        not_due = ~done & ~closed & ~not_done & ~complete
+        return cls(
+            always=always,
+            ineligible=facts.ineligible,
+            withdrawn_at=withdrawn_at,
+            withdrawn=_any(list(facts.levels.values()), never),
+            analysed=done,
+            not_done=not_done,
+            closed=closed,
+            lost=~done & ~complete & (not_done | closed),
+            not_due=not_due,
+            not_analysed=~done,
+            missing=~done & ~not_due,
+            sessions=facts.sessions,
+        )
+
+    def received(self, arm: str, receipt_arm: str) -> T:
         return self.sessions if arm == receipt_arm else ~self.sessions
 
-    def of(self, kind: str, code: str = "") -> Q:
+    def of(self, kind: str, code: str = "") -> T:
         if kind in ("randomised", "allocated"):
-            return Q()
+            return self.always
         if kind == "withdrawn" and code:
             return self.withdrawn_at[code]
         return getattr(self, kind)
 
 
-def family_rules(scope: ReportScope, *, with_receipt: bool = False) -> FamilyRules:
+def _any(items: list[T], never: T) -> T:
+    if not items:
+        return never
+    found = items[0]
+    for item in items[1:]:
+        found = found | item
+    return found
+
+
+def family_facts(scope: ReportScope, *, with_receipt: bool = False) -> Facts[Q]:
+    """The facts as conditions on `allocations()`."""
     config = scope.config
     levels = [level.key for level in config.withdrawal_levels or []]
-    by_level = {key: _has(Withdrawal.objects.filter(level=key)) for key in levels}
-    # Each family once, at the widest level it withdrew at (the definition's last is widest).
-    withdrawn_at = {
-        key: Q(by_level[key])
-        & (
-            ~Q(_has(Withdrawal.objects.filter(level__in=wider)))
-            if (wider := levels[i + 1 :])
-            else Q()
-        )
-        for i, key in enumerate(levels)
-    }
-    complete = Q(by_level[levels[-1]]) if levels else NEVER
     outcome = config.reporting.primary_outcome
     visit = config.schedule.visit(outcome.visit) if outcome and config.schedule else None
     if outcome and visit:
-        done = Q(_has(Response.objects.filter(form=outcome.form, visit=visit.key, status__in=DONE)))
-        not_done = Q(_has(NotDone.objects.filter(form=outcome.form, visit=visit.key)))
+        done = _in(Response.objects.filter(form=outcome.form, visit=visit.key, status__in=DONE))
+        not_done = _in(NotDone.objects.filter(form=outcome.form, visit=visit.key))
         # The window closed when its last day (randomised + day + after) is before today.
         closed = Q(randomised_at__date__lt=scope.on - timedelta(days=visit.day + visit.after))
     else:
@@ -162,21 +234,20 @@ def family_rules(scope: ReportScope, *, with_receipt: bool = False) -> FamilyRul
         receipts = Response.objects.filter(
             any_session, form=config.reporting.receipt.form, status__in=DONE
         )
-        sessions = Q(_has(receipts))
-    not_due = ~done & ~closed & ~not_done & ~complete
-    return FamilyRules(
-        ineligible=Q(_has(ProtocolDeviation.objects.filter(kind="eligibility"))),
-        withdrawn_at=withdrawn_at,
-        withdrawn=Q(_has(Withdrawal.objects.filter(level__in=levels))),
-        analysed=done,
+        sessions = _in(receipts)
+    return Facts(
+        ineligible=_in(ProtocolDeviation.objects.filter(kind="eligibility")),
+        levels={key: _in(Withdrawal.objects.filter(level=key)) for key in levels},
+        done=done,
         not_done=not_done,
         closed=closed,
-        lost=~done & ~complete & (not_done | closed),
-        not_due=not_due,
-        not_analysed=~done,
-        missing=~done & ~not_due,
         sessions=sessions,
     )
+
+
+def family_rules(scope: ReportScope, *, with_receipt: bool = False) -> FamilyRules[Q]:
+    facts = family_facts(scope, with_receipt=with_receipt)
+    return FamilyRules.of_facts(facts, Q(), NEVER)
 
 
 # --- The report ----------------------------------------------------------------------------
@@ -370,39 +441,78 @@ def _enrolment(scope: ReportScope) -> list[ConsortBox]:
     ]
 
 
+def _counts(scope: ReportScope, *, with_receipt: bool) -> dict[str, dict[str, int]]:
+    """Each number after randomisation by arm ("" when pooled). The allocations grouped by
+    their facts (each fact read once per family, not once for every number it enters), every
+    number then summed from the groups by the same rules the listings filter with."""
+    facts = family_facts(scope, with_receipt=with_receipt)
+    named = {
+        "ineligible": facts.ineligible,
+        **{f"level{i}": q for i, q in enumerate(facts.levels.values())},
+        "done": facts.done,
+        "not_done": facts.not_done,
+        "closed": facts.closed,
+    }
+    read = {f"f_{name}": q for name, q in named.items() if q is not NEVER}
+    columns = (["arm"] if scope.by_arm else []) + list(read)
+    rows = (
+        allocations(scope)
+        .annotate(
+            **{key: ExpressionWrapper(q, output_field=BooleanField()) for key, q in read.items()}
+        )
+        .values(*columns)
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    levels = list(facts.levels)
+    found: dict[str, dict[str, int]] = {}
+    for row in rows:
+        truth = {name: Truth(bool(row.get(f"f_{name}"))) for name in named}
+        rules = FamilyRules.of_facts(
+            Facts(
+                ineligible=truth["ineligible"],
+                levels={key: truth[f"level{i}"] for i, key in enumerate(levels)},
+                done=truth["done"],
+                not_done=truth["not_done"],
+                closed=truth["closed"],
+                sessions=Truth(False),  # counted on its own, below
+            ),
+            Truth(True),
+            Truth(False),
+        )
+        measures = {
+            "allocated": rules.always,
+            "ineligible": rules.ineligible,
+            "withdrawn": rules.withdrawn,
+            **{f"withdrawn.{key}": rules.withdrawn_at[key] for key in levels},
+            "lost": rules.lost,
+            "analysed": rules.analysed,
+            "not_due": rules.not_due,
+            "missing": rules.missing,
+        }
+        got = found.setdefault(row["arm"] if scope.by_arm else "", {})
+        for name, holds in measures.items():
+            got[name] = got.get(name, 0) + (row["n"] if holds else 0)
+    # Sessions enter no other number: a query of their own (by arm only: see `_after`) keeps
+    # the receipts' read out of the grouped query, whose plan then stays cheap.
+    if facts.sessions is not NEVER and scope.by_arm:
+        with_sessions = allocations(scope).filter(facts.sessions).values("arm")
+        for row in with_sessions.annotate(n=Count("pk")).order_by():
+            found.setdefault(row["arm"], {})["sessions"] = row["n"]
+    return found
+
+
 def _after(scope: ReportScope) -> list[ConsortBox]:
     config = scope.config
     receipt = config.reporting.receipt if scope.by_arm else None
-    rules = family_rules(scope, with_receipt=receipt is not None)
     levels = [(level.key, level.label) for level in config.withdrawal_levels or []]
-    measures = {
-        "allocated": Q(),
-        "ineligible": rules.ineligible,
-        "withdrawn": rules.withdrawn,
-        **{f"withdrawn.{key}": rules.withdrawn_at[key] for key, _ in levels},
-        "lost": rules.lost,
-        "analysed": rules.analysed,
-        "not_due": rules.not_due,
-        "missing": rules.missing,
-    }
-    if receipt:
-        measures["sessions"] = rules.sessions
-    aggregates = {
-        f"m{i}": Count("pk", filter=rule) if rule else Count("pk")
-        for i, rule in enumerate(measures.values())
-    }
-    names = list(measures)
-    if scope.by_arm:
-        rows = allocations(scope).values("arm").annotate(**aggregates).order_by("arm")
-        found = {r["arm"]: {n: r[f"m{i}"] for i, n in enumerate(names)} for r in rows}
-        groups = [(code, label) for code, label in scope.arms.items()]
-    else:
-        totals = allocations(scope).aggregate(**aggregates)
-        found = {"": {n: totals[f"m{i}"] for i, n in enumerate(names)}}
-        groups = [("", "")]
+    found = _counts(scope, with_receipt=receipt is not None)
+    names = ["allocated", "ineligible", "withdrawn", "lost", "analysed", "not_due", "missing"]
+    names += ["sessions", *(f"withdrawn.{key}" for key, _ in levels)]
+    groups = list(scope.arms.items()) if scope.by_arm else [("", "")]
     boxes: list[ConsortBox] = []
     for arm, label in groups:
-        got = found.get(arm) or dict.fromkeys(names, 0)
+        got = {**dict.fromkeys(names, 0), **found.get(arm, {})}
         at = f".{arm}" if arm else ""
         lines: list[Figure] = []
         if receipt:
