@@ -4,13 +4,16 @@ visit's completed forms. Pooled over the arms for every viewer; split by arm as 
 for the closed report (`scope.closed`). The allocations by stratification factor level are
 closed only.
 
-Queries are bounded whatever the number of families: the columns' sizes and a coded field of
-the family are counted in SQL; each baseline form named is read once, only the answers and
-scores the table needs (one short row per completed response)."""
+Queries are bounded whatever the number of families, and the baseline responses are read in
+one pass whatever the number of forms named: one GROUP BY (form, arm, each value the table
+takes from them) counts the responses per distinct combination, from which the levels' counts
+and the numbers' summaries (exact: mean, SD, median and quartiles from each distinct value's
+count) follow. The same query on SQLite and PostgreSQL; no percentile function is needed. The
+columns' sizes and a coded field of the family are counted in SQL."""
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.fields.json import KT
@@ -24,7 +27,7 @@ from randomisation.models import Allocation
 from trial.schema import RECORD_FIELDS
 
 from .scope import ReportScope
-from .summary import described
+from .summary import described_counts
 
 ALL = "all"
 ALL_LABEL = "All families"
@@ -142,10 +145,11 @@ def _number(text) -> float | None:
         return None
 
 
-def _numbers(source, label, columns, values: dict[str, list[float]]) -> Characteristic:
+def _numbers(source, label, columns, counts: dict[str, Counter]) -> Characteristic:
+    """A number's summary per column, from its distinct values' counts."""
     summaries = []
     for column in columns:
-        d = described(values.get(column.key, []))
+        d = described_counts(counts.get(column.key, {}))
         summaries.append(
             Summary(
                 column=column.key,
@@ -266,16 +270,59 @@ def _family_field(scope, source, label, columns, split) -> Characteristic:
     return _levels(source, label, columns, codes.items(), counts, answered)
 
 
-def _form_rows(scope: ReportScope, form: str, paths: list[str], split: bool, visit: str):
-    """One short row per completed baseline response of the form: (arm?, *values)."""
+def _baseline(scope: ReportScope, forms: list[str], visit: str) -> QuerySet[Response]:
+    """The completed baseline responses of the forms, of the families in the report."""
+    return Response.objects.filter(
+        randomised_families(scope, VIA_RESPONSE), form__in=forms, visit=visit, status__in=DONE
+    ).order_by()
+
+
+def _read(scope: ReportScope, rows: list[_Row], split: bool, visit: str) -> "_Read":
+    """The forms' answers and scores the table needs, counted in one GROUP BY of their
+    completed baseline responses by form, arm and value: a number's distinct values with
+    their counts (from which its summary is exact), an answer's families per level."""
+    read = _Read()
+    if not rows:
+        return read
+    paths = list(dict.fromkeys(r.path for r in rows))
     arm = [f"{VIA_RESPONSE}arm"] if split else []
-    return (
-        Response.objects.filter(
-            randomised_families(scope, VIA_RESPONSE), form=form, visit=visit, status__in=DONE
-        )
-        .order_by()
-        .values_list(*arm, *paths)
+    grouped = (
+        _baseline(scope, list(dict.fromkeys(r.form for r in rows)), visit)
+        .values_list("form", *arm, *paths)
+        .annotate(n=Count("id"))
     )
+    for found in grouped:
+        form, n = found[0], found[-1]
+        keys = [ALL, found[1]] if split else [ALL]
+        got = dict(zip(paths, found[2:-1] if split else found[1:-1], strict=True))
+        for r in rows:
+            if r.form != form:
+                continue
+            if r.is_number:
+                number = _number(got[r.path])
+                if number is not None:
+                    for key in keys:
+                        read.numbers[r.source][key][number] += n
+                continue
+            levels = _level_keys(got[r.path])
+            if not levels:
+                continue
+            for key in keys:
+                read.answered[r.source][key] += n
+                for level in levels:
+                    read.counts[r.source][key][level] += n
+    return read
+
+
+@dataclass
+class _Read:
+    numbers: dict[str, dict[str, Counter]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(Counter))
+    )
+    counts: dict[str, dict[str, Counter]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(Counter))
+    )
+    answered: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
 
 @dataclass(frozen=True)
@@ -335,44 +382,19 @@ def balance_of(scope: ReportScope) -> Balance:
     columns = columns_of(scope, split=split)
     schedule = scope.config.schedule
     baseline = schedule.baseline if schedule else None
+    visit = baseline.key if baseline else ""
     definitions = current_definitions(scope.trial)
     rows = _rows_of(scope, definitions)
-    by_form: dict[str, list[_Row]] = defaultdict(list)
-    for row in rows:
-        if isinstance(row, _Row):
-            by_form[row.form].append(row)
-    # Each form read once, for every value the table takes from it.
-    numbers: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    counts: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
-    answered: dict[str, Counter] = defaultdict(Counter)
-    for form, wanted in by_form.items():
-        if baseline is None:
-            break
-        paths = list(dict.fromkeys(r.path for r in wanted))
-        for found in _form_rows(scope, form, paths, split, baseline.key):
-            keys = [ALL, found[0]] if split else [ALL]
-            got = dict(zip(paths, found[1:] if split else found, strict=True))
-            for r in wanted:
-                value = got[r.path]
-                if r.is_number:
-                    number = _number(value)
-                    if number is not None:
-                        for key in keys:
-                            numbers[r.source][key].append(number)
-                    continue
-                levels = _level_keys(value)
-                if not levels:
-                    continue
-                for key in keys:
-                    answered[r.source][key] += 1
-                    for level in levels:
-                        counts[r.source][key][level] += 1
+    wanted = [r for r in rows if isinstance(r, _Row)] if baseline else []
+    read = _read(scope, wanted, split, visit)
     characteristics = []
     for row in rows:
         if isinstance(row, tuple):
             characteristics.append(_family_field(scope, *row, columns, split))
         elif row.is_number:
-            characteristics.append(_numbers(row.source, row.label, columns, numbers[row.source]))
+            characteristics.append(
+                _numbers(row.source, row.label, columns, read.numbers[row.source])
+            )
         else:
             characteristics.append(
                 _levels(
@@ -380,15 +402,15 @@ def balance_of(scope: ReportScope) -> Balance:
                     row.label,
                     columns,
                     _choices(row.field),
-                    counts[row.source],
-                    answered[row.source],
+                    read.counts[row.source],
+                    read.answered[row.source],
                 )
             )
     return Balance(
         columns=columns,
         characteristics=tuple(characteristics),
         by_arm=split,
-        factor_levels=factor_levels_of(scope) if split else None,
+        factor_levels=factor_levels_of(scope, columns) if split else None,
     )
 
 
@@ -444,12 +466,12 @@ class FactorLevels:
                     yield [f"Allocated by {f.label.lower()}", lv.label, c.key, n]
 
 
-def factor_levels_of(scope: ReportScope) -> FactorLevels:
+def factor_levels_of(scope: ReportScope, columns: tuple[Column, ...] = ()) -> FactorLevels:
     """Allocations per arm at each level of each stratification factor, as the levels were
     used at randomisation; refused to anyone but the closed report's reader."""
     if not scope.closed:
         raise NotPermitted(CLOSED_ONLY)
-    columns = columns_of(scope, split=True)
+    columns = columns or columns_of(scope, split=True)
     factors = scope.config.randomisation.factors if scope.config.randomisation else []
     lookups = {f"level_{i}": KT(f"factor_values__{f.key}") for i, f in enumerate(factors)}
     counts: dict[int, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))

@@ -5,7 +5,7 @@ Quartiles are the inclusive ones (R's default, type 7): for n values sorted, the
 is read at position p (n - 1), interpolating between neighbours; so the median and quartiles
 of one value are that value."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from math import sqrt
 from statistics import fmean, stdev
@@ -45,6 +45,42 @@ def described(values: Iterable[float]) -> Described:
         median=quantile(ordered, 0.5),
         q1=quantile(ordered, 0.25),
         q3=quantile(ordered, 0.75),
+    )
+
+
+def described_counts(counts: Mapping[float, int]) -> Described:
+    """The same summary as `described`, from each distinct value's count (a GROUP BY's
+    answer): no list of every value is built."""
+    ordered = sorted((float(v), n) for v, n in counts.items() if n > 0)
+    total = sum(n for _, n in ordered)
+    if not total:
+        return Described(n=0, mean=None, sd=None, median=None, q1=None, q3=None)
+    mean = sum(v * n for v, n in ordered) / total
+    sd = None
+    if total > 1:
+        sd = sqrt(sum(n * (v - mean) ** 2 for v, n in ordered) / (total - 1))
+
+    def at(position: int) -> float:  # the value at a 0-based position in sorted order
+        seen = 0
+        for value, n in ordered:
+            seen += n
+            if position < seen:
+                return value
+        return ordered[-1][0]
+
+    def quantile_of(p: float) -> float:
+        position = p * (total - 1)
+        below = int(position)
+        low, high = at(below), at(min(below + 1, total - 1))
+        return low + (high - low) * (position - below)
+
+    return Described(
+        n=total,
+        mean=mean,
+        sd=sd,
+        median=quantile_of(0.5),
+        q1=quantile_of(0.25),
+        q3=quantile_of(0.75),
     )
 
 

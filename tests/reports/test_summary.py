@@ -1,12 +1,20 @@
 """The reports' descriptive statistics, as pure functions: closed forms and properties."""
 
+import random
 import statistics
+from collections import Counter
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reports.summary import described, difference_in_proportions, proportion, quantile
+from reports.summary import (
+    described,
+    described_counts,
+    difference_in_proportions,
+    proportion,
+    quantile,
+)
 
 values = st.lists(st.integers(min_value=-1000, max_value=1000), min_size=1, max_size=60)
 
@@ -70,3 +78,18 @@ def test_the_interval_holds_the_estimate_and_flips_with_the_arms(first, second):
     assert -1 <= d.estimate <= 1
     assert back.estimate == pytest.approx(-d.estimate)
     assert (back.low, back.high) == (pytest.approx(-d.high), pytest.approx(-d.low))
+
+
+def test_the_summary_from_counts_is_the_summary_of_the_values():
+    rng = random.Random(15)
+    for size in (1, 2, 3, 7, 40, 301):
+        values = [rng.choice([1.5, 2, 2, 3, 10, 11.25, 40]) for _ in range(size)]
+        counts = Counter(values)
+        want, got = described(values), described_counts(counts)
+        assert got.n == want.n
+        for name in ("mean", "sd", "median", "q1", "q3"):
+            a, b = getattr(want, name), getattr(got, name)
+            assert (a is None and b is None) or a == pytest.approx(b, rel=1e-12, abs=1e-12)
+    assert described_counts({}).n == 0 and described_counts({4.0: 0}).mean is None
+    one = described_counts({7: 1})
+    assert (one.mean, one.sd, one.median, one.q1, one.q3) == (7, None, 7, 7, 7)
