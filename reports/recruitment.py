@@ -153,11 +153,6 @@ class Recruitment:
         return self.parts if len(self.sites) <= SITE_MONTHS_AT_MOST else (self.overall,)
 
     @property
-    def behind(self) -> tuple[Part, ...]:
-        """The sites behind target."""
-        return tuple(p for p in self.sites if p.progress and p.progress.behind)
-
-    @property
     def any_behind(self) -> bool:
         return any(p.progress and p.progress.behind for p in self.sites)
 
