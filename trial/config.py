@@ -6,6 +6,7 @@ import yaml
 from core.errors import TrialError
 
 from .definition import validated
+from .eligibility import CHILD_AGE, CHILD_AGE_TEXT
 from .schema import TrialDefinition
 
 # Code that reads a trial's configuration names its type so.
@@ -40,7 +41,8 @@ def words_of(config: TrialDefinition) -> dict[str, dict[str, str]]:
         "legal_statuses": dict(config.legal_statuses or {}),
         "age_bands": {b.key: b.label for b in config.age_bands or []},
         "reasons": {**(config.decline_reasons or {}), **(config.other_reasons or {})},
-        "criteria": {c.key: c.text for c in config.eligibility.criteria}
+        "criteria": {CHILD_AGE: CHILD_AGE_TEXT}
+        | {c.key: c.text for c in config.eligibility.criteria}
         if config.eligibility
         else {},
         "visits": {v.key: v.label for v in config.schedule.visits} if config.schedule else {},

@@ -16,6 +16,7 @@ from core.schema import Flag, Key, Schema, Text, Whole
 
 FULL_TERM_DAYS = 280
 CHILD_AGE = "child_age"  # the failed "criterion" when the child's age or gestation is outside
+CHILD_AGE_TEXT = "The child's age (or gestation) is outside the trial's range"
 
 
 @dataclass(frozen=True)

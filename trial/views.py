@@ -154,10 +154,7 @@ def screening_detail(request, screening_id: int):
             "coordinator": coordinator,
             "config": config,
             "words": words_of(config),
-            "failed_text": next(
-                (c.text for c in config.eligibility.criteria if c.key == record.failed_criterion),
-                "",
-            ),
+            "failed_text": words_of(config)["criteria"].get(record.failed_criterion, ""),
         },
     )
 
