@@ -374,6 +374,12 @@ class Consort:
     def svg(self) -> str:
         return drawing.flow_svg(self.flow())
 
+    @property
+    def svg_for_print(self) -> str:
+        """The diagram without links: on paper (or in a PDF, away from the site) a listing's
+        address leads nowhere."""
+        return drawing.flow_svg(self.flow(href=lambda node: ""))
+
 
 def _labels(defined: dict[str, str], counts: dict[str, int]) -> list[tuple[str, str, int]]:
     """(code, label, count) for each reason counted: the definition's order, then others."""

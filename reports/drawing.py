@@ -32,7 +32,8 @@ def drawable(text: str) -> str:
 
 
 def _text(text: str) -> str:
-    return escape(drawable(text))
+    # A carriage return is read back as a line feed unless written as a reference.
+    return escape(drawable(text), {"\r": "&#13;"})
 
 
 def _attr(text: str) -> str:

@@ -27,6 +27,7 @@ decided (one approached, one consented, one consented with a live-mode allocatio
 """
 
 import json
+import re
 from datetime import timedelta
 from xml.etree import ElementTree
 
@@ -444,6 +445,15 @@ def test_the_pdf_download_is_a_pdf(world, known, page):
     response = page(world.manager).get("/reports/consort.pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+
+
+def test_the_printed_diagram_has_the_same_figures_without_links(world, known):
+    report = consort_of(scope_for(world, world.manager))
+    printed, shown = report.svg_for_print, report.svg
+    assert "<a " in shown and "<a " not in printed and "href" not in printed
+    count = re.compile(r"n&#160;=&#160;(\d+)")
+    assert count.findall(printed) == count.findall(shown)
+    ElementTree.fromstring(printed)
 
 
 @pytest.mark.parametrize(
