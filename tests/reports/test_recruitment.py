@@ -19,6 +19,8 @@ MKN (target 30, proposed): nothing.
 """
 
 import dataclasses
+import hashlib
+import re
 import xml.etree.ElementTree as ET
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -112,7 +114,19 @@ def at(day: date, hour=12, minute=0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
 
+def pin_plan(world) -> None:
+    """The trial's recruitment plan as these counts were made against (from 5 January 2026,
+    24 months, 150 families), whatever the shipped definition's start."""
+    source = re.sub(
+        r'(?m)^(    start: )"[0-9-]+"$', r'\1"2026-01-05"', world.trial.definition_source
+    )
+    world.trial.definition_source = source
+    world.trial.definition_sha256 = hashlib.sha256(source.encode()).hexdigest()
+    world.trial.save()
+
+
 def build_known(world) -> Known:
+    pin_plan(world)
     world.oxf.recruitment_target = 8
     world.oxf.save()
     k = Known(world)
