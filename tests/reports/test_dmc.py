@@ -152,6 +152,14 @@ def test_the_job_builds_the_open_pdf_and_the_ledger_holds_its_sha256(
     # Pooled, even though the unblinded statistician who made it may see the arms.
     assert [w for w in ARM_WORDS if w.lower() in text.lower()] == []
     assert CLOSED_MARK not in text
+    # Pooled because it is the open report, not because its reader is blinded; and no
+    # number is a link, which would lead nowhere on paper.
+    flat = " ".join(text.split())
+    assert "this is the open report" in flat and "you are blinded" not in flat
+    links = subprocess.run(
+        ["pdfinfo", "-url", str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    assert "Annotation" not in links, links
 
 
 @needs_pdftotext
