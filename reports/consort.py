@@ -26,7 +26,7 @@ from django.urls import reverse
 
 from crf.models import FormDefinition, NotDone, Response, ResponseStatus
 from randomisation.models import Allocation
-from trial.eligibility import CHILD_AGE
+from trial.config import words_of
 from trial.models import ProtocolDeviation, ScreeningOutcome, ScreeningRecord, Withdrawal
 
 from . import drawing
@@ -41,7 +41,6 @@ STAGES = {
     "follow_up": "Follow-up",
     "analysis": "Analysis",
 }
-CHILD_AGE_TEXT = "The child's age (or gestation) is outside the trial's range"
 
 
 # --- What each number counts ---------------------------------------------------------------
@@ -411,9 +410,8 @@ def _enrolment(scope: ReportScope) -> list[ConsortBox]:
             code = row[field] or UNRECORDED
             groups[kind][code] = groups[kind].get(code, 0) + row["n"]
     config = scope.config
-    criteria = {c.key: c.text for c in config.eligibility.criteria} if config.eligibility else {}
     defined = {
-        "not_eligible": {CHILD_AGE: CHILD_AGE_TEXT, **criteria},
+        "not_eligible": words_of(config)["criteria"],
         "declined": dict(config.decline_reasons or {}),
         "other": dict(config.other_reasons or {}),
     }

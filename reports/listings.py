@@ -15,11 +15,10 @@ from django.db.models import Case, CharField, QuerySet, Value, When
 from django.utils import timezone
 
 from core.schema import ARM_CODE_PATTERN, KEY_PATTERN
-from trial.eligibility import CHILD_AGE
+from trial.config import words_of
 from trial.models import ScreeningOutcome
 
 from .consort import (
-    CHILD_AGE_TEXT,
     UNRECORDED,
     allocations,
     family_rules,
@@ -139,11 +138,8 @@ def _screening_reason(scope: ReportScope, item: dict) -> str:
         return ""
     outcome, reason = item["outcome"], item["outcome_reason"]
     if outcome == ScreeningOutcome.NOT_ELIGIBLE:
-        criteria = (
-            {c.key: c.text for c in config.eligibility.criteria} if config.eligibility else {}
-        )
         failed = item["failed_criterion"]
-        text = CHILD_AGE_TEXT if failed == CHILD_AGE else criteria.get(failed, failed)
+        text = words_of(config)["criteria"].get(failed, failed)
         return f"Not eligible: {text}"
     if outcome == ScreeningOutcome.DECLINED:
         said = (config.decline_reasons or {}).get(reason, reason) or "no reason recorded"
@@ -254,10 +250,7 @@ def _title(scope: ReportScope, node: Node) -> str:
     title = SCREENING_KINDS.get(node.kind) or FAMILY_KINDS[node.kind]
     if node.code:
         if node.kind == "not_eligible":
-            criteria = (
-                {c.key: c.text for c in config.eligibility.criteria} if config.eligibility else {}
-            )
-            words = CHILD_AGE_TEXT if node.code == CHILD_AGE else criteria.get(node.code)
+            words = words_of(config)["criteria"].get(node.code)
         elif node.kind == "declined":
             words = (config.decline_reasons or {}).get(node.code)
         elif node.kind == "other":
