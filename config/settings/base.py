@@ -214,6 +214,8 @@ SPECTACULAR_SETTINGS = {
         "RandomisationModeEnum": "randomisation.models.Mode",
         "ConsentMethodEnum": "trial.models.consent.ConsentRecord.Method",
         "DesignMethodEnum": ["blocks", "minimisation"],
+        "ProjectionStatusEnum": ["reached", "no_recent", "projected"],
+        "JobStatusEnum": "dataset.models.Export.Status",
     },
 }
 
