@@ -46,4 +46,5 @@ def words_of(config: TrialDefinition) -> dict[str, dict[str, str]]:
         if config.eligibility
         else {},
         "visits": {v.key: v.label for v in config.schedule.visits} if config.schedule else {},
+        "withdrawal_levels": {w.key: w.label for w in config.withdrawal_levels or []},
     }

@@ -241,6 +241,12 @@ def family_list(request):
         {
             "families": paged(request, shown),
             "search": search,
+            # Withdrawal levels in words, of the trials the viewer takes part in.
+            "withdrawal_levels": {
+                key: label
+                for trial in trials_visible_to(request.user)
+                for key, label in words_of(config_of(trial))["withdrawal_levels"].items()
+            },
             "reconsent": families_needing_reconsent(families.filter(site__in=coordinated))
             if coordinated.exists()
             else [],

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("accessibility")]
 ROLES = ["coord.buc", "assessor.buc", "pi.buc", "monitor", "manager", "stats.blind"]
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 NOT_PAGES = ("/accounts/logout", "/static/", "/api/", "/admin/")
-FILES = (".csv", "/download/")
+FILES = (".csv", ".svg", ".pdf", "/download/")
 
 
 def kind_of(url: str) -> str:

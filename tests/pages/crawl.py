@@ -25,7 +25,7 @@ ROLES = [
 LINK = re.compile(r'(?:href|hx-get)="(/[^"#]*)"')
 # Not pages: signing out, files, the API and its documentation, the admin (its own tests).
 NOT_PAGES = ("/accounts/logout", "/static/", "/api/", "/admin/")
-FILES = (".csv", "/download/")
+FILES = (".csv", ".svg", ".pdf", "/download/")
 
 
 @pytest.fixture(scope="module")
