@@ -202,10 +202,13 @@ def flow_svg(flow: Flow) -> str:
         stage_y = boxes_y + height + 12
     total_h = stage_y + MARGIN
 
+    # An image may hold no links (they would be unreachable inside it): a drawing whose
+    # numbers are links is a labelled group of them instead.
+    role = "group" if any("<a " in part for part in body) else "img"
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {total_h:.0f}" '
         f'width="100%" style="max-width:{width:.0f}px" font-family="Arial, sans-serif" '
-        f'font-size="{FONT}" fill="{INK}" role="img" '
+        f'font-size="{FONT}" fill="{INK}" role="{role}" '
         'aria-labelledby="consort-title consort-desc" class="consort-diagram">'
         f'<title id="consort-title">{_text(flow.title)}</title>'
         f'<desc id="consort-desc">{_text(flow.description)}</desc>'

@@ -412,7 +412,7 @@ def test_the_page_draws_the_diagram_with_each_number_linked(world, known, page):
     response = page(world.manager).get("/reports/consort/?site=BUC")
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'role="img"' in html and '<title id="consort-title">' in html
+    assert 'role="group"' in html and '<title id="consort-title">' in html
     assert 'href="/reports/consort/lost.RECONNECT/?site=BUC"' in html
     assert "/reports/consort.svg?site=BUC" in html and "/reports/consort.pdf?site=BUC" in html
 
@@ -438,7 +438,7 @@ def test_the_svg_download_is_an_image_that_parses(world, known, page):
     response = page(world.stats_blind).get("/reports/consort.svg?site=BUC")
     assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
     root = ElementTree.fromstring(response.content)
-    assert root.get("role") == "img" and b"RECONNECT" not in response.content
+    assert root.get("role") == "group" and b"RECONNECT" not in response.content
 
 
 def test_the_pdf_download_is_a_pdf(world, known, page):
