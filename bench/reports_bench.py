@@ -63,9 +63,9 @@ APIS = [
     "api-report-safety",
     "api-report-outcome",
 ]
+# Each report's CSV is the API's (`api-report-<name>-csv`); the pages link to it.
 NAMES = [
     *PAGES,
-    *(f"{n}-csv" for n in PAGES if "-" not in n[7:]),
     *APIS,
     *(f"{n}-csv" for n in APIS),
 ]
