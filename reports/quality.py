@@ -19,11 +19,12 @@ families whose consent or withdrawal stops some source are read one by one."""
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Abs, TruncDate
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
 
 from crf.models import FormDefinition, NotDone, Response
@@ -31,7 +32,7 @@ from crf.selectors import AGE_BANDS, DONE, current_definitions
 from trial.collection import collection_statuses, versions_in_effect
 from trial.models import ConsentRecord, Family, Withdrawal
 
-from .quality_sites import Retention, SiteQuality, retention_of, site_summaries
+from .quality_sites import FormCounts, Retention, SiteQuality, retention_of, site_summaries
 from .scope import ReportScope
 from .windows import Cuts, DayNumber, randomised_in
 
@@ -46,28 +47,11 @@ CSV_HEADER = (
     "out_of_window",
 )
 
+SITE_FIGURES = {
+    f.name for f in fields(SiteQuality) if f.name not in ("open_by_age", "verification")
+}
 
 # -- the report's shape -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FormCounts:
-    """One form at one visit, at one site (or over all the sites in scope)."""
-
-    site: str
-    visit: str
-    visit_label: str
-    form: str
-    title: str
-    expected: int = 0
-    complete: int = 0
-    overdue: int = 0
-    not_done: int = 0
-    out_of_window: int = 0
-
-    @property
-    def complete_percent(self) -> int | None:
-        return round(100 * self.complete / self.expected) if self.expected else None
 
 
 @dataclass(frozen=True)
@@ -93,9 +77,76 @@ class Quality:
     def overdue(self) -> int:
         return sum(t.overdue for t in self.totals)
 
+    # The page's tables by site, cell by cell, as text (100 sites: the template renders each
+    # cell without looking up or formatting a figure; no thousands separator, as before).
+
+    @property
+    def site_rows(self) -> list[dict]:
+        return [
+            {
+                "head": f"{s.site}: {s.name}",
+                "cells": _text(s.randomised, s.expected, s.complete, s.overdue, s.not_done),
+                "out_of_window": str(s.out_of_window),
+            }
+            for s in self.sites
+        ]
+
+    @property
+    def query_rows(self) -> list[dict]:
+        return [
+            {
+                "head": s.site,
+                "cells": _text(s.queries_raised, s.queries_open, s.queries_closed, *s.open_by_age),
+            }
+            for s in self.sites
+        ]
+
+    @property
+    def verification_rows(self) -> list[dict]:
+        def behind(done: int, to_do: int) -> str:
+            return f"{done} ({to_do} to do)" if to_do else str(done)
+
+        rows = []
+        for s in self.sites:
+            v = s.verification
+            rows.append(
+                {
+                    "head": s.site,
+                    "cells": _text(
+                        v.key_complete,
+                        behind(v.key_verified, v.key_behind),
+                        v.other_complete,
+                        f"{floatformat(v.other_percent, '-1')} %",
+                        v.other_required,
+                        behind(v.other_verified, v.other_behind),
+                    ),
+                }
+            )
+        return rows
+
     def as_dict(self) -> dict:
-        def counts(row: FormCounts) -> dict:
-            return asdict(row) | {"complete_percent": row.complete_percent}
+        def counts(r: FormCounts) -> dict:
+            return {
+                "site": r.site,
+                "visit": r.visit,
+                "visit_label": r.visit_label,
+                "form": r.form,
+                "title": r.title,
+                "expected": r.expected,
+                "complete": r.complete,
+                "overdue": r.overdue,
+                "not_done": r.not_done,
+                "out_of_window": r.out_of_window,
+                "complete_percent": r.complete_percent,
+            }
+
+        def site(s: SiteQuality) -> dict:
+            return {
+                f.name: getattr(s, f.name) for f in fields(SiteQuality) if f.name in SITE_FIGURES
+            } | {
+                "verification": asdict(s.verification),
+                "open_by_age": dict(zip(self.age_bands, s.open_by_age, strict=True)),
+            }
 
         return {
             "on": self.on.isoformat(),
@@ -107,13 +158,7 @@ class Quality:
             "forms_left_out": list(self.left_out),
             "rows": [counts(r) for r in self.rows],
             "totals": [counts(t) for t in self.totals],
-            "sites": [
-                {
-                    **{k: v for k, v in asdict(s).items() if k not in ("open_by_age",)},
-                    "open_by_age": dict(zip(self.age_bands, s.open_by_age, strict=True)),
-                }
-                for s in self.sites
-            ],
+            "sites": [site(s) for s in self.sites],
             "retention": [
                 asdict(r) | {"retained_percent": r.retained_percent} for r in self.retention
             ],
@@ -134,6 +179,10 @@ class Quality:
                 r.not_done,
                 r.out_of_window,
             )
+
+
+def _text(*cells) -> tuple[str, ...]:
+    return tuple(str(c) for c in cells)
 
 
 # -- reading it ---------------------------------------------------------------------------
@@ -216,6 +265,10 @@ def quality_of(scope: ReportScope) -> Quality:
         sorted(d.title for k, d in definitions.items() if k in scheduled and hidden(d))
     )
     cuts = [Cuts.of(v, on) for v in visits]
+    # Every form the trial has is shown (nothing left out, nothing unscheduled): no test of
+    # each response's form then, as every one of the trial's responses passes it.
+    every_form = set(definitions) <= set(shown)
+    of_shown = Q() if every_form else Q(form__in=shown)
     at = "allocations__randomised_at"
     family_at = f"family__{at}"
 
@@ -227,7 +280,7 @@ def quality_of(scope: ReportScope) -> Quality:
         counted[f"closed{i}"] = Count("id", filter=cut.q_closed(at))
         if not cut.visit.before_randomisation:
             seen = Response.objects.filter(
-                family=OuterRef("pk"), visit=cut.visit.key, status__in=DONE, form__in=shown
+                of_shown, family=OuterRef("pk"), visit=cut.visit.key, status__in=DONE
             )
             counted[f"retained{i}"] = Count("id", filter=cut.q_closed(at) & Q(Exists(seen)))
     families = {
@@ -251,7 +304,7 @@ def quality_of(scope: ReportScope) -> Quality:
         unopened |= Q(visit=v.key) & cut.q_unopened(family_at)
         closed |= Q(visit=v.key) & cut.q_closed(family_at)
     responses = _by_slot(
-        Response.objects.filter(randomised_in(scope, "family__"), status__in=DONE, form__in=shown)
+        Response.objects.filter(randomised_in(scope, "family__"), of_shown, status__in=DONE)
         .annotate(off_window=Abs(2 * days - centre) - width)
         .values("family__site_id", "visit", "form")
         .annotate(
@@ -298,23 +351,23 @@ def quality_of(scope: ReportScope) -> Quality:
     slots_of = {
         form: [v for v in visits if form in v.forms] for form in shown
     }  # the visits that ask for each form
+    sources_of = {form: set(d.spec.sources) for form, d in shown.items()}
+    sources = set().union(*sources_of.values())
     for family in gated:
         status = statuses[family.pk]
-        stopped = [
-            form
-            for form, definition in shown.items()
-            if not all(status.may(s) for s in definition.spec.sources)
-        ]
-        if not stopped:
+        allowed = {s for s in sources if status.may(s)}
+        if allowed == sources:
             continue
+        stopped = [form for form, needs in sources_of.items() if not needs <= allowed]
+        family_id, site_id = family.pk, family.site_id
         randomised_on = timezone.localdate(family.randomised_at)
         windows = {v.key: v.window(randomised_on) for v in visits}
         for form in stopped:
             for visit in slots_of[form]:
-                if (family.pk, visit.key, form) in collected:
+                if (family_id, visit.key, form) in collected:
                     continue
                 earliest, _, latest = windows[visit.key]
-                slot = (family.site_id, visit.key, form)
+                slot = (site_id, visit.key, form)
                 if visit.before_randomisation or earliest <= on:
                     less_expected[slot] += 1
                 if latest < on:
@@ -358,7 +411,7 @@ def quality_of(scope: ReportScope) -> Quality:
         randomised=sum(row["randomised"] for row in families.values()),
         rows=tuple(rows),
         totals=_totals(rows),
-        sites=site_summaries(scope, rows, families, responses, shown),
+        sites=site_summaries(scope, rows, families, responses, shown, every_form=every_form),
         retention=retention_of(scope, cuts, families, shown),
         left_out=left_out,
         key_forms=tuple(

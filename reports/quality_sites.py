@@ -1,11 +1,11 @@
 """The data quality report's figures per site (queries, source-data verification) and its
-retention at each follow-up visit, each aggregated in one query (`reports.quality`)."""
+retention at each follow-up visit, each aggregated in one query, with the counts of one form
+at one visit they sum (`reports.quality` builds on these; nothing here imports it)."""
 
 import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
@@ -17,8 +17,25 @@ from trial.models import Withdrawal
 from .scope import ReportScope
 from .windows import Cuts, DayNumber, randomised_in, start_of
 
-if TYPE_CHECKING:
-    from .quality import FormCounts
+
+@dataclass(frozen=True)
+class FormCounts:
+    """One form at one visit, at one site (or over all the sites in scope)."""
+
+    site: str
+    visit: str
+    visit_label: str
+    form: str
+    title: str
+    expected: int = 0
+    complete: int = 0
+    overdue: int = 0
+    not_done: int = 0
+    out_of_window: int = 0
+
+    @property
+    def complete_percent(self) -> int | None:
+        return round(100 * self.complete / self.expected) if self.expected else None
 
 
 @dataclass(frozen=True)
@@ -76,9 +93,11 @@ class Retention:
         return round(100 * self.retained / self.due) if self.due else None
 
 
-def _queries(scope: ReportScope, shown: dict) -> dict[int, dict]:
+def _queries(scope: ReportScope, shown: dict, every_form: bool) -> dict[int, dict]:
     """Queries per site: raised, open (not yet closed: open or answered), closed, and the
-    open ones by age band (days since raised, in the trial's calendar)."""
+    open ones by age band (days since raised, in the trial's calendar). When every form the
+    trial has is shown, the queries' responses are not read (a join of a few thousand
+    look-ups into the responses, for nothing)."""
     still_open = ~Q(status=QueryStatus.CLOSED)
     counted = {
         "raised": Count("id"),
@@ -96,7 +115,9 @@ def _queries(scope: ReportScope, shown: dict) -> dict[int, dict]:
         counted[f"band{i}"] = Count("id", filter=band)
     return {
         row["family__site_id"]: row
-        for row in Query.objects.filter(randomised_in(scope, "family__"), response__form__in=shown)
+        for row in Query.objects.filter(
+            randomised_in(scope, "family__"), Q() if every_form else Q(response__form__in=shown)
+        )
         .values("family__site_id")
         .annotate(**counted)
         .order_by()
@@ -104,10 +125,15 @@ def _queries(scope: ReportScope, shown: dict) -> dict[int, dict]:
 
 
 def site_summaries(
-    scope: ReportScope, rows: "list[FormCounts]", families: dict, responses: dict, shown: dict
+    scope: ReportScope,
+    rows: list[FormCounts],
+    families: dict,
+    responses: dict,
+    shown: dict,
+    every_form: bool = False,
 ) -> tuple[SiteQuality, ...]:
     plan = scope.config.monitoring.source_verification
-    queries = _queries(scope, shown)
+    queries = _queries(scope, shown, every_form)
     by_site: dict[str, list] = defaultdict(list)
     for row in rows:
         by_site[row.site].append(row)
