@@ -192,6 +192,7 @@ TEXT_FIELDS = {
     ("NotDoneInRequest", "form"): ("form not done", KEYED, col(NotDone, "form")),
     ("NotDoneInRequest", "reason"): ("form not done", FREE, col(NotDone, "reason")),
     ("ExportInRequest", "trial"): ("ask for an export", LOOKUP, None),
+    ("DmcReportInRequest", "trial"): ("ask for the open DMC report", LOOKUP, None),
     ("AccountInviteInRequest", "trial"): ("account invite", LOOKUP, None),
     ("AccountInviteInRequest", "username"): ("account invite", KEYED, col(User, "username")),
     ("AccountInviteInRequest", "first_name"): ("account invite", FREE, col(User, "first_name")),
