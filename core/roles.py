@@ -11,6 +11,7 @@ class Role(models.TextChoices):
     STATISTICIAN_BLINDED = "statistician_blinded", "Statistician (blinded)"
     STATISTICIAN_UNBLINDED = "statistician_unblinded", "Statistician (unblinded)"
     PRINCIPAL_INVESTIGATOR = "principal_investigator", "Principal investigator"
+    CHIEF_INVESTIGATOR = "chief_investigator", "Chief investigator"
 
 
 class Duty(models.TextChoices):
@@ -22,7 +23,12 @@ class Duty(models.TextChoices):
 
 # Held for the whole trial (no site) versus held at one site.
 TRIAL_WIDE_ROLES = frozenset(
-    {Role.TRIAL_MANAGER, Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}
+    {
+        Role.TRIAL_MANAGER,
+        Role.STATISTICIAN_BLINDED,
+        Role.STATISTICIAN_UNBLINDED,
+        Role.CHIEF_INVESTIGATOR,
+    }
 )
 SITE_ROLES = frozenset(set(Role) - TRIAL_WIDE_ROLES)
 
@@ -37,6 +43,7 @@ DELEGABLE_DUTIES: dict[str, frozenset[str]] = {
     Role.MONITOR: frozenset(),
     Role.STATISTICIAN_BLINDED: frozenset(),
     Role.STATISTICIAN_UNBLINDED: frozenset(),
+    Role.CHIEF_INVESTIGATOR: frozenset(),
 }
 
 # Roles that see each site's operational pages (staff lists, status) at their sites.
@@ -52,6 +59,8 @@ ARM_READERS = frozenset(
         Role.MONITOR,
         Role.TRIAL_MANAGER,
         Role.STATISTICIAN_UNBLINDED,
+        # Reviews each SAE's relatedness to the intervention, which can tell the arm.
+        Role.CHIEF_INVESTIGATOR,
     }
 )
 

@@ -133,6 +133,7 @@ ACCOUNTS = [
     ("monitor", "Sophie", "Lang", Role.MONITOR, "OXF", []),
     ("stats.blind", "Ben", "Carter", Role.STATISTICIAN_BLINDED, None, []),
     ("stats.unblind", "Priya", "Shah", Role.STATISTICIAN_UNBLINDED, None, []),
+    ("chief", "Helen", "Ashworth", Role.CHIEF_INVESTIGATOR, None, []),
 ]
 PI_OF = {"BUC": "pi.buc", "OXF": "pi.oxf", "SWI": "pi.swi"}
 

@@ -139,6 +139,7 @@ class World:
         self.monitor_buc = person("monitor.buc", Role.MONITOR, self.buc)
         self.stats_blind = person("stats.blind", Role.STATISTICIAN_BLINDED)
         self.stats_unblind = person("stats.unblind", Role.STATISTICIAN_UNBLINDED)
+        self.chief = person("chief", Role.CHIEF_INVESTIGATOR)
         self.outsider = UserFactory(username="outsider")
         self.users["outsider"] = self.outsider
         for site, pi in ((self.buc, self.pi_buc), (self.oxf, self.pi_oxf)):
@@ -155,6 +156,7 @@ class World:
         "statistician_blinded": "stats.blind",
         "statistician_unblinded": "stats.unblind",
         "principal_investigator": "pi.buc",
+        "chief_investigator": "chief",
         "no_role": "outsider",
     }
 

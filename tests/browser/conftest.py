@@ -53,3 +53,17 @@ def sign_in(page, username: str, password: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+
+
+def answer_and_redraw(page, act) -> None:
+    """Give an answer that shows or hides other questions, and wait until the form's fields
+    are drawn again: an answer typed into the old fields while the new ones are on their way
+    would be lost when they replace them."""
+    page.evaluate("document.getElementById('fields').dataset.stale = 'yes'")
+    with page.expect_response(lambda r: "/preview/" in r.url):
+        act()
+    page.wait_for_function(
+        "() => { const f = document.getElementById('fields');"
+        " return f && !f.dataset.stale"
+        " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling'); }"
+    )

@@ -13,7 +13,7 @@ from demo.answers import answers_for
 
 from ..crf.conftest import load_forms, randomised
 from ..factories import PASSWORD
-from .conftest import sign_in
+from .conftest import answer_and_redraw, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -56,17 +56,13 @@ def fill_form(page, spec, values, controllers):
             value = values[key]
             if f.type == "single":
                 if key in controllers:
-                    with page.expect_response(lambda r: "/preview/" in r.url):
-                        page.select_option(f"#id_{key}", value)
-                    page.wait_for_timeout(100)
+                    answer_and_redraw(page, lambda k=key, v=value: page.select_option(f"#id_{k}", v))
                 else:
                     page.select_option(f"#id_{key}", value)
             elif f.type == "yes_no":
                 choice = page.locator(f"input[name={key}][value={'yes' if value else 'no'}]")
                 if key in controllers:
-                    with page.expect_response(lambda r: "/preview/" in r.url):
-                        choice.check()
-                    page.wait_for_timeout(100)
+                    answer_and_redraw(page, choice.check)
                 else:
                     choice.check()
             elif f.type == "multiple":

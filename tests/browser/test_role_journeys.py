@@ -23,7 +23,7 @@ from trial.models import Family, ScreeningRecord
 from ..access import consent_v1, sealed_test_list
 from ..crf.conftest import enter, load_forms, randomised
 from ..factories import PASSWORD
-from .conftest import sign_in
+from .conftest import answer_and_redraw, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -77,9 +77,7 @@ def fill_crf(page, spec, values) -> None:
                 control = page.locator(f"input[name={key}]")
                 act = lambda c=control, v=value: c.fill(str(v))  # noqa: E731
             if key in controllers:
-                with page.expect_response(lambda r: "/preview/" in r.url):
-                    act()
-                page.wait_for_timeout(100)
+                answer_and_redraw(page, act)
             else:
                 act()
     # The last answer's check returns before the save: on SQLite a read beside the save can
