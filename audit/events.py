@@ -78,6 +78,20 @@ class EventType(models.TextChoices):
     DMC_REPORT_GENERATED = "dmc_report_generated", "DMC report generated"
     DMC_REPORT_FAILED = "dmc_report_failed", "DMC report failed"
     DMC_REPORT_DOWNLOADED = "dmc_report_downloaded", "DMC report downloaded"
+    DEVIATION_RECORDED = "deviation_recorded", "Protocol deviation recorded"
+    DEVIATION_BREACH_FLAGGED = "deviation_breach_flagged", "Possible serious breach flagged"
+    DEVIATION_BREACH_REPORTED = "deviation_breach_reported", "Serious breach reported"
+    SAE_REPORTED = "sae_reported", "Safety event reported"
+    SAE_ASSESSED = "sae_assessed", "Safety event assessed by the PI"
+    SAE_ASSESSMENT_REFUSED = "sae_assessment_refused", "Safety assessment refused (password)"
+    SAE_REVIEWED = "sae_reviewed", "Safety event reviewed by the chief investigator"
+    SAE_FOLLOWED_UP = "sae_followed_up", "Safety event follow-up reported"
+    SAE_REC_REPORTED = "sae_rec_reported", "Safety event reported to the ethics committee"
+    SAFETY_REMINDED = "safety_reminded", "Safety reminder sent"
+    UNBLINDING_REQUESTED = "unblinding_requested", "Emergency unblinding asked for"
+    UNBLINDING_APPROVED = "unblinding_approved", "Emergency unblinding approved"
+    UNBLINDING_REFUSED = "unblinding_refused", "Emergency unblinding refused"
+    UNBLINDING_SHOWN = "unblinding_shown", "Arm shown after emergency unblinding"
 
 
 class EditAfter(models.TextChoices):

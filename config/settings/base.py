@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "randomisation",
     "crf",
     "lock",
+    "safety",
     "dataset",
     "reports",
     "review",
