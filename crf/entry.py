@@ -209,8 +209,7 @@ def _slot(family: Family, form: str, visit: str) -> tuple[FormDefinition, Visit 
     return definition, scheduled
 
 
-@transaction.atomic(durable=True)
-def response_submit(
+def response_enter(
     *,
     family: Family,
     form: str,
@@ -220,8 +219,9 @@ def response_submit(
     channel: Channel,
     complete: bool = True,
 ) -> Saved:
-    """Enter a form for a family at a visit (or an any-time form): saved as a draft, or as
-    complete when every check passes. Errors name each field; nothing is written."""
+    """Enter a form for a family at a visit (or an any-time form), inside the caller's
+    transaction: saved as a draft, or as complete when every check passes. Errors name each
+    field; nothing is written."""
     # The family row alone (of=self: without it PostgreSQL also locks the joined site and
     # trial rows, serialising a whole site's entry), and NO KEY UPDATE: a concurrent
     # transaction that holds the ledger's head and inserts a row referring to this family
@@ -283,6 +283,11 @@ def response_submit(
     new = _alerted(response, alerts, [], actor, channel, held)
     late = _window_query(response, scheduled, actor, channel)
     return Saved(response, True, new, late)
+
+
+# Entering a form as a transaction of its own: what pages, the API and imports call. The
+# safety workflow calls `response_enter` inside its own, with the event it starts.
+response_submit = transaction.atomic(durable=True)(response_enter)
 
 
 @transaction.atomic(durable=True)
