@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("audit/", include("review.urls")),
     path("reports/", include("reports.urls")),
+    path("safety/", include("safety.urls")),
     path("", include("worklist.urls")),
     path("", include("trial.urls")),
     path("", include("randomisation.urls")),

@@ -14,6 +14,7 @@ from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, Wh
 from core.roles import ARM_READERS, BLINDED_ROLES
 from sites.models import Site
 from sites.selectors import open_memberships, sites_where
+from trial.config import config_of
 from trial.models import ProtocolDeviation
 
 from .models import Allocation
@@ -124,4 +125,16 @@ def arms_for_unblinded_analysis(trial, *, mode: str, randomised_before) -> dict[
         Allocation.objects.filter(
             family__trial=trial, mode=mode, randomised_at__lte=randomised_before
         ).values_list("family_id", "arm")
+    )
+
+
+def arm_for_emergency_unblinding(family) -> tuple[str, str]:
+    """The family's arm (key, label) for an emergency unblinding: the safety service has
+    checked that the request was approved by someone else and is shown once, to the one
+    person who made it."""
+    allocation = Allocation.objects.filter(family=family).order_by("-randomised_at").first()
+    if allocation is None:
+        return "", ""
+    return allocation.arm, config_of(family.trial).randomisation.arms.get(
+        allocation.arm, allocation.arm
     )

@@ -251,12 +251,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crf.tasks.remind_overdue",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Safety steps due within the day or overdue: the 24-hour clock needs more than a daily
+    # look; each reminder goes at most once a day per step.
+    "safety-due-hourly": {
+        "task": "safety.tasks.remind_safety_due",
+        "schedule": crontab(minute=15),
+    },
 }
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="reconnect-trial@localhost")
+# Where the service is reached, for links in emails sent by background tasks.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,
