@@ -235,6 +235,7 @@ def _assess(*, event: SafetyEvent, answers: dict, actor, channel: Channel, held)
         channel=channel,
         reason="The principal investigator's assessment.",
         replace=False,
+        standing=held,
     )
     response.refresh_from_db()
     now = timezone.now()
@@ -370,6 +371,7 @@ def sae_follow_up(
             channel=channel,
             reason=f"Follow-up report: {note}",
             replace=False,
+            standing=held,
         )
     now = timezone.now()
     follow_up = SafetyFollowUp(
