@@ -125,6 +125,9 @@ def sae_report(
     aware (the 24-hour clock runs from it). Reported late, it needs the reason. The PI,
     the chief investigator and the trial manager are emailed once it is saved."""
     safety = safety_form(family)
+    held = require_role(
+        actor, roles={Role.SITE_COORDINATOR, Role.PRINCIPAL_INVESTIGATOR}, site=family.site
+    )
     aware_at = _aware_at(values, aware_time)
     _referral(values, referral_to, referral_on)
     now = timezone.now()
@@ -136,7 +139,13 @@ def sae_report(
             field="late_reason",
         )
     saved = response_enter(
-        family=family, form=safety.form, visit="", values=values, actor=actor, channel=channel
+        family=family,
+        form=safety.form,
+        visit="",
+        values=values,
+        actor=actor,
+        channel=channel,
+        safety_event=True,
     )
     response = saved.response
     event = SafetyEvent(
@@ -151,9 +160,6 @@ def sae_report(
         referral_on=referral_on,
     )
     stamp(event, actor=actor).save()
-    held = require_role(
-        actor, roles={Role.SITE_COORDINATOR, Role.PRINCIPAL_INVESTIGATOR}, site=family.site
-    )
     _record(
         event,
         EventType.SAE_REPORTED,

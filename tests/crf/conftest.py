@@ -42,6 +42,8 @@ def enter(world, family, form, visit, *, actor=None, on=None, complete=True, **c
     for key in [k for k, v in changes.items() if v is None]:
         values.pop(key, None)
     actor = actor or (world.coord_buc if family.site == world.buc else world.coord_oxf)
+    if form == "sae" and not visit:
+        return _reported(family, values, actor)
     return response_submit(
         family=family,
         form=form,
@@ -50,6 +52,27 @@ def enter(world, family, form, visit, *, actor=None, on=None, complete=True, **c
         actor=actor,
         channel=Channel.COMMAND,
         complete=complete,
+    ).response
+
+
+def _reported(family, values, actor):
+    """The safety form is entered only as a safety event's report (its clock starts)."""
+    from django.utils import timezone
+
+    from safety.services import sae_report
+
+    aware = timezone.localtime(timezone.now() - timedelta(minutes=1))
+    values = {**values, "reported_on": aware.date().isoformat()}
+    if values.get("event_date", "") > values["reported_on"]:
+        values["event_date"] = values["reported_on"]
+    return sae_report(
+        family=family,
+        values=values,
+        aware_time=f"{aware:%H:%M}",
+        actor=actor,
+        channel=Channel.COMMAND,
+        referral_to="Children's services" if values.get("safeguarding_referral") else "",
+        referral_on=aware.date() if values.get("safeguarding_referral") else None,
     ).response
 
 

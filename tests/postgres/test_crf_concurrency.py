@@ -9,8 +9,10 @@ from core.errors import Conflict
 from crf.entry import Saved, response_submit, response_update
 from crf.models import Response
 from demo.answers import answers_for
+from safety.models import SafetyEvent
 
 from ..crf.conftest import enter, load_forms, randomised
+from ..safety.conftest import report
 from .test_concurrency import assert_chain_unbroken, race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -64,19 +66,8 @@ def test_eight_changes_from_one_revision_leave_one_winner(world):
 
 def test_concurrent_any_time_reports_are_numbered_one_to_n(world):
     family = randomised(world, days_ago=30)
-    spec = load_forms(world)["sae"].spec
-    results = race(
-        8,
-        lambda i: response_submit(
-            family=family,
-            form="sae",
-            visit="",
-            values=answers_for(spec, today()),
-            actor=world.coord_buc,
-            channel=Channel.API,
-        ),
-    )
-    assert all(isinstance(r, Saved) for r in results), results
+    results = race(8, lambda i: report(world, family))
+    assert all(isinstance(r, SafetyEvent) for r in results), results
     numbers = sorted(
         Response.objects.filter(family=family, form="sae").values_list("number", flat=True)
     )
@@ -92,7 +83,6 @@ def test_queries_raised_while_the_family_is_being_entered_do_not_deadlock(world)
 
     family = randomised(world, days_ago=30)
     response = family.responses.get(visit="baseline", form="legal_status")
-    spec = load_forms(world)["sae"].spec
 
     def work(i: int):
         if i % 2:
@@ -103,14 +93,7 @@ def test_queries_raised_while_the_family_is_being_entered_do_not_deadlock(world)
                 actor=world.monitor_buc,
                 channel=Channel.API,
             )
-        return response_submit(
-            family=family,
-            form="sae",
-            visit="",
-            values=answers_for(spec, today()),
-            actor=world.coord_buc,
-            channel=Channel.API,
-        )
+        return report(world, family)
 
     for _ in range(3):
         results = race(8, work)
