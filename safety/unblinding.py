@@ -16,6 +16,7 @@ from core.roles import BLINDED_ROLES, Role
 from randomisation.concealment import arm_for_emergency_unblinding, blinded_within
 from sites.permissions import require_role
 from sites.selectors import roles_at
+from trial.deviations import deviation_detected
 from trial.models import Family
 
 from .models import EmergencyUnblinding
@@ -135,8 +136,6 @@ def _assessor_unblinded(item: EmergencyUnblinding, actor, channel, held) -> None
     deviation: they enter no more of the family's outcome forms."""
     if Role.OUTCOME_ASSESSOR not in held:
         return
-    from trial.deviations import deviation_detected
-
     deviation_detected(
         family=item.family,
         kind="assessor_unblinded",
