@@ -193,10 +193,21 @@ urlpatterns = [
     ),
     path("freezes/", dataset.FreezesView.as_view(), name="api-freezes"),
     path("deviations/", deviations.DeviationListView.as_view(), name="api-deviations"),
+    path("deviations.csv", deviations.DeviationCsvView.as_view(), name="api-deviations-csv"),
     path(
         "deviations/<int:deviation_id>/review/",
         deviations.DeviationReviewView.as_view(),
         name="api-deviation-review",
+    ),
+    path(
+        "deviations/<int:deviation_id>/breach/",
+        deviations.DeviationBreachFlagView.as_view(),
+        name="api-deviation-breach",
+    ),
+    path(
+        "deviations/<int:deviation_id>/breach-reported/",
+        deviations.DeviationBreachReportedView.as_view(),
+        name="api-deviation-breach-reported",
     ),
     path("worklist/", worklist.WorklistView.as_view(), name="api-worklist"),
     path("reports/dmc/", report_dmc.DmcReportsView.as_view(), name="api-dmc-reports"),

@@ -19,7 +19,9 @@ from core.roles import Duty, Role
 from lock.guard import refuse_if_held
 from sites.permissions import require_duty, require_role
 from trial.collection import collection_status
-from trial.models import Family
+from trial.config import config_of
+from trial.deviations import deviation_detected
+from trial.models import Family, ProtocolDeviation
 from trial.schedule import Visit
 
 from .models import (
@@ -31,6 +33,7 @@ from .models import (
     ResponseStatus,
     Signature,
 )
+from .preconditions import refuse_unblinded_assessor
 from .scoring import alerts as alert_keys
 from .scoring import scores as score_results
 from .selectors import DONE, current_definitions, randomised_on, schedule_of
@@ -90,6 +93,7 @@ def _may_enter(actor, family: Family, definition: FormDefinition) -> set[str]:
     """The roles the actor enters the form in (checked, with the duty delegated)."""
     held = require_role(actor, roles=set(definition.spec.entered_by), site=family.site)
     require_duty(actor, site=family.site, duty=Duty.ENTER_DATA, on=today())
+    refuse_unblinded_assessor(actor, family, definition)
     return held
 
 
@@ -130,6 +134,50 @@ def _window_query(response: Response, visit: Visit | None, actor, channel: Chann
     )
     _raise(response, field=field, text=text, actor=None, channel=channel, automatic=True)
     return True
+
+
+def _deviations_found(
+    response: Response, visit: Visit | None, late: bool, actor, channel: Channel
+) -> None:
+    """The deviations a saved form shows, each recorded once per response: a completed form
+    dated outside its visit window, and an assessor saying they learned the family's arm."""
+    family, definition = response.family, response.definition
+    Kind, Source = ProtocolDeviation.Kind, ProtocolDeviation.Source
+    if late and visit is not None and response.status in DONE:
+        earliest, _, latest = visit.window(randomised_on(family))
+        # A form that reveals the arm is not named where blinded readers see the deviation.
+        what = "A form" if definition.reveals_arm else definition.title
+        deviation_detected(
+            family=family,
+            kind=Kind.OUT_OF_WINDOW,
+            severity=ProtocolDeviation.Severity.MINOR,
+            occurred_on=response.dated_on,
+            description=f"{what} at {visit.label} dated {response.dated_on:%d %b %Y}, outside "
+            f"its window ({earliest:%d %b %Y} to {latest:%d %b %Y}).",
+            source=Source.OUT_OF_WINDOW,
+            source_key=f"response:{response.pk}",
+            actor=actor,
+            channel=channel,
+            response=response,
+        )
+    blinding = config_of(family.trial).blinding
+    if blinding and response.form == blinding.form and response.values.get(blinding.field) is True:
+        where = visit.label if visit is not None else "an any-time form"
+        deviation_detected(
+            family=family,
+            kind=Kind.ASSESSOR_UNBLINDED,
+            severity=ProtocolDeviation.Severity.MAJOR,
+            occurred_on=response.dated_on or today(),
+            description=f"{actor.get_full_name() or actor.get_username()} said on "
+            f"{definition.title} ({where}) that they were told, or learned, the family's arm. "
+            "Another blinded assessor enters its outcome forms from now on.",
+            source=Source.ASSESSOR_GUESS,
+            source_key=f"response:{response.pk}",
+            actor=actor,
+            channel=channel,
+            person=actor,
+            response=response,
+        )
 
 
 def _raise(
@@ -282,6 +330,7 @@ def response_enter(
     )
     new = _alerted(response, alerts, [], actor, channel, held)
     late = _window_query(response, scheduled, actor, channel)
+    _deviations_found(response, scheduled, late, actor, channel)
     return Saved(response, True, new, late)
 
 
@@ -453,7 +502,9 @@ def response_change(
             actor_role=held,
         )
     new = _alerted(response, alerts, old_alerts, actor, channel, held)
-    late = _window_query(response, schedule_of(family.trial).visit(response.visit), actor, channel)
+    scheduled = schedule_of(family.trial).visit(response.visit)
+    late = _window_query(response, scheduled, actor, channel)
+    _deviations_found(response, scheduled, late, actor, channel)
     return Saved(response, True, new, late)
 
 

@@ -1,10 +1,14 @@
-"""The eCRF's precondition of randomisation (listed in `RANDOMISATION_PRECONDITIONS`)."""
+"""The eCRF's preconditions: of randomisation (listed in `RANDOMISATION_PRECONDITIONS`),
+and of entering an outcome form (an assessor who learned the family's arm may not)."""
 
 from datetime import date
 
-from core.errors import TrialError
+from core.errors import NotPermitted, TrialError
+from core.roles import Role
+from trial.deviations import blinded_assessor_needed, learned_arm
 from trial.models import Family
 
+from .models import FormDefinition
 from .selectors import baseline_outstanding
 
 
@@ -16,3 +20,29 @@ def baseline_complete(family: Family, on: date) -> None:
             f"Baseline is not complete: {', '.join(missing)} still to be completed.",
             field="baseline",
         )
+
+
+# An outcome assessor who learned a family's arm enters none of its outcome forms again.
+UNBLINDED_REFUSAL = (
+    "You learned this family's arm: another blinded assessor must enter its outcome forms."
+)
+
+
+def is_outcome_form(definition: FormDefinition) -> bool:
+    """A form an outcome assessor enters: blinded data, so entered by the blinded."""
+    return Role.OUTCOME_ASSESSOR in definition.spec.entered_by
+
+
+def refuse_unblinded_assessor(actor, family: Family, definition: FormDefinition) -> None:
+    if is_outcome_form(definition) and learned_arm(actor, family):
+        raise NotPermitted(UNBLINDED_REFUSAL, field="form")
+
+
+__all__ = [
+    "UNBLINDED_REFUSAL",
+    "baseline_complete",
+    "blinded_assessor_needed",
+    "is_outcome_form",
+    "learned_arm",
+    "refuse_unblinded_assessor",
+]

@@ -18,6 +18,12 @@ from trial.selectors import families_visible_to, trials_visible_to
 
 from .entry import form_not_done, response_submit, response_update, response_verify
 from .models import FormDefinition, Query, QueryStatus
+from .preconditions import (
+    UNBLINDED_REFUSAL,
+    blinded_assessor_needed,
+    is_outcome_form,
+    learned_arm,
+)
 from .queries import query_answer, query_close, query_raise, query_reopen
 from .rendering import answers_from_post, stored_answers, widgets
 from .selectors import (
@@ -88,6 +94,8 @@ def casebook_page(request, family_id: int):
             "signatures": signatures,
             "may_sign": "principal_investigator" in roles,
             "any_time": ANY_TIME,
+            "assessor_needed": blinded_assessor_needed(family),
+            "learned_arm": learned_arm(request.user, family),
         },
     )
 
@@ -104,6 +112,8 @@ def _entry_definition(request, family, visit: str, form: str) -> FormDefinition:
         raise Http404("No such form at this visit.")
     if not roles_at(request.user, family.site) & set(definition.spec.entered_by):
         raise PermissionDenied("Your role does not enter this form.")
+    if is_outcome_form(definition) and learned_arm(request.user, family):
+        raise PermissionDenied(UNBLINDED_REFUSAL)
     return definition
 
 

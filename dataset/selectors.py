@@ -60,7 +60,7 @@ def deviations_visible_to(user):
     """Deviations of the families the user can see, as the concealment policy shows them."""
     return deviations_shown_to(
         user, ProtocolDeviation.objects.filter(family__in=families_visible_to(user))
-    ).select_related("family__site", "recorded_by", "reviewed_by")
+    ).select_related("family__site", "recorded_by", "reviewed_by", "person")
 
 
 def exports_visible_to(user) -> QuerySet[Export]:

@@ -17,6 +17,7 @@ from core.roles import Duty, Role
 from sites.models import Site
 from sites.permissions import require_duty, require_role
 from trial.config import config_of
+from trial.deviations import deviation_detected
 from trial.models import Family, ProtocolDeviation, Trial
 
 from .algorithms import (
@@ -450,17 +451,27 @@ def factor_correct(
         raise TrialError("Say how the error came about.", field="reason")
     if severity not in ProtocolDeviation.Severity.values:
         raise TrialError("Severity must be minor or major.", field="severity")
-    deviation = ProtocolDeviation(
+    if FactorCorrection.objects.filter(allocation=allocation, factor=factor).exists():
+        raise Conflict(f"{factor} was corrected for this family already.", field="factor")
+    deviation = deviation_detected(
         family=family,
         kind=ProtocolDeviation.Kind.STRATIFICATION_ERROR,
         severity=severity,
         occurred_on=allocation.randomised_at.date(),
         description=f"Randomised with {factor} = {used}; the correct value is {correct_value}. "
         f"{reason}",
-        action="Allocation stands (intention to treat).",
-        recorded_by=actor,
+        corrective_action="Allocation stands (intention to treat).",
+        source=ProtocolDeviation.Source.FACTOR_CORRECTION,
+        source_key=f"allocation:{allocation.pk}:{factor}",
+        actor=actor,
+        channel=channel,
     )
-    stamp(deviation, actor=actor).save()
+    if deviation is None:
+        raise Conflict(
+            "This trial's definition does not log stratification errors: a factor "
+            "correction cannot be recorded.",
+            field="factor",
+        )
     correction = FactorCorrection(
         allocation=allocation,
         factor=factor,

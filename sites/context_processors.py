@@ -13,6 +13,9 @@ def roles(request) -> dict:
     return {
         "nav_roles": sorted(Role(r).label for r in held),
         "nav_is_manager": Role.TRIAL_MANAGER in held,
+        # Every role reads the deviations of its sites (those that tell the arm hidden from
+        # the blinded).
+        "nav_deviations": bool(held),
         "nav_reviews_audit": bool(held & {Role.TRIAL_MANAGER, Role.MONITOR}),
         "nav_statistics": bool(held & {Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}),
         "nav_locks": bool(

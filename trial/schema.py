@@ -288,6 +288,36 @@ class ReportingSection(Schema):
     baseline: list[BaselineRow] = Field(default=[], description="rows of the balance table")
 
 
+# The kinds of protocol deviation the system knows (ProtocolDeviation.Kind); a trial names
+# those it logs.
+DEVIATION_KINDS = (
+    "eligibility",
+    "consent",
+    "stratification_error",
+    "out_of_window",
+    "assessor_unblinded",
+    "contamination",
+    "other",
+)
+DeviationKind = Literal[DEVIATION_KINDS]
+
+
+class DeviationsSection(Schema):
+    """The protocol deviations the trial logs."""
+
+    kinds: Annotated[list[DeviationKind], Field(min_length=1)] = Field(
+        default=list(DEVIATION_KINDS), description="the kinds that may be recorded"
+    )
+
+
+class BlindingSection(Schema):
+    """Where an outcome assessor says they learned a family's arm: a yes/no field of a form
+    they enter at follow-ups. Yes records an 'assessor unblinded' deviation naming them."""
+
+    form: Key
+    field: Key
+
+
 class TrialDefinition(Schema):
     """A whole definition. Only `trial` is required to load a file; a trial runs once the
     sections it uses are there (`missing_for_running`)."""
@@ -307,6 +337,8 @@ class TrialDefinition(Schema):
     monitoring: MonitoringPlan = MonitoringPlan()
     analysis: AnalysisSection = AnalysisSection()
     reporting: ReportingSection = ReportingSection()
+    deviations: DeviationsSection = DeviationsSection()
+    blinding: BlindingSection | None = None
 
     @model_validator(mode="after")
     def _cross_references(self):
@@ -324,6 +356,10 @@ class TrialDefinition(Schema):
             for source in sorted(level.stops - sources):
                 raise At(f"withdrawal_levels[{i}].stops", f"'{source}' is not one of data_sources")
         unique_keys(self.analysis.populations, "analysis.populations")
+        if len(set(self.deviations.kinds)) != len(self.deviations.kinds):
+            raise At("deviations.kinds", "a kind is named twice")
+        if self.blinding and "assessor_unblinded" not in self.deviations.kinds:
+            raise At("blinding", "needs the kind assessor_unblinded in deviations.kinds")
         if self.schedule:
             forms = self.schedule.form_keys()
             plan = self.monitoring
@@ -333,6 +369,8 @@ class TrialDefinition(Schema):
             ]
             if plan.safety:
                 named.append(("monitoring.safety.form", plan.safety.form))
+            if self.blinding:
+                named.append(("blinding.form", self.blinding.form))
             named += [
                 (f"analysis.populations[{i}].forms[{j}]", form)
                 for i, population in enumerate(self.analysis.populations)

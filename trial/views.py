@@ -15,12 +15,12 @@ from core.roles import Duty, Role
 from randomisation.concealment import deviations_shown_to, families_shown_to
 from sites.models import Site
 from sites.pagekit import paged, search_text, submit
-from sites.selectors import is_trial_manager, sites_visible_to, sites_where
+from sites.selectors import is_trial_manager, roles_at, sites_visible_to, sites_where
 
 from .collection import collection_status, families_needing_reconsent
 from .config import config_of, words_of
 from .consents import ConsentIn, consent_record, consent_version_activate, consent_version_create
-from .deviations import deviation_review
+from .deviations import RECORDERS, blinded_assessor_needed, deviation_review
 from .enrolment import ContactIn, PersonIn, family_enrol, identity_view, withdrawal_record
 from .forms import (
     ConsentForm,
@@ -351,6 +351,8 @@ def family_detail(request, family_id: int):
                 "recorded_by", "reviewed_by"
             ),
             "may_review": is_trial_manager(request.user, family.trial),
+            "may_record_deviation": bool(roles_at(request.user, family.site) & RECORDERS),
+            "assessor_needed": blinded_assessor_needed(family),
         },
     )
 
