@@ -26,6 +26,8 @@ from review.services import review_signoff
 from sites.models import Site
 from sites.selectors import open_memberships
 
+from .fields import identifier_parameter
+
 
 class ReadsAudit(BasePermission):
     message = "Only a monitor or the trial manager can review the audit trail."
@@ -52,7 +54,11 @@ _PARAM_TYPES = {
     forms.ModelChoiceField: int,
 }
 FILTER_PARAMETERS = [
-    OpenApiParameter(name, _PARAM_TYPES.get(type(field), str), description=str(field.help_text))
+    identifier_parameter(name, description="One family's events, by its trial identifier")
+    if name == "family"
+    else OpenApiParameter(
+        name, _PARAM_TYPES.get(type(field), str), description=str(field.help_text)
+    )
     for name, field in EventFilterForm(sites=Site.objects.none()).fields.items()
 ]
 

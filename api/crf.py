@@ -5,7 +5,7 @@ reader, is not found."""
 import yaml
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response as Reply
 from rest_framework.views import APIView
@@ -25,6 +25,8 @@ from crf.selectors import (
 )
 from crf.signatures import MEANINGS, casebook_sign, signature_intact
 from trial.selectors import families_visible_to
+
+from .fields import identifier_param, identifier_parameter
 
 
 class FormDefinitionOut(serializers.ModelSerializer):
@@ -307,12 +309,24 @@ class QueryListView(generics.ListCreateAPIView):
         state = self.request.query_params.get("status")
         if state:
             found = found.filter(status=state)
-        family = self.request.query_params.get("family")
-        if family:
-            if not family.isdigit():
-                raise serializers.ValidationError({"family": "must be a family id"})
+        family = self.request.query_params.get("family", "").strip()
+        if family.isdigit():
             found = found.filter(family_id=int(family))
+        elif family:
+            found = found.filter(family__identifier=identifier_param(self.request, "family"))
         return found
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="open, answered or closed"),
+            identifier_parameter(
+                "family", description="One family's queries, by its id or its trial identifier"
+            ),
+        ],
+        summary="Queries at the sites you can see, newest first",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(request=QueryIn, responses={201: QueryOut}, summary="Raise a query on a field")
     def post(self, request):

@@ -1,6 +1,6 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,7 +13,7 @@ from trial.enrolment import ContactIn, PersonIn, family_enrol, identity_view, wi
 from trial.models import ConsentRecord, ConsentVersion, Family, Withdrawal
 from trial.selectors import families_visible_to, screenings_visible_to
 
-from .fields import SiteStaffField
+from .fields import SiteStaffField, identifier_param, identifier_parameter
 
 
 class FamilyAllocationOut(serializers.Serializer):
@@ -160,7 +160,21 @@ class FamilyListView(generics.ListAPIView):
     def get_queryset(self):
         families = visible_families(self.request.user)
         site = self.request.query_params.get("site")
-        return families.filter(site_id=site) if site and site.isdigit() else families
+        if site and site.isdigit():
+            families = families.filter(site_id=site)
+        if identifier := identifier_param(self.request, "identifier"):
+            families = families.filter(identifier=identifier)
+        return families
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("site", int, description="One site's families, by the site's id"),
+            identifier_parameter("identifier", description="The family with this identifier"),
+        ],
+        summary="The families you can see",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=EnrolIn,

@@ -1,3 +1,4 @@
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
@@ -10,6 +11,8 @@ from sites.selectors import sites_visible_to
 from trial.models import ScreeningOutcome, ScreeningRecord
 from trial.screening import screening_close, screening_record
 from trial.selectors import screenings_visible_to
+
+from .fields import identifier_param, identifier_parameter
 
 
 class ScreeningOut(serializers.ModelSerializer):
@@ -92,7 +95,23 @@ class ScreeningListView(generics.ListAPIView):
     filterset_class = ScreeningFilter
 
     def get_queryset(self):
-        return visible_screenings(self.request.user)
+        records = visible_screenings(self.request.user)
+        if identifier := identifier_param(self.request, "identifier", families_only=False):
+            records = records.filter(Q(identifier=identifier) | Q(family__identifier=identifier))
+        return records
+
+    @extend_schema(
+        parameters=[
+            identifier_parameter(
+                "identifier",
+                description="The referral with this identifier, or the one the family with "
+                "this identifier was enrolled from",
+            )
+        ],
+        summary="The screening log at the sites you can see",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=ScreeningIn,

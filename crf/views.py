@@ -14,6 +14,7 @@ from core.errors import NotPermitted, TrialError
 from sites.pagekit import paged, search_text
 from sites.selectors import roles_at
 from trial.config import config_of, words_of
+from trial.lookup import search_checked
 from trial.selectors import families_visible_to, trials_visible_to
 
 from .entry import form_not_done, response_submit, response_update, response_verify
@@ -377,10 +378,10 @@ def sign_page(request, family_id: int):
 
 @login_required
 def dashboard(request):
-    search = search_text(request)
+    search, search_error = search_checked(search_text(request))
     families = families_visible_to(request.user)
     queries = queries_visible_to(request.user).exclude(status=QueryStatus.CLOSED)
-    if search:
+    if search and not search_error:
         families = families.filter(identifier__icontains=search)
         queries = queries.filter(family__identifier__icontains=search)
     outstanding = outstanding_forms(families, viewer=request.user)
@@ -403,5 +404,7 @@ def dashboard(request):
             "age_labels": [label for _, label in AGE_BANDS],
             "open_queries": open_queries,
             "search": search,
+            "search_error": search_error,
         },
+        status=400 if search_error else 200,
     )

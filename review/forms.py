@@ -3,7 +3,9 @@ from dataclasses import fields
 from django import forms
 
 from audit.events import EventType
+from core.errors import TrialError
 from sites.forms import DateInput
+from trial.lookup import family_identifier_typed
 
 from .selectors import EventFilter
 from .subjects import kind_named
@@ -13,7 +15,11 @@ class EventFilterForm(forms.Form):
     """The monitor's filters, for the review page and the API alike."""
 
     site = forms.ModelChoiceField(queryset=None, required=False, empty_label="All your sites")
-    family = forms.CharField(required=False, max_length=32, help_text="trial identifier")
+    family = forms.CharField(
+        required=False,
+        max_length=32,
+        help_text="trial identifier with its check character, e.g. RC-BUC-0007-K",
+    )
     actor = forms.CharField(required=False, max_length=150, label="User", help_text="username")
     event_type = forms.ChoiceField(required=False, choices=[("", "Any"), *EventType.choices])
     object_type = forms.CharField(
@@ -33,6 +39,15 @@ class EventFilterForm(forms.Form):
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites
+
+    def clean_family(self) -> str:
+        text = self.cleaned_data.get("family", "")
+        if not text.strip():
+            return ""
+        try:
+            return family_identifier_typed(text, field="family")
+        except TrialError as exc:
+            raise forms.ValidationError(exc.message) from None
 
     def clean_object_type(self) -> str:
         return kind_named(self.cleaned_data.get("object_type", ""))

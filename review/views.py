@@ -70,7 +70,10 @@ def review(request):
         "signoffs": signoffs,
         "signoff_form": _signoff_form_for(form, events, request.user),
     }
-    return render(request, "review/review.html", context)
+    # A filter that cannot be read (a mistyped identifier, a date range backwards) is shown
+    # beside its field, and the answer says the request was bad rather than empty.
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "review/review.html", context, status=status)
 
 
 def _to_review(form: ReviewFilterForm) -> bool:

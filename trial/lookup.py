@@ -56,3 +56,13 @@ def search_text(text: str, *, field: str) -> str:
     if _WHOLE.fullmatch(text.upper()):
         typed_identifier(text, field=field)
     return text
+
+
+def search_checked(text: str, *, field: str = "q") -> tuple[str, str]:
+    """A page's search box: what to search for, and the message to show beside the box when
+    it holds an identifier typed whole with a wrong check character ("" when it does not),
+    so that the page answers 400 with the message instead of an empty list."""
+    try:
+        return search_text(text, field=field), ""
+    except TrialError as exc:
+        return text.strip(), exc.message

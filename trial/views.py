@@ -31,6 +31,7 @@ from .forms import (
     VersionActivateForm,
     WithdrawalForm,
 )
+from .lookup import search_checked
 from .models import ConsentVersion
 from .screening import screening_close, screening_record
 from .selectors import (
@@ -78,8 +79,8 @@ def screening_list(request):
     site = request.GET.get("site", "")
     if site.isdigit():
         records = records.filter(site_id=site)
-    search = search_text(request)
-    if search:
+    search, search_error = search_checked(search_text(request))
+    if search and not search_error:
         records = records.filter(identifier__icontains=search)
     trials = list(trials_visible_to(request.user)[:2])
     words = words_of(config_of(trials[0])) if len(trials) == 1 else {}
@@ -90,10 +91,12 @@ def screening_list(request):
             "words": words,
             "records": paged(request, records),
             "search": search,
+            "search_error": search_error,
             "sites": sites_visible_to(request.user),
             "site_filter": site,
             "can_screen": _coordinated_sites(request.user).exists(),
         },
+        status=400 if search_error else 200,
     )
 
 
@@ -233,14 +236,17 @@ def screening_enrol(request, screening_id: int):
 def family_list(request):
     families = families_visible_to(request.user).prefetch_related("withdrawals", "consents")
     coordinated = _coordinated_sites(request.user)
-    search = search_text(request)
-    shown = families.filter(identifier__icontains=search) if search else families
+    search, search_error = search_checked(search_text(request))
+    shown = (
+        families.filter(identifier__icontains=search) if search and not search_error else families
+    )
     return render(
         request,
         "trial/family_list.html",
         {
             "families": paged(request, shown),
             "search": search,
+            "search_error": search_error,
             # Withdrawal levels in words, of the trials the viewer takes part in.
             "withdrawal_levels": {
                 key: label
@@ -251,6 +257,7 @@ def family_list(request):
             if coordinated.exists()
             else [],
         },
+        status=400 if search_error else 200,
     )
 
 
