@@ -257,6 +257,17 @@ def _slot(family: Family, form: str, visit: str) -> tuple[FormDefinition, Visit 
     return definition, scheduled
 
 
+def _reported_as_safety_event(family: Family, form: str, safety_event: bool) -> None:
+    safety = config_of(family.trial).monitoring.safety
+    if safety is not None and form == safety.form and not safety_event:
+        raise Conflict(
+            "A safety event is reported from the family's page (Report a safety event): that "
+            "starts its 24-hour clock and tells the PI, the chief investigator and the trial "
+            "manager.",
+            field="form",
+        )
+
+
 def response_enter(
     *,
     family: Family,
@@ -266,10 +277,12 @@ def response_enter(
     actor,
     channel: Channel,
     complete: bool = True,
+    safety_event: bool = False,
 ) -> Saved:
     """Enter a form for a family at a visit (or an any-time form), inside the caller's
     transaction: saved as a draft, or as complete when every check passes. Errors name each
-    field; nothing is written."""
+    field; nothing is written. The trial's safety form is entered only as the report of a
+    safety event (`safety_event`, by the safety workflow), which starts its clock."""
     # The family row alone (of=self: without it PostgreSQL also locks the joined site and
     # trial rows, serialising a whole site's entry), and NO KEY UPDATE: a concurrent
     # transaction that holds the ledger's head and inserts a row referring to this family
@@ -282,6 +295,7 @@ def response_enter(
     definition, scheduled = _slot(family, form, visit)
     held = _may_enter(actor, family, definition)
     refuse_if_held(family=family, form=form)
+    _reported_as_safety_event(family, form, safety_event)
     if visit and NotDone.objects.filter(family=family, visit=visit, form=form).exists():
         raise Conflict(f"{definition.title} at {scheduled.label} is marked not done.", field="form")
     _may_collect(family, definition)
@@ -404,10 +418,13 @@ def response_change(
     complete: bool = True,
     revision: int | None = None,
     replace: bool = True,
+    standing: set[str] | None = None,
 ) -> Saved:
     """Change a response (inside the caller's transaction). A completed, verified or signed
     response needs a reason, clears its verification, and invalidates the signatures that
-    cover it. `replace=False` changes only the fields given (a query's correction)."""
+    cover it. `replace=False` changes only the fields given (a query's correction).
+    `standing` is the roles a caller has checked the actor acts in, for a change that is
+    theirs by role rather than by a delegated duty (a PI's assessment of a safety event)."""
     response = (
         Response.objects.select_for_update(of=("self",), no_key=True)
         .select_related("definition", "family__site", "family__trial", "family__screening")
@@ -420,7 +437,7 @@ def response_change(
             "reload it and make your change again.",
             field="revision",
         )
-    held = _may_enter(actor, family, definition)
+    held = standing if standing is not None else _may_enter(actor, family, definition)
     refuse_if_held(family=family, form=response.form, response_id=response.pk)
     was_done = response.status in DONE
     if not was_done:

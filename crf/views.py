@@ -123,6 +123,10 @@ def _entry_definition(request, family, visit: str, form: str) -> FormDefinition:
 def entry_page(request, family_id: int, visit: str, form: str):
     family = _family(request, family_id)
     definition = _entry_definition(request, family, visit, form)
+    safety = config_of(family.trial).monitoring.safety
+    if visit == ANY_TIME and safety is not None and form == safety.form:
+        # Reported as a safety event, whose clock starts with the report.
+        return redirect("safety-report", family_id=family.pk)
     if visit != ANY_TIME:
         existing = family.responses.filter(visit=visit, form=form).first()
         if existing is not None:

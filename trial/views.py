@@ -13,6 +13,7 @@ from core.clock import today
 from core.errors import NotPermitted, TrialError
 from core.roles import Duty, Role
 from randomisation.concealment import deviations_shown_to, families_shown_to
+from safety.selectors import safety_events_visible_to
 from sites.models import Site
 from sites.pagekit import paged, search_text, submit
 from sites.selectors import is_trial_manager, roles_at, sites_visible_to, sites_where
@@ -360,8 +361,16 @@ def family_detail(request, family_id: int):
             "may_review": is_trial_manager(request.user, family.trial),
             "may_record_deviation": bool(roles_at(request.user, family.site) & RECORDERS),
             "assessor_needed": blinded_assessor_needed(family),
+            "safety_events": safety_events_visible_to(request.user)
+            .filter(family=family)
+            .order_by("-aware_at"),
+            "may_report_safety": bool(roles_at(request.user, family.site) & SAFETY_REPORTERS),
         },
     )
+
+
+# Who reports a safety event for a family (the safety form's own entrants).
+SAFETY_REPORTERS = {Role.SITE_COORDINATOR, Role.PRINCIPAL_INVESTIGATOR}
 
 
 @login_required
