@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from core.channels import Channel
 from core.csvfile import csv_download, csv_lines
-from core.errors import NotPermitted
+from core.errors import NotPermitted, TrialError
 from safety.clock import Due
 from safety.models import EmergencyUnblinding, SafetyEvent, SafetyFollowUp, SafetyStatus
 from safety.selectors import (
@@ -37,9 +37,8 @@ from safety.selectors import (
 )
 from safety.services import sae_assess, sae_follow_up, sae_rec_report, sae_report, sae_review
 from safety.unblinding import unblinding_decide, unblinding_request, unblinding_show
+from trial.lookup import family_identifier_typed
 from trial.selectors import families_visible_to
-
-from .fields import TypedIdentifierField
 
 
 def _moment(value: datetime | date | None) -> str | None:
@@ -405,10 +404,20 @@ class UnblindingOut(serializers.ModelSerializer):
 
 
 class UnblindingRequestIn(serializers.Serializer):
-    family = TypedIdentifierField(help_text="the family's trial identifier, e.g. RC-BUC-0007-K")
+    family = serializers.CharField(
+        max_length=32,
+        help_text="the family's trial identifier with its check character, e.g. RC-BUC-0007-K: "
+        "a wrong check character is a 400 naming family",
+    )
     reason = serializers.CharField(
         max_length=4000, allow_blank=True, help_text="the safety reason the arm is needed"
     )
+
+    def validate_family(self, value: str) -> str:
+        try:
+            return family_identifier_typed(value, field="family")
+        except TrialError as exc:
+            raise serializers.ValidationError(exc.message) from None
 
 
 def _unblindings(request):
