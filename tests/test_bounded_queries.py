@@ -567,6 +567,9 @@ LISTS: dict[str, Listing] = {
     "api-deviations": Listing(
         fixed("/api/v1/deviations/"), deviations, ("manager", "coord.buc", "stats.blind"), True
     ),
+    "deviations": Listing(
+        fixed("/deviations/"), deviations, ("manager", "coord.buc", "stats.blind", "chief")
+    ),
     "api-analysis-plans": Listing(
         fixed("/api/v1/analysis-plans/"), analysis_plans, ("manager", "stats.blind"), True
     ),
@@ -730,6 +733,14 @@ NOT_LISTS: dict[str, str] = {
     "export-download": "one bundle's file",
     "api-not-done": "an action",
     "api-deviation-review": "an action",
+    "api-deviation-breach": "an action",
+    "api-deviation-breach-reported": "an action",
+    "api-deviations-csv": "the deviations list as CSV, streamed in chunks of rows",
+    "deviation-detail": "one deviation",
+    "deviation-new": "a form",
+    "deviation-review": "an action",
+    "deviation-breach": "an action",
+    "deviation-breach-reported": "an action",
     "api-screening-detail": "one screening record",
     "api-screening-close": "an action",
     "api-family": "one family",
