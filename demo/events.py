@@ -1,8 +1,9 @@
 """What happens to the demo's families after randomisation besides their visits: the
-withdrawals (at every level, on their dates), a few serious adverse events and safeguarding
-incidents, and a new consent version at OXF that asks its families to re-consent."""
+withdrawals (at every level, on their dates), serious adverse events and safeguarding
+incidents at every stage of their workflow (safety.py), a new consent version at OXF that asks
+its families to re-consent, and the protocol deviations (deviations.py)."""
 
-import random
+from collections import Counter
 from datetime import timedelta
 
 from core.channels import Channel
@@ -16,66 +17,14 @@ from trial.consents import (
 from trial.enrolment import withdrawal_record
 from trial.models import Trial
 
+from .deviations import seed_deviations, seed_unblinded_assessor
 from .families import coordinator_of
 from .fates import Withdrawing
-from .forms import enter_form, randomised_families
+from .forms import randomised_families
+from .safety import seed_safety
 from .timeline import Timeline
 
 CH = Channel.COMMAND
-# kind, seriousness, who, relatedness, expectedness, safeguarding referral, outcome, what
-EVENTS = [
-    (
-        "sae",
-        ["hospitalisation"],
-        "child",
-        "unrelated",
-        "expected",
-        False,
-        "resolved",
-        "The child was admitted with bronchiolitis for three nights.",
-    ),
-    (
-        "safeguarding",
-        None,
-        "child",
-        "unrelated",
-        "expected",
-        True,
-        "resolving",
-        "Bruising seen at nursery; the safeguarding enquiry found significant harm.",
-    ),
-    (
-        "sae",
-        ["hospitalisation", "other_important"],
-        "parent",
-        "unlikely",
-        "expected",
-        True,
-        "resolved",
-        "The parent self-harmed and was treated in the emergency department.",
-    ),
-    (
-        "sae",
-        ["life_threatening"],
-        "parent",
-        "possible",
-        "unexpected",
-        True,
-        "ongoing",
-        "An overdose the day after a group session; admitted to a medical ward.",
-    ),
-    (
-        "sae",
-        ["hospitalisation"],
-        "other_child",
-        "unrelated",
-        "expected",
-        False,
-        "resolved",
-        "An older brother was admitted overnight after a fall at home.",
-    ),
-]
-STOPS_CONTACT = {"all_contact", "complete"}
 
 
 def seed_events(
@@ -85,32 +34,11 @@ def seed_events(
     withdrawals: dict[int, Withdrawing],
     timeline: Timeline,
     log,
+    *,
+    pi_password: str,
 ) -> None:
-    rng = random.Random(13)  # noqa: S311  (made-up events, the same on every seed)
     families = randomised_families(trial, users)
-    reported = 0
-    candidates = [(r, f) for r, f in families if (timeline.today - r.on).days > 60][::3]
-    for (randomised, family), event in zip(candidates, EVENTS, strict=False):
-        kind, seriousness, person, related, expected, referral, outcome, what = event
-        on = randomised.on + timedelta(
-            days=30 + rng.randrange((timeline.today - randomised.on).days - 45)
-        )
-        withdrawing = withdrawals.get(family.pk)
-        if withdrawing and withdrawing.level in STOPS_CONTACT and on >= withdrawing.on:
-            on = withdrawing.on - timedelta(days=7)
-        fixed = {
-            "kind": kind,
-            "person": person,
-            "relatedness": related,
-            "expectedness": expected,
-            "safeguarding_referral": referral,
-            "outcome": outcome,
-            "description": what,
-            "reported_on": min(on + timedelta(days=1), timeline.today).isoformat(),
-        }
-        if seriousness:
-            fixed["seriousness"] = seriousness
-        reported += enter_form(family, "sae", "", on, users, rng, fixed)
+    events = seed_safety(trial, families, users, withdrawals, timeline, pi_password)
     for _randomised, family in families:
         withdrawing = withdrawals.get(family.pk)
         if withdrawing:
@@ -123,7 +51,18 @@ def seed_events(
                 reason=withdrawing.reason,
             )
     _reconsent(trial, sites, users, timeline)
-    log(f"Events: {reported} serious adverse events, {len(withdrawals)} withdrawals recorded.")
+    deviations = seed_deviations(trial, families, users, withdrawals, timeline)
+    unblinded = seed_unblinded_assessor(trial, families, users, withdrawals, timeline)
+    log(
+        f"Events: {len(events)} safety events ({_stages(events)}), {len(withdrawals)} "
+        f"withdrawals, {deviations} deviations recorded by hand"
+        + (f"; the assessor of {unblinded} was told its arm." if unblinded else ".")
+    )
+
+
+def _stages(events) -> str:
+    counts = Counter(e.status for e in events)
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
 
 
 def _reconsent(trial: Trial, sites: dict[str, Site], users: dict, timeline: Timeline) -> None:

@@ -38,6 +38,8 @@ def _fixed(family, form: str, rng: random.Random) -> dict:
         return {"gp_contacts": {"missing": "unknown"}}
     if form == "core10":
         return {"item_6": 0}  # the risk item: the demo raises no alert unasked
+    if form == "assessor_guess":
+        return {"unblinded": False}  # the one assessor told an arm is in deviations.py
     if form == "care_index":
         if not family.screening.child_born:
             return {"filmed": False, "not_filmed_reason": "unborn"}

@@ -227,7 +227,7 @@ def seed(log=print) -> Trial:
     for site in sites.values():
         log(f"Site {site.code}: {site.get_status_display().lower()}.")
     withdrawals = seed_follow_up(trial, users, log)
-    seed_events(trial, sites, users, withdrawals, timeline, log)
+    seed_events(trial, sites, users, withdrawals, timeline, log, pi_password=DEMO_PASSWORD)
     seed_review(trial, users, timeline, log, pi_password=DEMO_PASSWORD)
     _audit_history(trial, sites, users, log)
     _data_management(sites, users, log)
