@@ -1,21 +1,23 @@
 """The demo's protocol deviations: a few of each kind recorded by hand over the months (by
 the sites, the monitor and the trial manager; most reviewed, one a possible serious breach
 reported to the sponsor), besides those the system finds itself (forms dated outside their
-window). And one outcome assessor who learned a family's arm, said on their guess form at a
-visit still open: a deviation the form records, after which another blinded assessor must
-enter that family's outcome forms."""
+window). And one outcome assessor who learned a family's arm, said on their guess form at
+the end of a visit seen today: a deviation the form records, after which another blinded
+assessor must enter that family's outcome forms."""
 
+import random
 from datetime import timedelta
 
 from core.channels import Channel
 from crf.entry import response_submit
 from crf.selectors import current_definitions, schedule_of
-from demo.answers import answers_for
+from trial.config import config_of
 from trial.deviations import deviation_breach_reported, deviation_record, deviation_review
 from trial.models import ProtocolDeviation, Trial
 
+from .answers import answers_for
 from .fates import Randomised, Withdrawing, lost_to_follow_up
-from .forms import ASSESSOR_OF
+from .forms import ASSESSOR_OF, enter_form, follow_up_answers
 from .timeline import Timeline
 
 CH = Channel.COMMAND
@@ -153,16 +155,18 @@ def seed_unblinded_assessor(
     withdrawals: dict[int, Withdrawing],
     timeline: Timeline,
 ) -> str | None:
-    """A BUC family with a follow-up visit open and its guess form not yet entered: the
-    assessor answers that they were told the family's arm (the form records the deviation).
+    """A BUC family seen today at a follow-up visit still open: its forms entered, the
+    assessor's guess form last, saying that they were told the family's arm (the form
+    records the deviation; the family's later outcome forms need another blinded assessor).
     The family's identifier, or None if no visit is open."""
-    definition = current_definitions(trial)["assessor_guess"]
+    definitions = current_definitions(trial)
+    receipt = config_of(trial).reporting.receipt
+    rng = random.Random(17)  # noqa: S311  (made-up answers, the same on every seed)
     visits = [
         v
         for v in schedule_of(trial).visits
         if not v.before_randomisation and "assessor_guess" in v.forms
     ]
-    assessor = users[ASSESSOR_OF["BUC"]]
     for randomised, family in families:
         if family.site.code != "BUC" or family.pk in withdrawals or lost_to_follow_up(randomised):
             continue
@@ -170,20 +174,22 @@ def seed_unblinded_assessor(
             earliest, _target, latest = visit.window(randomised.on)
             if not earliest <= timeline.today <= latest:
                 continue
-            if family.responses.filter(form="assessor_guess", visit=visit.key).exists():
+            if family.responses.filter(visit=visit.key).exists():
                 continue
-            values = answers_for(
-                definition.spec,
-                timeline.today,
-                fixed={"guess": randomised.shown_arm, "confidence": 5, "unblinded": True},
-            )
-            response_submit(
-                family=family,
-                form="assessor_guess",
-                visit=visit.key,
-                values=values,
-                actor=assessor,
-                channel=CH,
-            )
+            for form in visit.forms:
+                fixed = follow_up_answers(definitions[form], randomised, receipt, rng)
+                if form == "assessor_guess":
+                    fixed = {"guess": randomised.shown_arm, "confidence": 5, "unblinded": True}
+                    values = answers_for(definitions[form].spec, timeline.today, rng, fixed)
+                    response_submit(
+                        family=family,
+                        form=form,
+                        visit=visit.key,
+                        values=values,
+                        actor=users[ASSESSOR_OF["BUC"]],
+                        channel=CH,
+                    )
+                else:
+                    enter_form(family, form, visit.key, timeline.today, users, rng, fixed)
             return family.identifier
     return None

@@ -173,7 +173,7 @@ def seed_follow_up(trial: Trial, users: dict, log) -> dict[int, Withdrawing]:
                 sources = set(definitions[form].spec.sources)
                 if withdrawing and on >= withdrawing.on and stops[withdrawing.level] & sources:
                     continue
-                fixed = _follow_up_answers(definitions[form], randomised, receipt, rng)
+                fixed = follow_up_answers(definitions[form], randomised, receipt, rng)
                 counts["entered"] += enter_form(family, form, visit.key, on, users, rng, fixed)
     log(
         f"Forms: {counts['entered']} follow-up forms entered ({counts['late']} visits out of "
@@ -186,7 +186,7 @@ FILMING_MISSED = "The family missed the filming visit and it could not be rearra
 OUT_OF_TIME = "The parent ran out of time at the visit and did not want to finish it later."
 
 
-def _follow_up_answers(definition, family: Randomised, receipt, rng: random.Random) -> dict:
+def follow_up_answers(definition, family: Randomised, receipt, rng: random.Random) -> dict:
     """Sessions attended as the arm makes likely (a few ReConnect families never start);
     the child at home with a birth parent more often than not."""
     if receipt and definition.form == receipt.form:
