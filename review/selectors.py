@@ -16,17 +16,27 @@ from sites.selectors import sites_where, trials_managed_by
 from .concealment import searchable
 from .subjects import described
 
-# Roles that review the audit trail: the monitor for their sites, the trial manager for all.
-AUDIT_READERS = frozenset({Role.MONITOR, Role.TRIAL_MANAGER})
+# Roles that sign off the audit trail as reviewed: the monitor for their sites, the trial
+# manager for all.
+AUDIT_REVIEWERS = frozenset({Role.MONITOR, Role.TRIAL_MANAGER})
+# Roles that read it: the reviewers, and the chief investigator (every site's events, read
+# only: the CI oversees the trial, and signs nothing off).
+AUDIT_READERS = AUDIT_REVIEWERS | {Role.CHIEF_INVESTIGATOR}
 
 
 def audit_sites_of(user) -> QuerySet[Site]:
     return sites_where(user, roles=AUDIT_READERS)
 
 
+def signoff_sites_of(user) -> QuerySet[Site]:
+    """The sites whose events the user may sign off as reviewed."""
+    return sites_where(user, roles=AUDIT_REVIEWERS)
+
+
 def events_visible_to(user) -> QuerySet[AuditEvent]:
-    """A monitor sees the events of their sites only; a trial manager sees every site's
-    events and those that belong to no site (sign-ins, accounts, the trial itself)."""
+    """A monitor sees the events of their sites only; the chief investigator every site's
+    events; a trial manager every site's events and those that belong to no site (sign-ins,
+    accounts, the trial itself)."""
     sites = audit_sites_of(user)
     manages = trials_managed_by(user).exists()
     if not manages and not sites.exists():
@@ -100,7 +110,8 @@ def awaiting_review(events: QuerySet[AuditEvent], reviewer) -> QuerySet[AuditEve
     """The site events that wait for this reviewer: in none of their sign-offs at the event's
     site, whatever the order the ranges were signed in. A sign-off's own event records a
     review; it is never one more thing to review. The work list counts these and the review
-    page shows them, so the two agree on what waits."""
+    page shows them, so the two agree on what waits. Only events at sites the reviewer signs
+    off wait: for a reader who signs nothing off (the chief investigator) nothing does."""
     covered = ReviewSignoff.objects.filter(
         reviewer=reviewer,
         site_id=OuterRef("site_id"),
@@ -108,7 +119,7 @@ def awaiting_review(events: QuerySet[AuditEvent], reviewer) -> QuerySet[AuditEve
         last_seq__gte=OuterRef("seq"),
     )
     return (
-        events.filter(site_id__isnull=False)
+        events.filter(site_id__in=signoff_sites_of(reviewer).values("pk"))
         .exclude(event_type=EventType.REVIEW_SIGNOFF)
         .filter(~Exists(covered))
     )

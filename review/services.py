@@ -16,7 +16,7 @@ from sites.models import Membership, Site
 from sites.notifications import notify
 from sites.selectors import open_memberships, roles_at
 
-from .selectors import AUDIT_READERS, audit_sites_of
+from .selectors import AUDIT_READERS, AUDIT_REVIEWERS, signoff_sites_of
 
 log = logging.getLogger("audit")
 
@@ -74,8 +74,8 @@ def review_signoff(
     *, actor, channel: Channel, site: Site, first_seq: int, last_seq: int, note: str = ""
 ) -> ReviewSignoff:
     """A monitor (or the trial manager) signs off a range of a site's events as reviewed."""
-    held = roles_at(actor, site) & AUDIT_READERS
-    if not held or site.pk not in set(audit_sites_of(actor).values_list("pk", flat=True)):
+    held = roles_at(actor, site) & AUDIT_REVIEWERS
+    if not held or site.pk not in set(signoff_sites_of(actor).values_list("pk", flat=True)):
         raise NotPermitted(
             f"Only a monitor of {site.code} or the trial manager can sign off its audit events."
         )
@@ -117,7 +117,9 @@ def export_record(*, actor, channel: Channel, filters: dict, count_hint: str = "
     """Exports leave a trace: who took which events out, with which filters."""
     held = AUDIT_READERS & _roles(actor)
     if not held:
-        raise NotPermitted("Only a monitor or the trial manager can export audit events.")
+        raise NotPermitted(
+            "Only a monitor, the trial manager or the chief investigator can export audit events."
+        )
     return record(
         event=EventType.AUDIT_EXPORTED,
         actor=actor,

@@ -10,6 +10,7 @@ ROLES = [
     "stats.blind",
     "stats.unblind",
     "pi.buc",
+    "chief",
     "outsider",
     None,
 ]
@@ -23,9 +24,12 @@ BUC_READERS = {
     "stats.blind",
     "stats.unblind",
     "pi.buc",
+    "chief",
 }
-OXF_READERS = {"manager", "stats.blind", "stats.unblind"}
-AUDIT_READERS = {"manager": 200, "monitor.buc": 200}
+OXF_READERS = {"manager", "stats.blind", "stats.unblind", "chief"}
+# The chief investigator reads the whole trail, as the trial manager does; neither signs off
+# for a monitor.
+AUDIT_READERS = {"manager": 200, "monitor.buc": 200, "chief": 200}
 
 
 def everyone(ok: int, *, signed_out: int) -> dict:
@@ -224,6 +228,7 @@ def allocation_url(world, code: str = "BUC") -> str:
 # Who may learn a BUC family's arm: not the blinded assessor or statistician.
 ARM_AT_BUC = {
     "manager": 200,
+    "chief": 200,
     "coord.buc": 200,
     "monitor.buc": 200,
     "pi.buc": 200,

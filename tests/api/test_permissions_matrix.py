@@ -738,6 +738,162 @@ ENDPOINTS |= {
     ),
 }
 
+# Safety and protocol compliance (SAEs, the deviation log, unblinding): their endpoints'
+# rows go here, each with the chief investigator's answer in CHIEF_INVESTIGATOR below.
+ENDPOINTS |= {}
+
+# The chief investigator, endpoint by endpoint: trial-wide and unblinded, read-only. Reads every
+# site's records as the trial manager does (families, casebooks, queries, the audit trail, the
+# reports by arm); never identity (only the family's own site coordinators); writes nothing,
+# so every change is refused (403, as for a monitor or a statistician); asks for no export,
+# no allocation list, no lock and no DMC report, and sees none of theirs (404). A new endpoint
+# adds its line here: test_the_chief_investigator_has_an_answer_for_every_endpoint says so.
+CHIEF_INVESTIGATOR = {
+    # Their own account, and what everyone signed in reads.
+    "me": 200,
+    "schema": 200,
+    "own password": 200,
+    "token revoke": 204,
+    "password reset": 202,
+    "password set": 204,
+    "password set (a wrong link)": 400,
+    # Sites, people and roles: read at every site, changed by the trial manager only.
+    "site list": 200,
+    "BUC site": 200,
+    "OXF site": 200,
+    "membership list": 200,
+    "BUC membership": 200,
+    "OXF membership": 200,
+    "BUC delegation log": 200,
+    "OXF delegation log": 200,
+    "account list": 200,
+    "account": 404,
+    "site register": 403,
+    "BUC site edit": 403,
+    "OXF site edit": 403,
+    "MKN status step": 403,
+    "membership grant": 403,
+    "BUC membership end": 403,
+    "BUC delegate": 403,
+    "OXF delegate": 403,
+    "BUC delegation end": 403,
+    "account create": 403,
+    "account disable": 403,
+    "account invite": 403,
+    "account unlock": 403,
+    # The audit trail: read and exported, never signed off.
+    "audit events": 200,
+    "audit export": 200,
+    "audit sign-offs": 200,
+    "BUC sign-off": 403,
+    "OXF sign-off": 403,
+    # Referrals, families, consent, withdrawal: read at every site; identity refused.
+    "screening log": 200,
+    "BUC referral": 200,
+    "OXF referral": 200,
+    "family list": 200,
+    "BUC family": 200,
+    "OXF family": 200,
+    "BUC consents": 200,
+    "BUC withdrawals": 200,
+    "consent versions": 200,
+    "BUC identity": 403,
+    "OXF identity": 403,
+    "BUC screen": 403,
+    "OXF screen": 403,
+    "BUC close referral": 403,
+    "BUC enrol": 403,
+    "OXF enrol": 403,
+    "BUC consent": 403,
+    "BUC consent correct": 403,
+    "BUC withdraw": 403,
+    "consent version create": 403,
+    "consent version activate": 403,
+    # Randomisation: allocations read (the arm too); the sequence is no one's to read.
+    "allocations": 200,
+    "allocation lists": 200,
+    "BUC randomise": 403,
+    "OXF randomise": 403,
+    "BUC factor correction": 403,
+    "generate lists": 403,
+    "go live": 403,
+    "design report": 403,
+    "seal a list": 404,
+    "export a list": 404,
+    # Casebooks: read, forms that reveal the arm too; nothing entered, verified or signed.
+    "forms": 200,
+    "form": 200,
+    "BUC responses": 200,
+    "OXF responses": 200,
+    "BUC response": 200,
+    "BUC arm-revealing response": 200,
+    "queries": 200,
+    "query": 200,
+    "BUC signatures": 200,
+    "BUC response enter": 403,
+    "BUC response change": 403,
+    "BUC response verify": 403,
+    "OXF response verify": 403,
+    "form not done": 403,
+    "query raise": 403,
+    "query answer": 403,
+    "query close": 403,
+    "query reopen": 403,
+    "BUC sign": 403,
+    # Locks, freezes, deviations: the lists read; no lock, freeze or review.
+    "lock list": 200,
+    "freeze list": 200,
+    "deviation list": 200,
+    "lock readiness": 403,
+    "analysis plans": 403,
+    "lock": 403,
+    "unlock request": 403,
+    "unlock approve": 403,
+    "analysis plan record": 403,
+    "freeze": 403,
+    "freeze release": 403,
+    "deviation review": 403,
+    # Reports: read by arm, as the trial manager reads them; the closed comparisons are the
+    # unblinded statistician's.
+    "CONSORT report": 200,
+    "CONSORT report CSV": 200,
+    "CONSORT listing": 200,
+    "CONSORT listing by arm": 200,
+    "recruitment report": 200,
+    "recruitment report CSV": 200,
+    "data quality report": 200,
+    "data quality report CSV": 200,
+    "balance report": 200,
+    "balance report CSV": 200,
+    "SAE summary": 200,
+    "SAE summary CSV": 200,
+    "primary outcome so far": 403,
+    "primary outcome so far CSV": 403,
+    # DMC reports and exports: the lists answer (empty); none asked for, none of them found.
+    "DMC report list": 200,
+    "export list": 200,
+    "ask for the open DMC report": 403,
+    "ask for the closed DMC report": 403,
+    "an open DMC report": 404,
+    "a closed DMC report": 404,
+    "download an open DMC report": 404,
+    "download a closed DMC report": 404,
+    "ask for an export": 403,
+    "ask for an unblinded interim export": 403,
+    "a blinded export": 404,
+    "an unblinded export": 404,
+    "download a blinded export": 404,
+    "download an unblinded export": 404,
+    # Their home work list.
+    "work list": 200,
+}
+# Each row's expectations with the chief investigator's answer from the table (a row the
+# table lacks expects nothing a response can give, so its case fails until it is added).
+ENDPOINTS = {
+    name: (method, url, body, expected | {"chief": CHIEF_INVESTIGATOR.get(name, "not listed")})
+    for name, (method, url, body, expected) in ENDPOINTS.items()
+}
+
 CASES = [(name, who) for name in ENDPOINTS for who in ROLES]
 
 
@@ -751,6 +907,11 @@ def test_permission_matrix(world, endpoint, who):
     assert answer.status_code == expected[who], answer.content[:300]
     if answer.status_code >= 400:
         assert "error" in json.loads(answer.content)
+
+
+def test_the_chief_investigator_has_an_answer_for_every_endpoint():
+    assert sorted(set(ENDPOINTS) - set(CHIEF_INVESTIGATOR)) == []
+    assert sorted(set(CHIEF_INVESTIGATOR) - set(ENDPOINTS)) == []
 
 
 def test_every_api_route_is_in_the_matrix(world):
@@ -777,6 +938,7 @@ def test_every_api_route_is_in_the_matrix(world):
         ("coord.buc", ["BUC"]),
         ("monitor.buc", ["BUC"]),
         ("stats.blind", ["BUC", "MKN", "OXF"]),
+        ("chief", ["BUC", "MKN", "OXF"]),
         ("outsider", []),
     ],
 )

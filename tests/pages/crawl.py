@@ -21,6 +21,7 @@ ROLES = [
     "manager",
     "stats.blind",
     "stats.unblind",
+    "chief",
 ]
 LINK = re.compile(r'(?:href|hx-get)="(/[^"#]*)"')
 # Not pages: signing out, files, the API and its documentation, the admin (its own tests).

@@ -463,6 +463,127 @@ PAGES = {
     "API docs": ("get", lambda w: "/api/docs/", None, SIGNED_IN | {None: 401}),
 }
 
+# Safety and protocol compliance (SAEs, the deviation log, unblinding): their pages' rows go
+# here, each with the chief investigator's answer in CHIEF_INVESTIGATOR below.
+PAGES |= {}
+
+# The chief investigator, page by page: trial-wide and unblinded, read-only. Reads every site's
+# records as the trial manager does (families, casebooks, the audit trail, the reports by arm);
+# never identity (only the family's own site coordinators); writes nothing, so every form that
+# changes something is refused (403, as for a monitor or a statistician); no export, allocation
+# list, lock or DMC report of theirs (404 for one of someone else's). A new page adds its line
+# here: test_the_chief_investigator_has_an_answer_for_every_page says so.
+CHIEF_INVESTIGATOR = {
+    # Their own account, home and what everyone reads.
+    "home": 200,
+    "password change form": 200,
+    "forgotten password": 200,
+    "set a password (a wrong link)": 200,
+    "API docs": 200,
+    "admin": 302,
+    # Sites, people and roles: read at every site, changed by the trial manager only.
+    "site list": 200,
+    "BUC site": 200,
+    "OXF site": 200,
+    "people": 200,
+    "BUC membership": 200,
+    "OXF membership": 200,
+    "site register form": 403,
+    "site register": 403,
+    "BUC edit": 403,
+    "OXF edit": 403,
+    "MKN status form": 403,
+    "MKN status step": 403,
+    "grant role": 403,
+    "account form": 403,
+    "account": 403,
+    "account disable": 403,
+    "invite form": 403,
+    "invite a user": 403,
+    "unlock an account": 403,
+    "BUC delegate": 403,
+    "BUC duty end": 403,
+    # The audit trail: read and exported, never signed off.
+    "audit review": 200,
+    "audit export": 200,
+    "audit sign-off": 403,
+    # Referrals and families: read at every site, the arm too; identity refused.
+    "screening log": 200,
+    "BUC referral": 200,
+    "OXF referral": 200,
+    "families": 200,
+    "BUC family": 200,
+    "OXF family": 200,
+    "consent versions": 200,
+    "BUC allocation result": 200,
+    "BUC identity": 403,
+    "OXF identity": 403,
+    "new referral form": 403,
+    "BUC enrol form": 403,
+    "BUC randomise confirm": 403,
+    "OXF randomise confirm": 403,
+    "review a deviation": 403,
+    # Randomisation: the statisticians' page is theirs; the sequence is no one's to read.
+    "statistics": 403,
+    "list export": 404,
+    # Casebooks: read, forms that reveal the arm too; nothing entered, verified or signed.
+    "forms dashboard": 200,
+    "BUC casebook": 200,
+    "OXF casebook": 200,
+    "BUC response": 200,
+    "BUC arm-revealing response": 200,
+    "BUC entry preview": 200,
+    "BUC entry": 403,
+    "BUC arm-revealing entry": 403,
+    "BUC response verify": 403,
+    "BUC query answer": 403,
+    "BUC sign": 403,
+    "mark a form not done": 403,
+    # Locks and freezes: the data manager's and the statisticians'.
+    "lock page": 403,
+    "lock": 403,
+    "record the analysis plan": 403,
+    "ask to unlock": 403,
+    "confirm an unlock": 403,
+    "unfreeze": 403,
+    "freeze a site": 403,
+    # Exports: the statisticians'.
+    "exports page": 403,
+    "ask for an export": 403,
+    "an export's progress": 404,
+    "an unblinded export's progress": 404,
+    "download an export": 404,
+    "download an unblinded export": 404,
+    # Reports: read by arm, as the trial manager reads them; the closed comparisons are the
+    # unblinded statistician's; the DMC list answers (empty), no DMC report of theirs.
+    "reports": 200,
+    "CONSORT diagram": 200,
+    "CONSORT diagram, one site": 200,
+    "CONSORT SVG": 200,
+    "CONSORT PDF": 200,
+    "CONSORT listing": 200,
+    "CONSORT listing by arm": 200,
+    "recruitment": 200,
+    "recruitment chart": 200,
+    "data quality": 200,
+    "baseline balance": 200,
+    "SAE summary": 200,
+    "primary outcome so far": 403,
+    "DMC reports": 200,
+    "ask for the open DMC report": 403,
+    "ask for the closed DMC report": 403,
+    "an open DMC report": 404,
+    "a closed DMC report": 404,
+    "download an open DMC report": 404,
+    "download a closed DMC report": 404,
+}
+# Each row's expectations with the chief investigator's answer from the table (a row the
+# table lacks expects nothing a response can give, so its case fails until it is added).
+PAGES = {
+    name: (method, url, body, expected | {"chief": CHIEF_INVESTIGATOR.get(name, "not listed")})
+    for name, (method, url, body, expected) in PAGES.items()
+}
+
 CASES = [(name, who) for name in PAGES for who in ROLES]
 
 
@@ -476,6 +597,11 @@ def test_page_matrix(world, page_name, who):
     assert answer.status_code == expected[who], answer.content[:500]
     if who is None and answer.status_code == 302 and page_name != "admin":
         assert answer["Location"].startswith("/accounts/login/")
+
+
+def test_the_chief_investigator_has_an_answer_for_every_page():
+    assert sorted(set(PAGES) - set(CHIEF_INVESTIGATOR)) == []
+    assert sorted(set(CHIEF_INVESTIGATOR) - set(PAGES)) == []
 
 
 def test_every_page_route_is_in_the_matrix(world):

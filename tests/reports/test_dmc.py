@@ -40,6 +40,8 @@ RULES = [
     ("pi.buc", False, False),
     ("stats.blind", True, False),
     ("stats.unblind", True, True),
+    # The chief investigator reads the trial's reports but asks for no DMC report.
+    ("chief", False, False),
     ("outsider", False, False),
 ]
 # Words from which an arm follows: the arms' labels and codes in the definition.

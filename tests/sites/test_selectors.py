@@ -11,6 +11,7 @@ EXPECTED_SITES = {
     "manager": {"BUC", "OXF", "MKN"},
     "stats.blind": {"BUC", "OXF", "MKN"},
     "stats.unblind": {"BUC", "OXF", "MKN"},
+    "chief": {"BUC", "OXF", "MKN"},
     "coord.buc": {"BUC"},
     "coord.oxf": {"OXF"},
     "assessor.buc": {"BUC"},

@@ -63,7 +63,9 @@ def test_blank_names_are_refused(world, field):
     assert refused.value.field == field
 
 
-@pytest.mark.parametrize("who", ["coord_buc", "pi_buc", "monitor_buc", "stats_unblind", "outsider"])
+@pytest.mark.parametrize(
+    "who", ["coord_buc", "pi_buc", "monitor_buc", "stats_unblind", "chief", "outsider"]
+)
 def test_only_the_trial_manager_registers_sites(world, who):
     with writes_nothing(), pytest.raises(NotPermitted):
         register(world, actor=getattr(world, who))

@@ -118,7 +118,7 @@ def test_an_unknown_status_is_refused(world):
     assert refused.value.field == "status"
 
 
-@pytest.mark.parametrize("who", ["coord_buc", "pi_buc", "monitor_buc", "stats_unblind"])
+@pytest.mark.parametrize("who", ["coord_buc", "pi_buc", "monitor_buc", "stats_unblind", "chief"])
 def test_only_the_trial_manager_moves_a_site(world, who):
     with writes_nothing(), pytest.raises(NotPermitted):
         move(world, world.buc, "closed_to_recruitment", actor=getattr(world, who))

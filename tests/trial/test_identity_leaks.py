@@ -37,6 +37,7 @@ ACCOUNTS = [
     "stats.blind",
     "stats.unblind",
     "pi.buc",
+    "chief",
     "outsider",
 ]
 

@@ -23,6 +23,7 @@ ACCOUNTS = [
     "monitor",
     "stats.blind",
     "stats.unblind",
+    "chief",
 ]
 
 
