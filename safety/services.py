@@ -65,7 +65,9 @@ def _aware_at(values: dict[str, Any], aware_time: str) -> datetime:
 
 
 def _referral(values: dict[str, Any], referral_to: str, referral_on: date | None) -> None:
-    if values.get("safeguarding_referral") is not True:
+    """Whom and when, required when the form says a safeguarding referral was made (the
+    answer as the form's checks read it: True from the API, "yes" from a page)."""
+    if values.get("safeguarding_referral") not in (True, "yes"):
         if referral_to.strip() or referral_on:
             raise TrialError(
                 "No safeguarding referral is recorded: leave whom and when blank, or answer "

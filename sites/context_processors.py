@@ -16,7 +16,11 @@ def roles(request) -> dict:
         # Every role reads the deviations of its sites (those that tell the arm hidden from
         # the blinded).
         "nav_deviations": bool(held),
-        "nav_reviews_audit": bool(held & {Role.TRIAL_MANAGER, Role.MONITOR}),
+        "nav_reviews_audit": bool(
+            held & {Role.TRIAL_MANAGER, Role.MONITOR, Role.CHIEF_INVESTIGATOR}
+        ),
+        # Safety events are hidden from blinded roles: a reader of arms somewhere reads them.
+        "nav_safety": bool(held - {Role.OUTCOME_ASSESSOR, Role.STATISTICIAN_BLINDED}),
         "nav_statistics": bool(held & {Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}),
         "nav_locks": bool(
             held & {Role.TRIAL_MANAGER, Role.STATISTICIAN_BLINDED, Role.STATISTICIAN_UNBLINDED}

@@ -423,3 +423,88 @@ def built_dmc(world, part: str = "open", *, build: bool = True):
         trial=world.trial, actor=world.stats_unblind, channel=Channel.COMMAND, part=part
     )
     return dmc_report_build(asked.pk) if build else asked
+
+
+# The safety API (api/safety.py): who reads safety events at BUC (a reader blinded at every
+# site they see, the assessor and the blinded statistician, is refused the listing and does
+# not find an event), and the records its rows act on.
+SAFETY_READERS = {"manager", "coord.buc", "monitor.buc", "stats.unblind", "pi.buc"}
+
+
+def buc_safety_event(world, *, assessed: bool = False):
+    """A safety event of a randomised BUC family, reported by its coordinator; assessed by
+    its PI as possibly related and unexpected (so due to the ethics committee). Made once."""
+    key = "_safety_event_assessed" if assessed else "_safety_event"
+    if key not in world.__dict__:
+        from core.channels import Channel
+        from safety.services import sae_assess
+        from tests.factories import PASSWORD
+        from tests.safety.conftest import report
+
+        event = report(world, crf_family(world))
+        if assessed:
+            event = sae_assess(
+                event=event,
+                seriousness=["hospitalisation"],
+                relatedness="possible",
+                expectedness="unexpected",
+                password=PASSWORD,
+                actor=world.pi_buc,
+                channel=Channel.COMMAND,
+            )
+        world.__dict__[key] = event
+    return world.__dict__[key]
+
+
+def safety_report_body(world) -> dict:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.safety.conftest import sae_values
+
+    aware = timezone.now() - timedelta(hours=2)
+    values = sae_values(world, crf_family(world), aware=aware, safeguarding_referral=True)
+    return {
+        "values": values,
+        "aware_time": f"{timezone.localtime(aware):%H:%M}",
+        "referral_to": "Children's social care",
+        "referral_on": values["reported_on"],
+        "late_reason": "",
+    }
+
+
+def buc_unblinding(world, *, approved: bool = False):
+    """The BUC assessor's request for a family's arm; approved by the trial manager."""
+    from core.channels import Channel
+    from safety.unblinding import unblinding_decide, unblinding_request
+
+    item = unblinding_request(
+        family=crf_family(world),
+        reason="The child is in hospital; the ward asks for the arm.",
+        actor=world.assessor_buc,
+        channel=Channel.COMMAND,
+    )
+    if approved:
+        item = unblinding_decide(
+            item=item,
+            approve=True,
+            note="A clinical need.",
+            actor=world.manager,
+            channel=Channel.COMMAND,
+        )
+    return item
+
+
+def buc_breach(world):
+    """A BUC deviation flagged as a possible serious breach, its report not yet recorded."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    deviation = buc_deviation(world, "consent")
+    now = timezone.now()
+    deviation.possible_serious_breach = True
+    deviation.breach_flagged_at, deviation.breach_due_at = now, now + timedelta(days=7)
+    deviation.save()
+    return deviation

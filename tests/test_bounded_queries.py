@@ -364,6 +364,34 @@ def deviations(world, n: int) -> None:
             )
 
 
+def safety_events(world, n: int) -> None:
+    """Safety events of one BUC family, every other one a safeguarding incident."""
+    from tests.safety.conftest import report
+
+    for i in range(n):
+        report(world, the_family(world), kind="safeguarding" if i % 2 else "sae")
+
+
+def unblindings(world, n: int) -> None:
+    """The BUC assessor's requests for one family's arm, each decided before the next."""
+    from safety.unblinding import unblinding_decide, unblinding_request
+
+    for i in range(n):
+        item = unblinding_request(
+            family=the_family(world),
+            reason="A safety reason.",
+            actor=world.assessor_buc,
+            channel=Channel.COMMAND,
+        )
+        unblinding_decide(
+            item=item,
+            approve=bool(i % 2),
+            note="Decided.",
+            actor=world.manager,
+            channel=Channel.COMMAND,
+        )
+
+
 def analysis_plans(world, n: int) -> None:
     for _ in range(n):
         done = world.__dict__.setdefault("_plans", [0])
@@ -567,8 +595,17 @@ LISTS: dict[str, Listing] = {
     "api-deviations": Listing(
         fixed("/api/v1/deviations/"), deviations, ("manager", "coord.buc", "stats.blind"), True
     ),
-    "deviations": Listing(
-        fixed("/deviations/"), deviations, ("manager", "coord.buc", "stats.blind", "chief")
+    "api-deviations-csv": Listing(
+        fixed("/api/v1/deviations.csv"), deviations, ("manager", "coord.buc"), True
+    ),
+    "api-safety-events": Listing(
+        fixed("/api/v1/safety/events/"), safety_events, ("manager", "coord.buc", "pi.buc"), True
+    ),
+    "api-safety-events-csv": Listing(
+        fixed("/api/v1/safety/events/csv/"), safety_events, ("manager", "coord.buc"), True
+    ),
+    "api-unblindings": Listing(
+        fixed("/api/v1/safety/unblinding/"), unblindings, ("manager", "assessor.buc"), True
     ),
     "api-analysis-plans": Listing(
         fixed("/api/v1/analysis-plans/"), analysis_plans, ("manager", "stats.blind"), True
@@ -587,6 +624,13 @@ LISTS: dict[str, Listing] = {
     ),
     "screening-list": Listing(fixed("/screening/"), screenings, ("manager", "coord.buc")),
     "family-list": Listing(fixed("/families/"), families, FAMILY_READERS),
+    "deviations": Listing(
+        fixed("/deviations/"), deviations, ("manager", "coord.buc", "stats.blind", "chief")
+    ),
+    "safety-list": Listing(fixed("/safety/"), safety_events, ("manager", "coord.buc", "chief")),
+    "safety-unblinding": Listing(
+        fixed("/safety/unblinding/"), unblindings, ("manager", "assessor.buc")
+    ),
     "family-detail": Listing(
         family_url("/families/{family}/"), consents_of_one_family, ("manager", "coord.buc")
     ),
@@ -693,6 +737,14 @@ NOT_LISTS: dict[str, str] = {
     "api-unlock-approve": "an action",
     "api-freeze-release": "an action",
     "api-export": "one export job",
+    "api-safety-event": "one safety event, its clock and its few follow-ups",
+    "api-family-safety-events": "an action",
+    "api-safety-event-assess": "an action",
+    "api-safety-event-review": "an action",
+    "api-safety-event-follow-up": "an action",
+    "api-safety-event-rec-report": "an action",
+    "api-unblinding-decide": "an action",
+    "api-unblinding-show": "an action",
     "api-account-invite": "an action",
     "api-account-unlock": "an action",
     "api-password-reset": "an action",
@@ -735,12 +787,13 @@ NOT_LISTS: dict[str, str] = {
     "api-deviation-review": "an action",
     "api-deviation-breach": "an action",
     "api-deviation-breach-reported": "an action",
-    "api-deviations-csv": "the deviations list as CSV, streamed in chunks of rows",
-    "deviation-detail": "one deviation",
     "deviation-new": "a form",
+    "deviation-detail": "one deviation and its review",
     "deviation-review": "an action",
     "deviation-breach": "an action",
     "deviation-breach-reported": "an action",
+    "safety-event": "one safety event, its clock and its few follow-ups",
+    "safety-report": "the safety form, to report an event",
     "api-screening-detail": "one screening record",
     "api-screening-close": "an action",
     "api-family": "one family",

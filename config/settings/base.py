@@ -210,6 +210,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "core.roles.Role",
+        "DeviationKindEnum": "trial.models.deviation.ProtocolDeviation.Kind",
+        "DeviationSeverityEnum": "trial.models.deviation.ProtocolDeviation.Severity",
         "SiteStatusEnum": "sites.models.SiteStatus",
         "DutyEnum": "core.roles.Duty",
         "RandomisationModeEnum": "randomisation.models.Mode",

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from core.clock import today
 from core.roles import Duty
 
 from ..access import (
@@ -20,13 +21,17 @@ from ..access import (
     QUESTIONNAIRE_ENTRY,
     READINESS_READERS,
     ROLES,
+    SAFETY_READERS,
     STATISTICIANS,
     UNBLINDED_BUC_READERS,
     acts_on,
     another_answer,
     buc_allocation_id,
+    buc_breach,
     buc_deviation,
     buc_freeze,
+    buc_safety_event,
+    buc_unblinding,
     built_dmc,
     built_export,
     consent_body,
@@ -46,6 +51,7 @@ from ..access import (
     open_lock,
     open_screening,
     randomise_url,
+    safety_report_body,
     sealed_test_list,
     sees,
     unlock_asked,
@@ -738,9 +744,74 @@ ENDPOINTS |= {
     ),
 }
 
-# Safety and protocol compliance (SAEs, the deviation log, unblinding): their endpoints'
-# rows go here, each with the chief investigator's answer in CHIEF_INVESTIGATOR below.
-ENDPOINTS |= {}
+# The safety API: events hidden where the reader is blinded; the review and the ethics
+# committee report are the chief investigator's (not an account of this matrix).
+SAFETY_LIST = only({r: 200 for r in SAFETY_READERS}, signed_out=401)
+ENDPOINTS |= {
+    "safety event list": ("get", lambda w: "/api/v1/safety/events/", None, SAFETY_LIST),
+    "safety event csv": ("get", lambda w: "/api/v1/safety/events/csv/", None, SAFETY_LIST),
+    "a BUC safety event": (
+        "get",
+        lambda w: f"/api/v1/safety/events/{buc_safety_event(w).pk}/",
+        None,
+        sees(SAFETY_READERS, 200, signed_out=401),
+    ),
+    "report a BUC safety event": (
+        "post",
+        lambda w: f"/api/v1/families/{crf_family(w).pk}/safety-events/",
+        safety_report_body,
+        # The PI of this World holds no enter-data duty: refused as on the page.
+        acts_on(BUC_READERS, {"coord.buc": 201}, signed_out=401),
+    ),
+    "assess a BUC safety event": (
+        "post",
+        lambda w: f"/api/v1/safety/events/{buc_safety_event(w).pk}/assess/",
+        lambda w: {
+            "seriousness": ["hospitalisation"],
+            "relatedness": "unrelated",
+            "expectedness": "expected",
+            "password": PASSWORD,
+        },
+        acts_on(SAFETY_READERS, {"pi.buc": 200}, signed_out=401),
+    ),
+    "review a BUC safety event": (
+        "post",
+        lambda w: f"/api/v1/safety/events/{buc_safety_event(w, assessed=True).pk}/review/",
+        lambda w: {"relatedness": "possible", "expectedness": "unexpected", "note": "Agreed."},
+        acts_on(SAFETY_READERS, {}, signed_out=401),
+    ),
+    "follow up a BUC safety event": (
+        "post",
+        lambda w: f"/api/v1/safety/events/{buc_safety_event(w).pk}/follow-up/",
+        lambda w: {"outcome": "resolving", "note": "Home again."},
+        acts_on(SAFETY_READERS, {"coord.buc": 201, "pi.buc": 201}, signed_out=401),
+    ),
+    "report a BUC safety event to the ethics committee": (
+        "post",
+        lambda w: f"/api/v1/safety/events/{buc_safety_event(w, assessed=True).pk}/rec-report/",
+        lambda w: {"reported_on": today().isoformat(), "reference": "REC/1"},
+        acts_on(SAFETY_READERS, {}, signed_out=401),
+    ),
+    "emergency unblinding list": ("get", lambda w: "/api/v1/safety/unblinding/", None, EVERYONE),
+    "ask for a BUC family's arm": (
+        "post",
+        lambda w: "/api/v1/safety/unblinding/",
+        lambda w: {"family": crf_family(w).identifier, "reason": "In hospital: the ward asks."},
+        acts_on(BUC_READERS, {"assessor.buc": 201, "stats.blind": 201}, signed_out=401),
+    ),
+    "decide an emergency unblinding": (
+        "post",
+        lambda w: f"/api/v1/safety/unblinding/{buc_unblinding(w).pk}/decide/",
+        lambda w: {"approve": True, "note": "A clinical need."},
+        acts_on({"assessor.buc"}, {"manager": 200}, signed_out=401),
+    ),
+    "show an approved emergency unblinding": (
+        "post",
+        lambda w: f"/api/v1/safety/unblinding/{buc_unblinding(w, approved=True).pk}/show/",
+        None,
+        acts_on({"manager"}, {"assessor.buc": 200}, signed_out=401),
+    ),
+}
 
 # The chief investigator, endpoint by endpoint: trial-wide and unblinded, read-only. Reads every
 # site's records as the trial manager does (families, casebooks, queries, the audit trail, the
@@ -749,6 +820,20 @@ ENDPOINTS |= {}
 # no allocation list, no lock and no DMC report, and sees none of theirs (404). A new endpoint
 # adds its line here: test_the_chief_investigator_has_an_answer_for_every_endpoint says so.
 CHIEF_INVESTIGATOR = {
+    # Safety: reads every site's events, reviews them and reports to the ethics committee,
+    # decides emergency unblinding; reports, assesses and follows up nothing (the site's).
+    "safety event list": 200,
+    "safety event csv": 200,
+    "a BUC safety event": 200,
+    "report a BUC safety event": 403,
+    "assess a BUC safety event": 403,
+    "review a BUC safety event": 200,
+    "follow up a BUC safety event": 403,
+    "report a BUC safety event to the ethics committee": 200,
+    "emergency unblinding list": 200,
+    "ask for a BUC family's arm": 403,
+    "decide an emergency unblinding": 200,
+    "show an approved emergency unblinding": 403,
     # Their own account, and what everyone signed in reads.
     "me": 200,
     "schema": 200,
@@ -853,6 +938,10 @@ CHIEF_INVESTIGATOR = {
     "freeze": 403,
     "freeze release": 403,
     "deviation review": 403,
+    "deviation csv": 200,
+    "record a BUC deviation": 201,
+    "flag a BUC deviation as a possible serious breach": 200,
+    "record a BUC serious breach reported": 200,
     # Reports: read by arm, as the trial manager reads them; the closed comparisons are the
     # unblinded statistician's.
     "CONSORT report": 200,
@@ -892,6 +981,37 @@ CHIEF_INVESTIGATOR = {
 ENDPOINTS = {
     name: (method, url, body, expected | {"chief": CHIEF_INVESTIGATOR.get(name, "not listed")})
     for name, (method, url, body, expected) in ENDPOINTS.items()
+}
+
+# The deviation log: recorded by the site's staff, a monitor, the trial manager or the chief
+# investigator; a possible serious breach flagged, and its report recorded, by the last two.
+DEVIATION_RECORDERS = {"manager", "coord.buc", "pi.buc", "monitor.buc", "chief"}
+ENDPOINTS |= {
+    "deviation csv": ("get", lambda w: "/api/v1/deviations.csv", None, EVERYONE),
+    "record a BUC deviation": (
+        "post",
+        lambda w: "/api/v1/deviations/",
+        lambda w: {
+            "family": crf_family(w).identifier,
+            "kind": "consent",
+            "severity": "minor",
+            "occurred_on": today().isoformat(),
+            "description": "Consent form version 1 used after version 2 took effect.",
+        },
+        acts_on(BUC_READERS, {r: 201 for r in DEVIATION_RECORDERS}, signed_out=401),
+    ),
+    "flag a BUC deviation as a possible serious breach": (
+        "post",
+        lambda w: f"/api/v1/deviations/{buc_deviation(w).pk}/breach/",
+        lambda w: {"reason": "It may affect the families' safety."},
+        acts_on(BUC_READERS, {"manager": 200, "chief": 200}, signed_out=401),
+    ),
+    "record a BUC serious breach reported": (
+        "post",
+        lambda w: f"/api/v1/deviations/{buc_breach(w).pk}/breach-reported/",
+        lambda w: {"reported_on": today().isoformat()},
+        acts_on(BUC_READERS, {"manager": 200, "chief": 200}, signed_out=401),
+    ),
 }
 
 CASES = [(name, who) for name in ENDPOINTS for who in ROLES]

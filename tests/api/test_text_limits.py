@@ -19,6 +19,7 @@ from crf.models import NotDone, Query, QueryMessage
 from dataset.models import AnalysisPlan
 from lock.models import DataLock, Freeze
 from randomisation.models import FactorCorrection
+from safety.models import EmergencyUnblinding, SafetyEvent, SafetyFollowUp
 from sites.models import Site, SiteStatusStep
 from trial.models import (
     ConsentRecord,
@@ -188,22 +189,28 @@ TEXT_FIELDS = {
     ("ReasonInRequest", "reason"): ("unlock request", FREE, col(DataLock, "unlock_reason")),
     ("FreezeInRequest", "reason"): ("freeze", FREE, col(Freeze, "reason")),
     ("ReviewInRequest", "note"): ("deviation review", FREE, col(ProtocolDeviation, "review_note")),
-    # The deviation log's writes: their rows join the permission matrix with the other
-    # safety and compliance endpoints; until then they are listed here without one.
-    ("DeviationInRequest", "family"): (None, LOOKUP, None),
-    ("DeviationInRequest", "description"): (None, FREE, col(ProtocolDeviation, "description")),
+    ("DeviationInRequest", "family"): ("record a BUC deviation", LOOKUP, None),
+    ("DeviationInRequest", "person"): ("record a BUC deviation", LOOKUP, None),
+    ("DeviationInRequest", "description"): (
+        "record a BUC deviation",
+        FREE,
+        col(ProtocolDeviation, "description"),
+    ),
     ("DeviationInRequest", "corrective_action"): (
-        None,
+        "record a BUC deviation",
         FREE,
         col(ProtocolDeviation, "corrective_action"),
     ),
     ("DeviationInRequest", "preventive_action"): (
-        None,
+        "record a BUC deviation",
         FREE,
         col(ProtocolDeviation, "preventive_action"),
     ),
-    ("DeviationInRequest", "person"): (None, LOOKUP, None),
-    ("BreachFlagInRequest", "reason"): (None, REASON, None),
+    ("BreachFlagInRequest", "reason"): (
+        "flag a BUC deviation as a possible serious breach",
+        REASON,
+        None,
+    ),
     ("NotDoneInRequest", "visit"): ("form not done", KEYED, col(NotDone, "visit")),
     ("NotDoneInRequest", "form"): ("form not done", KEYED, col(NotDone, "form")),
     ("NotDoneInRequest", "reason"): ("form not done", FREE, col(NotDone, "reason")),
@@ -228,6 +235,52 @@ TEXT_FIELDS = {
 
 def _schema() -> dict:
     return SchemaGenerator().get_schema(request=None, public=True)
+
+
+# The safety API: the review and the ethics committee report are the chief investigator's,
+# who is not an account of the permission matrix (no row: their columns are still checked).
+TEXT_FIELDS |= {
+    ("SaeReportInRequest", "aware_time"): ("report a BUC safety event", KEYED, None),
+    ("SaeReportInRequest", "referral_to"): (
+        "report a BUC safety event",
+        FREE,
+        col(SafetyEvent, "referral_to"),
+    ),
+    ("SaeReportInRequest", "late_reason"): (
+        "report a BUC safety event",
+        FREE,
+        col(SafetyEvent, "late_reason"),
+    ),
+    ("SaeAssessInRequest", "seriousness.0"): ("assess a BUC safety event", KEYED, None),
+    ("SaeAssessInRequest", "relatedness"): ("assess a BUC safety event", KEYED, None),
+    ("SaeAssessInRequest", "expectedness"): ("assess a BUC safety event", KEYED, None),
+    ("SaeAssessInRequest", "password"): ("assess a BUC safety event", KEYED, None),
+    ("SaeReviewInRequest", "relatedness"): (None, KEYED, col(SafetyEvent, "ci_relatedness")),
+    ("SaeReviewInRequest", "expectedness"): (None, KEYED, col(SafetyEvent, "ci_expectedness")),
+    ("SaeReviewInRequest", "note"): (None, FREE, col(SafetyEvent, "review_note")),
+    ("SaeFollowUpInRequest", "outcome"): (
+        "follow up a BUC safety event",
+        KEYED,
+        col(SafetyFollowUp, "outcome"),
+    ),
+    ("SaeFollowUpInRequest", "note"): (
+        "follow up a BUC safety event",
+        FREE,
+        col(SafetyFollowUp, "note"),
+    ),
+    ("SaeRecReportInRequest", "reference"): (None, FREE, col(SafetyEvent, "rec_reference")),
+    ("UnblindingRequestInRequest", "family"): ("ask for a BUC family's arm", LOOKUP, None),
+    ("UnblindingRequestInRequest", "reason"): (
+        "ask for a BUC family's arm",
+        FREE,
+        col(EmergencyUnblinding, "reason"),
+    ),
+    ("UnblindingDecideInRequest", "note"): (
+        "decide an emergency unblinding",
+        FREE,
+        col(EmergencyUnblinding, "decision_note"),
+    ),
+}
 
 
 def _text_properties(schema: dict) -> dict[tuple[str, str], int | None]:

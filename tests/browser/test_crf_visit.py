@@ -56,7 +56,9 @@ def fill_form(page, spec, values, controllers):
             value = values[key]
             if f.type == "single":
                 if key in controllers:
-                    answer_and_redraw(page, lambda k=key, v=value: page.select_option(f"#id_{k}", v))
+                    answer_and_redraw(
+                        page, lambda k=key, v=value: page.select_option(f"#id_{k}", v)
+                    )
                 else:
                     page.select_option(f"#id_{key}", value)
             elif f.type == "yes_no":

@@ -153,11 +153,6 @@ def test_another_sites_family_and_event_answer_404(live_world, browser_page):
     assert page.goto(f"/safety/report/{family.pk}/").status == 404
 
 
-@pytest.mark.xfail(
-    reason="safety.services._referral compares the posted answer ('yes') with True before "
-    "the form's validation turns it into one: the page refuses a referral's whom and when.",
-    strict=False,
-)
 def test_a_safeguarding_incident_reported_with_its_referral(live_world, browser_page):
     world, page = live_world, browser_page
     family = randomised(world, days_ago=40)
