@@ -9,11 +9,13 @@ from urllib.parse import urlencode
 from django.core.cache import cache
 from django.db.models import Count, Min
 from django.urls import reverse
+from django.utils import timezone
 
 from core.clock import today
 from core.errors import TrialError
 from core.roles import Role
 from crf.models import Query, QueryStatus, ResponseStatus, Signature
+from crf.preconditions import is_outcome_form
 from crf.selectors import (
     current_definitions,
     outstanding_forms,
@@ -33,6 +35,8 @@ from randomisation.activation import sites_waiting_for_lists
 from randomisation.preconditions import preconditions
 from randomisation.services import lists_per_site
 from review.selectors import awaiting_review, events_visible_to
+from safety.models import SafetyStatus
+from safety.selectors import safety_events_visible_to, steps_of
 from sites.selectors import open_memberships, sites_where
 from trial.collection import families_needing_reconsent
 from trial.config import config_of
@@ -156,11 +160,19 @@ def _forms_due(user, families, role: str, day: date) -> _Due:
     section = Section("forms_due", label, role)
     found = outstanding_forms(families, on=day, viewer=user)
     definitions: dict[int, dict] = {}
+    # Families whose arm this person learned: their outcome forms are another assessor's.
+    learned = set(
+        ProtocolDeviation.objects.filter(
+            kind=ProtocolDeviation.Kind.ASSESSOR_UNBLINDED, person=user
+        ).values_list("family_id", flat=True)
+    )
     for o in found:
         if o.family.trial_id not in definitions:
             definitions[o.family.trial_id] = current_definitions(o.family.trial)
         definition = definitions[o.family.trial_id][o.form]
         mine = role in definition.spec.entered_by
+        if mine and o.family.pk in learned and is_outcome_form(definition):
+            mine = False
         if role == Role.OUTCOME_ASSESSOR and not mine:
             continue
         when = (
@@ -306,12 +318,55 @@ def _investigator(user, day: date) -> list[Section]:
                 note,
             )
         )
-    return [to_sign, invalidated]
+    to_assess = Section("safety_to_assess", "Safety events to assess", role)
+    _safety_items(
+        to_assess,
+        safety_events_visible_to(user).filter(
+            family__site__in=_sites(user, role), status=SafetyStatus.REPORTED
+        ),
+        "Assess and sign",
+    )
+    return [to_sign, invalidated, to_assess]
+
+
+def _safety_items(section: Section, events, verb: str) -> None:
+    """Each event, dated by when the site became aware, marked overdue when a step is."""
+    now = timezone.now()
+    for event in events.order_by("aware_at"):
+        late = [s for s in steps_of(event, now) if s.late and s.open]
+        kind = "serious adverse event" if event.kind == "sae" else "safeguarding incident"
+        section.items.append(
+            Item(
+                f"{verb}: {kind}",
+                reverse("safety-event", args=[event.pk]),
+                event.family.identifier,
+                event.family.site.code,
+                timezone.localdate(event.aware_at),
+                "; ".join(f"overdue: {s.label}" for s in late),
+                bool(late),
+            )
+        )
 
 
 def _trial_wide(user, day: date) -> list[Section]:
     held = {m.role: m.trial for m in open_memberships(user).filter(site__isnull=True)}
     sections = []
+    if Role.CHIEF_INVESTIGATOR in held:
+        role = Role.CHIEF_INVESTIGATOR
+        events = safety_events_visible_to(user).filter(family__trial=held[Role.CHIEF_INVESTIGATOR])
+        to_review = Section("safety_to_review", "Safety events to review", role)
+        _safety_items(
+            to_review,
+            events.filter(reviewed_at__isnull=True).exclude(status=SafetyStatus.REPORTED),
+            "Review",
+        )
+        to_rec = Section("rec_reports_due", "Reports due to the research ethics committee", role)
+        _safety_items(
+            to_rec,
+            events.filter(reportable=True, rec_reported_on__isnull=True),
+            "Report to the ethics committee",
+        )
+        sections += [to_review, to_rec]
     if Role.TRIAL_MANAGER in held:
         trial = held[Role.TRIAL_MANAGER]
         role = Role.TRIAL_MANAGER

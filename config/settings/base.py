@@ -253,6 +253,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crf.tasks.remind_overdue",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Possible serious breaches due within two days or overdue, to the trial managers and the
+    # chief investigators: one email a deviation a day.
+    "serious-breaches-daily": {
+        "task": "trial.tasks.remind_serious_breaches",
+        "schedule": crontab(hour=7, minute=5),
+    },
     # Safety steps due within the day or overdue: the 24-hour clock needs more than a daily
     # look; each reminder goes at most once a day per step.
     "safety-due-hourly": {
