@@ -5,6 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from core.clock import today
 from core.roles import Duty
 
 from ..access import (
@@ -17,11 +18,15 @@ from ..access import (
     QUESTIONNAIRE_ENTRY,
     READINESS_READERS,
     ROLES,
+    SAFETY_READERS,
     UNBLINDED_BUC_READERS,
     acts_on,
     allocation_url,
+    buc_breach,
     buc_deviation,
     buc_freeze,
+    buc_safety_event,
+    buc_unblinding,
     built_dmc,
     built_export,
     crf_family,
@@ -34,6 +39,7 @@ from ..access import (
     only,
     open_lock,
     open_screening,
+    safety_report_body,
     sealed_test_list,
     sees,
     unlock_asked,
@@ -51,6 +57,9 @@ MANAGES_MKN = MANAGES_OXF
 # Every account with a role in the trial reads the reports of its own sites.
 REPORT_READERS = only({r: 200 for r in ROLES if r and r != "outsider"}, signed_out=302)
 DMC_OPEN_READERS = {"manager", "stats.blind", "stats.unblind"}
+# Who records a deviation at BUC (trial/deviations.py RECORDERS), and reports a safety event.
+DEVIATION_RECORDERS = {"manager": 200, "coord.buc": 200, "monitor.buc": 200, "pi.buc": 200}
+SAFETY_REPORTERS = {"coord.buc": 200, "pi.buc": 200}
 
 
 @pytest.fixture
@@ -62,6 +71,14 @@ def world(shared_world):
 def ok_after_post(expected):
     """A successful form post redirects (302); refusals keep their status."""
     return {k: (302 if v == 200 else v) for k, v in expected.items()}
+
+
+def safety_report_form(w) -> dict:
+    """The safety report as the page posts it: the form's answers as fields of their own."""
+    body = safety_report_body(w)
+    yes_no = {True: "yes", False: "no"}
+    answers = {k: yes_no[v] if isinstance(v, bool) else v for k, v in body.pop("values").items()}
+    return {**answers, **body}
 
 
 def m(w, who, site):
@@ -465,7 +482,136 @@ PAGES = {
 
 # Safety and protocol compliance (SAEs, the deviation log, unblinding): their pages' rows go
 # here, each with the chief investigator's answer in CHIEF_INVESTIGATOR below.
-PAGES |= {}
+PAGES |= {
+    # The deviation log: every account reads the deviations of its own sites.
+    "deviation log": ("get", lambda w: "/deviations/", None, SIGNED_IN),
+    "BUC deviation": (
+        "get",
+        lambda w: f"/deviations/{buc_deviation(w).pk}/",
+        None,
+        SEES_BUC,
+    ),
+    "record a deviation form": (
+        "get",
+        lambda w: f"/families/{family_at(w, 'BUC').pk}/deviations/new/",
+        None,
+        acts_on(BUC_READERS, DEVIATION_RECORDERS, signed_out=302),
+    ),
+    "record a deviation": (
+        "post",
+        lambda w: f"/families/{family_at(w, 'BUC').pk}/deviations/new/",
+        lambda w: {
+            "kind": "other",
+            "severity": "minor",
+            "occurred_on": today().isoformat(),
+            "description": "The visit letter went to the wrong address.",
+        },
+        ok_after_post(acts_on(BUC_READERS, DEVIATION_RECORDERS, signed_out=302)),
+    ),
+    "review a deviation on its page": (
+        "post",
+        lambda w: f"/deviations/{buc_deviation(w).pk}/review/",
+        lambda w: {"note": "Seen."},
+        acts_on(BUC_READERS, {"manager": 302}, signed_out=302),
+    ),
+    "flag a possible serious breach": (
+        "post",
+        lambda w: f"/deviations/{buc_deviation(w, 'consent').pk}/breach/",
+        lambda w: {"reason": "Consent was taken on an unapproved version."},
+        acts_on(BUC_READERS, {"manager": 302}, signed_out=302),
+    ),
+    "record a breach's report": (
+        "post",
+        lambda w: f"/deviations/{buc_breach(w).pk}/breach-reported/",
+        lambda w: {"reported_on": today().isoformat()},
+        acts_on(BUC_READERS, {"manager": 302}, signed_out=302),
+    ),
+    # Safety: not for a reader blinded at every site they see (refused the listing, no event).
+    "safety listing": (
+        "get",
+        lambda w: "/safety/",
+        None,
+        only({r: 200 for r in SAFETY_READERS}, signed_out=302),
+    ),
+    "BUC safety event": (
+        "get",
+        lambda w: f"/safety/{buc_safety_event(w).pk}/",
+        None,
+        sees(SAFETY_READERS, 200, signed_out=302),
+    ),
+    "assess a safety event": (
+        "post",
+        lambda w: f"/safety/{buc_safety_event(w).pk}/",
+        lambda w: {
+            "action": "assess",
+            "seriousness": ["hospitalisation"],
+            "relatedness": "possible",
+            "expectedness": "unexpected",
+            "password": PASSWORD,
+        },
+        acts_on(SAFETY_READERS, {"pi.buc": 302}, signed_out=302),
+    ),
+    "follow up a safety event": (
+        "post",
+        lambda w: f"/safety/{buc_safety_event(w).pk}/",
+        lambda w: {"action": "follow_up", "outcome": "resolving", "note": "Home again."},
+        acts_on(SAFETY_READERS, {"coord.buc": 302, "pi.buc": 302}, signed_out=302),
+    ),
+    "review a safety event": (
+        "post",
+        lambda w: f"/safety/{buc_safety_event(w, assessed=True).pk}/",
+        lambda w: {
+            "action": "review",
+            "relatedness": "possible",
+            "expectedness": "unexpected",
+            "note": "Agreed.",
+        },
+        acts_on(SAFETY_READERS, {}, signed_out=302),
+    ),
+    "report a safety event to the ethics committee": (
+        "post",
+        lambda w: f"/safety/{buc_safety_event(w, assessed=True).pk}/",
+        lambda w: {"action": "rec", "reported_on": today().isoformat(), "reference": "REC/1"},
+        acts_on(SAFETY_READERS, {}, signed_out=302),
+    ),
+    "safety report form": (
+        "get",
+        lambda w: f"/safety/report/{crf_family(w).pk}/",
+        None,
+        acts_on(BUC_READERS, SAFETY_REPORTERS, signed_out=302),
+    ),
+    "report a safety event": (
+        "post",
+        lambda w: f"/safety/report/{crf_family(w).pk}/",
+        safety_report_form,
+        # The PI was not delegated the duty to enter data at BUC (the form's page is theirs).
+        ok_after_post(acts_on(BUC_READERS, SAFETY_REPORTERS, signed_out=302)) | {"pi.buc": 403},
+    ),
+    "emergency unblinding": ("get", lambda w: "/safety/unblinding/", None, SIGNED_IN),
+    "ask for emergency unblinding": (
+        "post",
+        lambda w: "/safety/unblinding/",
+        lambda w: {
+            "action": "request",
+            "family": crf_family(w).identifier,
+            "reason": "The child is in hospital; the ward asks for the arm.",
+        },
+        # Only the blinded (assessor, statistician) ask; an outsider finds no such family.
+        everyone(403, signed_out=302) | {"assessor.buc": 302, "stats.blind": 302, "outsider": 400},
+    ),
+    "approve emergency unblinding": (
+        "post",
+        lambda w: "/safety/unblinding/",
+        lambda w: {"action": "approve", "item": buc_unblinding(w).pk, "note": "A clinical need."},
+        everyone(404, signed_out=302) | {"manager": 302, "assessor.buc": 403},
+    ),
+    "be shown the arm": (
+        "post",
+        lambda w: "/safety/unblinding/",
+        lambda w: {"action": "show", "item": buc_unblinding(w, approved=True).pk},
+        everyone(404, signed_out=302) | {"manager": 403, "assessor.buc": 200},
+    ),
+}
 
 # The chief investigator, page by page: trial-wide and unblinded, read-only. Reads every site's
 # records as the trial manager does (families, casebooks, the audit trail, the reports by arm);
@@ -576,6 +722,29 @@ CHIEF_INVESTIGATOR = {
     "a closed DMC report": 404,
     "download an open DMC report": 404,
     "download a closed DMC report": 404,
+    # The deviation log: read at every site; deviations recorded and breaches flagged and
+    # reported, as a trial-wide owner of breaches; reviewed by the trial manager only.
+    "deviation log": 200,
+    "BUC deviation": 200,
+    "record a deviation form": 200,
+    "record a deviation": 302,
+    "review a deviation on its page": 403,
+    "flag a possible serious breach": 302,
+    "record a breach's report": 302,
+    # Safety: read at every site; the review, the ethics committee report and unblinding
+    # decisions are theirs; the site reports, assesses and follows up.
+    "safety listing": 200,
+    "BUC safety event": 200,
+    "assess a safety event": 403,
+    "follow up a safety event": 403,
+    "review a safety event": 302,
+    "report a safety event to the ethics committee": 302,
+    "safety report form": 403,
+    "report a safety event": 403,
+    "emergency unblinding": 200,
+    "ask for emergency unblinding": 403,
+    "approve emergency unblinding": 302,
+    "be shown the arm": 403,
 }
 # Each row's expectations with the chief investigator's answer from the table (a row the
 # table lacks expects nothing a response can give, so its case fails until it is added).
@@ -612,6 +781,7 @@ def test_every_page_route_is_in_the_matrix(world):
     from randomisation.urls import urlpatterns as randomisation_pages
     from reports.urls import urlpatterns as report_pages
     from review.urls import urlpatterns as audit_pages
+    from safety.urls import urlpatterns as safety_pages
     from sites.urls import urlpatterns as site_pages
     from trial.urls import urlpatterns as trial_pages
     from worklist.urls import urlpatterns as worklist_pages
@@ -627,6 +797,7 @@ def test_every_page_route_is_in_the_matrix(world):
             *crf_pages,
             *dataset_pages,
             *report_pages,
+            *safety_pages,
             *worklist_pages,
         ]
     }
