@@ -578,13 +578,14 @@ PAGES |= {
         "get",
         lambda w: f"/safety/report/{crf_family(w).pk}/",
         None,
-        acts_on(BUC_READERS, SAFETY_REPORTERS, signed_out=302),
+        # The PI of this World was not delegated the duty to enter data at BUC.
+        acts_on(BUC_READERS, SAFETY_REPORTERS, signed_out=302) | {"pi.buc": 403},
     ),
     "report a safety event": (
         "post",
         lambda w: f"/safety/report/{crf_family(w).pk}/",
         safety_report_form,
-        # The PI was not delegated the duty to enter data at BUC (the form's page is theirs).
+        # The PI was not delegated the duty to enter data at BUC.
         ok_after_post(acts_on(BUC_READERS, SAFETY_REPORTERS, signed_out=302)) | {"pi.buc": 403},
     ),
     "emergency unblinding": ("get", lambda w: "/safety/unblinding/", None, SIGNED_IN),
