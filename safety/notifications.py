@@ -24,14 +24,6 @@ REMINDED = (Role.PRINCIPAL_INVESTIGATOR, Role.CHIEF_INVESTIGATOR)
 KINDS = {"sae": "Serious adverse event", "safeguarding": "Safeguarding incident"}
 
 
-def queue_reported(event: SafetyEvent) -> None:
-    """Email the people told of a new event once the report is committed."""
-    from .tasks import notify_sae_reported  # the task module imports this one
-
-    event_id = event.pk
-    transaction.on_commit(lambda: notify_sae_reported.delay(event_id))
-
-
 def event_link(event: SafetyEvent) -> str:
     return settings.SITE_URL + reverse("safety-event", args=[event.pk])
 

@@ -24,7 +24,7 @@ from trial.models import Family
 
 from . import clock
 from .models import SafetyEvent, SafetyFollowUp, SafetyStatus
-from .notifications import queue_reported
+from .tasks import notify_sae_reported
 
 ASSESSMENT_FIELDS = ("seriousness", "relatedness", "expectedness")
 ASSESSMENT_MEANING = (
@@ -176,7 +176,9 @@ def sae_report(
         },
         reason=event.late_reason,
     )
-    queue_reported(event)
+    # The PI, the chief investigator and the trial manager are emailed once it is committed.
+    event_id = event.pk
+    transaction.on_commit(lambda: notify_sae_reported.delay(event_id))
     return event
 
 
