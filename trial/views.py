@@ -16,6 +16,7 @@ from randomisation.concealment import deviations_shown_to, families_shown_to
 from safety.selectors import safety_events_visible_to
 from sites.models import Site
 from sites.pagekit import paged, search_text, submit
+from sites.permissions import require_duty
 from sites.selectors import is_trial_manager, roles_at, sites_visible_to, sites_where
 
 from .collection import collection_status, families_needing_reconsent
@@ -364,13 +365,22 @@ def family_detail(request, family_id: int):
             "safety_events": safety_events_visible_to(request.user)
             .filter(family=family)
             .order_by("-aware_at"),
-            "may_report_safety": bool(roles_at(request.user, family.site) & SAFETY_REPORTERS),
+            "may_report_safety": bool(roles_at(request.user, family.site) & SAFETY_REPORTERS)
+            and may_enter_data(request.user, family.site),
         },
     )
 
 
-# Who reports a safety event for a family (the safety form's own entrants).
+# Who reports a safety event for a family (the safety form's own entrants, with the duty).
 SAFETY_REPORTERS = {Role.SITE_COORDINATOR, Role.PRINCIPAL_INVESTIGATOR}
+
+
+def may_enter_data(user, site) -> bool:
+    try:
+        require_duty(user, site=site, duty=Duty.ENTER_DATA, on=today())
+    except NotPermitted:
+        return False
+    return True
 
 
 @login_required
