@@ -12,13 +12,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.channels import Channel
-from core.clock import today
 from core.csvfile import csv_download, csv_lines
 from core.errors import NotPermitted, TrialError
-from core.roles import Duty, Role
+from core.roles import Role
 from crf.rendering import answers_from_post, widgets
 from crf.selectors import current_definitions
-from sites.permissions import require_duty
 from sites.selectors import roles_at, sites_visible_to
 from trial.lookup import family_identifier_typed
 from trial.selectors import families_visible_to
@@ -252,11 +250,6 @@ def safety_report_page(request, family_id: int):
     roles = roles_at(request.user, family.site)
     if not roles & {Role.SITE_COORDINATOR, Role.PRINCIPAL_INVESTIGATOR}:
         raise PermissionDenied("Safety events are reported by the site's coordinators and PI.")
-    try:
-        # The report is the safety form's entry: the duty to enter data, as for any form.
-        require_duty(request.user, site=family.site, duty=Duty.ENTER_DATA, on=today())
-    except NotPermitted as exc:
-        raise PermissionDenied(exc.message) from exc
     definition = current_definitions(family.trial).get(safety_form(family).form)
     answers, errors = {}, {}
     extra = {k: request.POST.get(k, "") for k in ("aware_time", "referral_to", "referral_on")}

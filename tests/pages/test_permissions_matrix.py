@@ -578,8 +578,7 @@ PAGES |= {
         "get",
         lambda w: f"/safety/report/{crf_family(w).pk}/",
         None,
-        # The PI of this World was not delegated the duty to enter data at BUC.
-        acts_on(BUC_READERS, SAFETY_REPORTERS, signed_out=302) | {"pi.buc": 403},
+        acts_on(BUC_READERS, SAFETY_REPORTERS, signed_out=302),
     ),
     "report a safety event": (
         "post",
