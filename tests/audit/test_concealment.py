@@ -39,7 +39,7 @@ def trail(world):
         meaning="reviewed",
         channel=Channel.COMMAND,
     )
-    values = {**receipt.values, "sessions_1": (receipt.values.get("sessions_1") or 0) + 1}
+    values = {**receipt.values, "sessions_1": 2 if receipt.values.get("sessions_1") == 1 else 1}
     response_change(
         response=receipt,
         values=values,

@@ -232,7 +232,7 @@ def test_a_blinded_reader_is_not_told_which_form_a_concealed_event_was_about(wor
     receipt = crf_response(world, "intervention_receipt")
     response_update(
         response=receipt,
-        values={"sessions_1": (receipt.values.get("sessions_1") or 0) + 1},
+        values={"sessions_1": 2 if receipt.values.get("sessions_1") == 1 else 1},
         replace=False,
         reason="recounted",
         actor=world.coord_buc,
