@@ -48,6 +48,9 @@ class EventType(models.TextChoices):
     FACTOR_CORRECTED = "factor_corrected", "Stratification factor corrected"
     AUDIT_VERIFIED = "audit_verified", "Audit ledger verified"
     AUDIT_VERIFY_FAILED = "audit_verify_failed", "Audit ledger verification FAILED"
+    LEDGER_HEAD_PUBLISHED = "ledger_head_published", "Ledger head published outside"
+    BACKUP_CHECKED = "backup_checked", "Backup restored and checked"
+    BACKUP_CHECK_FAILED = "backup_check_failed", "Backup restore check FAILED"
     FORM_LOADED = "form_loaded", "Form version loaded"
     RESPONSE_ENTERED = "response_entered", "Form entered"
     RESPONSE_CHANGED = "response_changed", "Form changed"
@@ -92,6 +95,11 @@ class EventType(models.TextChoices):
     UNBLINDING_APPROVED = "unblinding_approved", "Emergency unblinding approved"
     UNBLINDING_REFUSED = "unblinding_refused", "Emergency unblinding refused"
     UNBLINDING_SHOWN = "unblinding_shown", "Arm shown after emergency unblinding"
+    SECOND_FACTOR_ENROLLED = "second_factor_enrolled", "Second factor enrolled"
+    SECOND_FACTOR_VERIFIED = "second_factor_verified", "Second factor passed"
+    SECOND_FACTOR_FAILED = "second_factor_failed", "Second factor refused (wrong or reused code)"
+    SECOND_FACTOR_RESET = "second_factor_reset", "Second factor reset"
+    RECOVERY_CODES_GENERATED = "recovery_codes_generated", "Recovery codes generated"
 
 
 class EditAfter(models.TextChoices):
