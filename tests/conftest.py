@@ -22,6 +22,9 @@ from sites.models import SiteStatus
 
 from .factories import DelegationFactory, MembershipFactory, SiteFactory, TrialFactory, UserFactory
 
+# Requirements traced to tests: `@pytest.mark.requirement("ID")`, REQUIRE_TRACEABILITY.
+pytest_plugins = ["tests.traceability"]
+
 # Property tests check behaviour, not speed (benchmarks do that): on a busy two-core runner a
 # per-example deadline would fail a correct test.
 hypothesis.settings.register_profile("trial", deadline=None)
