@@ -73,6 +73,7 @@ def test_the_allocation_list_export_uses_the_same_writer(world, api):
 # --- Cache-Control ----------------------------------------------------------------------
 
 
+@pytest.mark.requirement("IDN-1")
 def test_identity_pages_and_answers_may_not_be_stored(world, page, api):
     family = family_at(world, "BUC")
     for answer in (

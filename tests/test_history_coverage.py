@@ -1,7 +1,10 @@
 """Every domain model keeps its versions (django-simple-history)."""
 
+import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
+
+pytestmark = pytest.mark.requirement("AUD-1")
 
 DOMAIN_APPS = {"trial", "sites", "crf"}
 # Internal counters, not records: each identifier they hand out is itself recorded (on the

@@ -32,6 +32,7 @@ def test_only_a_digest_of_the_token_is_stored(world):
     assert token not in (stored.digest, stored.token_key)
 
 
+@pytest.mark.requirement("AUD-4")
 def test_a_wrong_password_is_400_and_recorded_as_a_failed_sign_in(world):
     answer = APIClient().post(TOKEN_URL, {"username": "coord.buc", "password": "wrong-password-1"})
     assert answer.status_code == 400
@@ -67,6 +68,7 @@ def test_a_malformed_or_unknown_token_is_401_with_a_message(world, header):
     assert answer.json()["error"]["message"]
 
 
+@pytest.mark.requirement("ACC-2", "AUD-4")
 def test_five_failures_lock_the_account_even_with_the_right_password(world):
     client = APIClient()
     for _ in range(5):

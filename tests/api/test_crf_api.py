@@ -25,6 +25,7 @@ def test_form_definitions_are_served_as_json(world, api):
     assert api(world.outsider).get("/api/v1/forms/").json() == []
 
 
+@pytest.mark.requirement("AUD-3")
 def test_enter_then_change_with_a_reason(world, api):
     body = crf_entry_body(world)
     family = crf_family(world)
@@ -99,6 +100,7 @@ def test_a_blinded_assessor_never_sees_an_arm_revealing_form(world, api):
         assert "intervention_receipt" not in body and "RECONNECT" not in body
 
 
+@pytest.mark.requirement("SIG-2", "SIG-3")
 def test_query_answer_with_correction_and_signature_through_the_api(world, api):
     response = crf_response(world)
     family = crf_family(world)

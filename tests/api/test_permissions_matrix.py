@@ -1018,6 +1018,7 @@ CASES = [(name, who) for name in ENDPOINTS for who in ROLES]
 
 
 @pytest.mark.parametrize(("endpoint", "who"), CASES, ids=[f"{n}-{w}" for n, w in CASES])
+@pytest.mark.requirement("ACC-1")
 def test_permission_matrix(world, endpoint, who):
     method, url, body, expected = ENDPOINTS[endpoint]
     client = APIClient()
@@ -1062,11 +1063,13 @@ def test_every_api_route_is_in_the_matrix(world):
         ("outsider", []),
     ],
 )
+@pytest.mark.requirement("ACC-1")
 def test_site_list_holds_only_the_callers_sites(world, api, who, codes):
     results = api(world.users[who]).get("/api/v1/sites/").json()["results"]
     assert [s["code"] for s in results] == codes
 
 
+@pytest.mark.requirement("ACC-1")
 def test_a_buc_coordinator_finds_nothing_of_oxf_anywhere(world, api):
     client = api(world.coord_buc)
     oxf_membership = world.memberships[("coord.oxf", "OXF")]

@@ -111,6 +111,7 @@ def test_disabling_an_account_revokes_its_tokens_and_ends_its_sessions(world):
     )
 
 
+@pytest.mark.requirement("ACC-2")
 def test_a_lockout_revokes_the_tokens_of_the_username(world):
     client = token_for("coord.buc")
     for _ in range(5):
@@ -120,6 +121,7 @@ def test_a_lockout_revokes_the_tokens_of_the_username(world):
     assert (event.object_id, event.reason) == (str(world.coord_buc.pk), "sign-in locked out")
 
 
+@pytest.mark.requirement("ACC-2")
 def test_use_does_not_extend_a_token(world):
     client = token_for("monitor.buc")
     stored = AuthToken.objects.get(user=world.monitor_buc)
@@ -131,6 +133,7 @@ def test_use_does_not_extend_a_token(world):
     assert stored.expiry == issued_expiry
 
 
+@pytest.mark.requirement("ACC-2")
 def test_a_token_ten_hours_old_is_refused_however_much_it_was_used(world):
     client = token_for("monitor.buc")
     AuthToken.objects.filter(user=world.monitor_buc).update(

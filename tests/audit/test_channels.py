@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -41,6 +42,7 @@ def site_form(site, **changes):
     return {**data, **changes}
 
 
+@pytest.mark.requirement("AUD-1")
 def test_a_change_on_the_page_records_user_channel_and_values(world, page):
     page(world.manager).post(
         f"/sites/{world.buc.pk}/edit/", site_form(world.buc, recruitment_target=41, reason="page")
@@ -55,6 +57,7 @@ def test_a_change_on_the_page_records_user_channel_and_values(world, page):
     )
 
 
+@pytest.mark.requirement("AUD-1")
 def test_a_change_through_the_api_with_a_token_records_the_token_user(world):
     client = APIClient()
     token = client.post("/api/v1/auth/token/", {"username": "manager", "password": PASSWORD}).json()
@@ -74,6 +77,7 @@ def test_a_change_through_the_api_with_a_token_records_the_token_user(world):
     )
 
 
+@pytest.mark.requirement("AUD-1")
 def test_a_change_in_the_admin_goes_through_the_service(world, page):
     client = page(world.manager)
     answer = client.post(
@@ -104,6 +108,7 @@ def test_a_refused_admin_change_writes_nothing_and_says_why(world, page):
     assert world.buc.principal_investigator == world.pi_buc
 
 
+@pytest.mark.requirement("AUD-1")
 def test_a_management_command_records_the_named_operator(world):
     call_command("trial_load", str(DEFINITION), "--as", "manager")
     trial = Trial.objects.get(code="RC")
@@ -113,6 +118,7 @@ def test_a_management_command_records_the_named_operator(world):
     assert event.reason == "loaded from reconnect.yaml"
 
 
+@pytest.mark.requirement("AUD-1")
 def test_a_task_records_the_user_whose_act_queued_it(world):
     notify_site_active(world.buc.pk, world.manager.pk)
     note = Notification.objects.get()

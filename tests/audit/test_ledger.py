@@ -8,6 +8,7 @@ from audit.models import AuditEvent
 from core.channels import Channel
 
 
+@pytest.mark.requirement("AUD-2")
 def test_events_chain_each_to_the_one_before_with_no_gaps(world):
     with transaction.atomic():
         for _ in range(3):
@@ -26,6 +27,7 @@ def test_events_chain_each_to_the_one_before_with_no_gaps(world):
         prev = e.hash
 
 
+@pytest.mark.requirement("AUD-1")
 def test_the_ledger_records_the_role_the_service_checked(world):
     with transaction.atomic():
         event = record(
@@ -46,6 +48,7 @@ def test_a_service_passes_the_role_it_checked(world):
     assert (event.actor_username, event.actor_role) == ("manager", "trial_manager")
 
 
+@pytest.mark.requirement("AUD-1")
 def test_the_ledger_refuses_to_write_outside_a_transaction(world):
     with pytest.raises(RuntimeError, match="inside the service's transaction"):
         _outside_transaction(world)
@@ -62,6 +65,7 @@ def _outside_transaction(world):
         connection.in_atomic_block = saved
 
 
+@pytest.mark.requirement("AUD-1")
 def test_diff_lists_only_changed_fields_as_json_values():
     import datetime
 

@@ -1,3 +1,4 @@
+import pytest
 from django.core import mail
 from django.db import connection
 
@@ -7,6 +8,7 @@ from review.tasks import audit_verify_nightly
 from sites.lifecycle import site_update
 
 
+@pytest.mark.requirement("AUD-2")
 def test_a_nightly_run_records_the_head_it_verified(world, django_capture_on_commit_callbacks):
     site_update(site=world.mkn, actor=world.manager, channel="api", recruitment_target=33)
     head = AuditEvent.objects.order_by("-seq").first()
@@ -20,6 +22,7 @@ def test_a_nightly_run_records_the_head_it_verified(world, django_capture_on_com
     assert event.changes == {"verified_through": [None, head.seq], "head_hash": [None, head.hash]}
 
 
+@pytest.mark.requirement("AUD-2")
 def test_a_failed_nightly_run_emails_the_trial_managers_and_is_recorded(
     world, django_capture_on_commit_callbacks
 ):

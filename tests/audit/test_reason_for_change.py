@@ -9,6 +9,8 @@ from audit.models import AuditEvent
 from ..helpers import writes_nothing
 from .test_channels import site_form
 
+pytestmark = pytest.mark.requirement("AUD-3")
+
 
 def updates_of(site):
     return list(

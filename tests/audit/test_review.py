@@ -58,12 +58,14 @@ def all_pages(client, url):
     return seen
 
 
+@pytest.mark.requirement("MON-1")
 def test_a_buc_monitor_sees_not_one_oxf_event_through_the_api(world, api, history):
     events = all_pages(api(world.monitor_buc), "/api/v1/audit/events/?page_size=3")
     assert events and {e["site_code"] for e in events} == {"BUC"}
     assert not any("OXF" in str(e) for e in events)
 
 
+@pytest.mark.requirement("MON-1")
 def test_a_buc_monitor_cannot_filter_their_way_to_oxf(world, api, history):
     answer = api(world.monitor_buc).get(f"/api/v1/audit/events/?site={world.oxf.pk}")
     assert answer.status_code == 400 and "site" in answer.json()["error"]["fields"]
@@ -71,6 +73,7 @@ def test_a_buc_monitor_cannot_filter_their_way_to_oxf(world, api, history):
     assert answer.json()["results"] == []
 
 
+@pytest.mark.requirement("MON-1")
 def test_a_buc_monitor_sees_not_one_oxf_event_on_the_page(world, page, history):
     client = page(world.monitor_buc)
     content = client.get("/audit/").content.decode()
@@ -78,6 +81,7 @@ def test_a_buc_monitor_sees_not_one_oxf_event_on_the_page(world, page, history):
     assert 'data-site="OXF"' not in content and "RC-OXF" not in content
 
 
+@pytest.mark.requirement("MON-1")
 def test_a_buc_monitor_exports_not_one_oxf_event(world, page, api, history):
     for client, url in (
         (page(world.monitor_buc), "/audit/export.csv"),
@@ -151,6 +155,7 @@ def test_bad_filters_are_400_naming_the_field(world, api, history, query, field)
     assert answer.status_code == 400 and field in answer.json()["error"]["fields"]
 
 
+@pytest.mark.requirement("AUD-1")
 def test_old_and_new_values_and_the_reason_come_side_by_side(world, api, history):
     event = (
         api(world.manager)
@@ -161,6 +166,7 @@ def test_old_and_new_values_and_the_reason_come_side_by_side(world, api, history
     assert event["reason"] == "target 36" and event["edit_after"] == "completed"
 
 
+@pytest.mark.requirement("MON-1")
 def test_a_signoff_is_recorded_and_shown_on_later_views(world, api, page, history):
     client = api(world.monitor_buc)
     buc_seqs = sorted(AuditEvent.objects.filter(site_id=world.buc.pk).values_list("seq", flat=True))

@@ -14,6 +14,8 @@ from audit.models import AuditEvent
 from core.channels import Channel
 from sites.lifecycle import site_update
 
+pytestmark = pytest.mark.requirement("AUD-2")
+
 T = "audit_auditevent"
 
 

@@ -88,6 +88,7 @@ def edited(world):
     return response, event, old, new
 
 
+@pytest.mark.requirement("AUD-1")
 def test_a_response_edit_reads_by_form_visit_family_and_question(world, page, edited):
     response, event, old, new = edited
     spec = response.definition.spec
@@ -190,6 +191,7 @@ def test_an_account_reads_by_the_persons_full_name(world, page):
     assert "First name: — → Nia" in line["changes_in_words"]
 
 
+@pytest.mark.requirement("AUD-4")
 def test_a_role_and_a_duty_read_by_the_person_the_role_and_the_site(world, page):
     membership = membership_grant(
         actor=world.manager,

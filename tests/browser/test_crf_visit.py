@@ -74,6 +74,7 @@ def fill_form(page, spec, values, controllers):
                 page.fill(f"#id_{key}", str(value))
 
 
+@pytest.mark.requirement("SIG-1", "SIG-2", "SIG-3")
 def test_a_six_month_visit_from_entry_to_invalidated_signature(live_world, browser_as):
     world = live_world
     family = randomised(world, days_ago=182)

@@ -14,6 +14,7 @@ from .conftest import sign_in
 pytestmark = pytest.mark.browser
 
 
+@pytest.mark.requirement("MON-1")
 def test_a_monitor_reviews_buc_and_signs_it_off(live_world, browser_page):
     world, page = live_world, browser_page
     site_update(

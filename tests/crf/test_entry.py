@@ -223,6 +223,7 @@ def test_baseline_must_be_complete_to_randomise(world):
     assert not family.allocations.exists()
 
 
+@pytest.mark.requirement("AUD-1", "AUD-3")
 def test_a_change_after_completion_needs_a_reason_and_clears_verification(world):
     family = randomised(world, days_ago=182)
     response = submit(world, family, "core10", core10()).response

@@ -22,6 +22,7 @@ def events(kind):
     return AuditEvent.objects.filter(event_type=kind)
 
 
+@pytest.mark.requirement("AUD-5")
 def test_a_query_is_raised_corrected_closed_and_reopened(world):
     family = randomised(world, days_ago=182)
     response = enter(world, family, "core10", "month_6", actor=world.assessor_buc, item_3=2)
@@ -106,6 +107,7 @@ def test_a_bad_correction_writes_nothing(world):
     assert (AuditEvent.objects.count(), response.revision) == before and query.status == "open"
 
 
+@pytest.mark.requirement("AUD-5", "SIG-1", "SIG-2", "SIG-3")
 def test_the_pi_signs_with_their_password_and_a_later_change_invalidates(world):
     family = randomised(world, days_ago=182)
     response = enter(world, family, "core10", "month_6", actor=world.assessor_buc)
@@ -153,6 +155,7 @@ def test_the_pi_signs_with_their_password_and_a_later_change_invalidates(world):
     assert events(EventType.SIGNATURE_INVALIDATED).count() == 1
 
 
+@pytest.mark.requirement("SIG-2")
 def test_a_change_made_outside_the_services_breaks_the_signature_hash(world):
     family = randomised(world, days_ago=182)
     response = enter(world, family, "core10", "month_6", actor=world.assessor_buc)
@@ -196,6 +199,7 @@ def test_signing_waits_for_drafts_and_open_queries(world):
         )
 
 
+@pytest.mark.requirement("SIG-1")
 def test_a_signer_with_the_longest_names_an_account_allows_can_sign(world):
     """First and last names of 150 characters each: the signature keeps the whole name."""
     family = randomised(world, days_ago=190)

@@ -18,6 +18,7 @@ def written():
     return Response.objects.count(), AuditEvent.objects.count(), Freeze.objects.count()
 
 
+@pytest.mark.requirement("LCK-1")
 def test_a_form_entered_at_a_frozen_site_is_refused_with_a_409_naming_the_freeze(world, api):
     family = crf_family(world)
     manager = api(world.manager)

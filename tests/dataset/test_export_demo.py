@@ -86,6 +86,7 @@ def _randomised_on():
     }
 
 
+@pytest.mark.requirement("EXP-1")
 def test_every_spss_and_stata_value_label_and_missing_code_matches_the_database(demo):
     zf = bundle(demo["unblinded"])
     names = _sources(zf)
@@ -147,6 +148,7 @@ def test_every_spss_and_stata_value_label_and_missing_code_matches_the_database(
     assert compared["values"] > 5000 and compared["missing"] >= 10 and compared["not_done"] >= 1
 
 
+@pytest.mark.requirement("EXP-1")
 def test_the_families_file_carries_each_familys_arm_and_randomisation(demo):
     zf = bundle(demo["unblinded"])
     families = {r["family"]: r for r in table(zf, "families.csv")}
@@ -161,6 +163,7 @@ def test_the_families_file_carries_each_familys_arm_and_randomisation(demo):
         assert meta.variable_value_labels["arm"] == {1.0: "ReConnect", 2.0: "Usual care"}
 
 
+@pytest.mark.requirement("EXP-1")
 def test_the_odm_file_is_valid_odm_1_3_2_and_carries_the_csv_values(demo):
     zf = bundle(demo["unblinded"])
     raw = zf.read("odm.xml")
@@ -211,6 +214,7 @@ def test_the_odm_file_is_valid_odm_1_3_2_and_carries_the_csv_values(demo):
     assert checked > 2000
 
 
+@pytest.mark.requirement("EXP-1")
 def test_the_long_file_holds_every_wide_value_and_nothing_else(demo):
     zf = bundle(demo["unblinded"])
     long = defaultdict(dict)
@@ -290,6 +294,7 @@ def test_a_blinded_export_has_no_arm_and_no_arm_revealing_variable(demo):
             )
 
 
+@pytest.mark.requirement("IDN-1")
 def test_no_name_nhs_number_date_of_birth_or_address_leaves_in_any_file(demo):
     secrets = []
     for identity in PersonIdentity.objects.all():
@@ -342,6 +347,7 @@ def test_an_interim_snapshot_says_so_in_every_file(demo):
     assert manifest["lock"] is None
 
 
+@pytest.mark.requirement("EXP-1")
 def test_the_manifest_gives_every_files_digest_and_the_ledger_position(demo):
     export = demo["unblinded"]
     zf = bundle(export)

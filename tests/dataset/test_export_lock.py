@@ -70,6 +70,7 @@ def written():
     return Export.objects.count(), AuditEvent.objects.count()
 
 
+@pytest.mark.requirement("EXP-1")
 def test_two_exports_of_the_same_locked_state_are_byte_identical(world):
     family = ready_family(world)
     locked = lock(world)

@@ -33,6 +33,7 @@ def freeze(world, reason="Data cleaning before the interim report.", **target):
     return data_freeze(actor=world.manager, channel=Channel.WEB, reason=reason, **target)
 
 
+@pytest.mark.requirement("LCK-1")
 def test_a_frozen_site_refuses_new_forms_and_changes_naming_the_freeze(world):
     family = randomised(world)
     core10 = family.responses.get(visit="baseline", form="core10")
@@ -63,6 +64,7 @@ def test_a_frozen_casebook_holds_that_family_only(world):
     enter(world, other, "sae", "")  # another family's forms are not held
 
 
+@pytest.mark.requirement("LCK-1")
 def test_a_frozen_form_refuses_change_and_verification_but_not_a_query(world):
     family = randomised(world)
     core10 = family.responses.get(visit="baseline", form="core10")
@@ -81,6 +83,7 @@ def test_a_frozen_form_refuses_change_and_verification_but_not_a_query(world):
     response_verify(response=psoc, actor=world.monitor_buc, channel=Channel.WEB)
 
 
+@pytest.mark.requirement("LCK-1")
 def test_sql_that_skips_the_services_is_refused_by_the_database(world):
     family = randomised(world)
     core10 = family.responses.get(visit="baseline", form="core10")

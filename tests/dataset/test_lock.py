@@ -98,6 +98,7 @@ def test_a_lock_is_refused_while_anything_blocks_it_and_writes_nothing(world):
     assert not DataLock.objects.exists() and AuditEvent.objects.count() == events
 
 
+@pytest.mark.requirement("AUD-5")
 def test_a_lock_needs_a_statistician_and_their_password(world):
     ready_family(world)
     for who in (world.manager, world.coord_buc, world.monitor_buc, world.pi_buc):
@@ -110,6 +111,7 @@ def test_a_lock_needs_a_statistician_and_their_password(world):
     assert not DataLock.objects.exists()
 
 
+@pytest.mark.requirement("LCK-1", "AUD-5")
 def test_locked_data_refuse_every_change_by_service_and_by_sql(world):
     family = ready_family(world)
     core10 = family.responses.get(visit="baseline", form="core10")
@@ -170,6 +172,7 @@ def test_locked_data_refuse_every_change_by_service_and_by_sql(world):
             assert "held (lock v1)" in str(refused.value)
 
 
+@pytest.mark.requirement("LCK-1")
 def test_a_population_lock_holds_its_forms_only(world):
     family = ready_family(world)
     locked = lock(world, population="primary_outcome")
@@ -184,6 +187,7 @@ def test_a_population_lock_holds_its_forms_only(world):
     assert refused.value.field == "population"
 
 
+@pytest.mark.requirement("AUD-5")
 def test_an_unlock_needs_a_statistician_and_the_trial_manager_and_a_relock_is_version_2(world):
     family = ready_family(world)
     locked = lock(world)

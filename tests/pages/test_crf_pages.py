@@ -48,6 +48,7 @@ def test_bad_input_on_the_page_is_shown_beside_the_field_and_writes_nothing(worl
     assert (Response.objects.count(), AuditEvent.objects.count()) == before
 
 
+@pytest.mark.requirement("AUD-3")
 def test_a_draft_then_complete_then_a_change_that_needs_a_reason(world, page):
     family = crf_family(world)
     client = page(world.assessor_buc)

@@ -757,6 +757,7 @@ CASES = [(name, who) for name in PAGES for who in ROLES]
 
 
 @pytest.mark.parametrize(("page_name", "who"), CASES, ids=[f"{n}-{w}" for n, w in CASES])
+@pytest.mark.requirement("ACC-1")
 def test_page_matrix(world, page_name, who):
     method, url, body, expected = PAGES[page_name]
     client = Client()

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
@@ -105,6 +106,7 @@ def test_the_manager_ends_a_duty_with_htmx_and_gets_the_row_back(world, page):
     assert delegation.ends_on == today()
 
 
+@pytest.mark.requirement("AUD-4")
 def test_sign_in_and_sign_out_on_the_pages_are_recorded(world):
     client = Client()
     answer = client.post("/accounts/login/", {"username": "monitor.buc", "password": PASSWORD})
@@ -117,6 +119,7 @@ def test_sign_in_and_sign_out_on_the_pages_are_recorded(world):
     assert kinds == [("sign_in", "web"), ("sign_out", "web")]
 
 
+@pytest.mark.requirement("AUD-4")
 def test_a_failed_sign_in_shows_an_error_and_is_recorded(world):
     answer = Client().post("/accounts/login/", {"username": "monitor.buc", "password": "nope-nope"})
     assert answer.status_code == 200 and b'role="alert"' in answer.content
@@ -125,6 +128,7 @@ def test_a_failed_sign_in_shows_an_error_and_is_recorded(world):
     ).exists()
 
 
+@pytest.mark.requirement("ACC-2")
 def test_repeated_failures_lock_the_page_sign_in(world):
     client = Client()
     for _ in range(5):
@@ -133,6 +137,7 @@ def test_repeated_failures_lock_the_page_sign_in(world):
     assert answer.status_code == 429 and b"locked" in answer.content
 
 
+@pytest.mark.requirement("ACC-2")
 def test_a_session_expires_after_thirty_idle_minutes(world, settings):
     client = Client()
     client.post("/accounts/login/", {"username": "coord.buc", "password": PASSWORD})
@@ -144,5 +149,6 @@ def test_a_session_expires_after_thirty_idle_minutes(world, settings):
     assert client.get("/")["Location"].startswith("/accounts/login/")
 
 
+@pytest.mark.requirement("ACC-1")
 def test_a_coordinator_cannot_open_another_sites_page(world, page):
     assert page(world.coord_buc).get(f"/sites/{world.oxf.pk}/").status_code == 404

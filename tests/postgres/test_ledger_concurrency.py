@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 WRITERS, EACH = 8, 60
 
 
+@pytest.mark.requirement("AUD-2")
 def test_eight_concurrent_writers_leave_one_gapless_chain(world):
     before = AuditEvent.objects.count()
 

@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 CLIENTS, FAMILIES = 32, 2000
 
 
+@pytest.mark.requirement("RND-1")
 def test_32_clients_randomise_2000_families_using_every_slot_once(world):
     sealed_list(world, length=700)
     families = bulk_families(world, world.buc, consent_v1(world), FAMILIES)

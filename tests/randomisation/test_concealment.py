@@ -68,6 +68,7 @@ def everything(world, buc, user) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("who", ["assessor.buc", "stats.blind"])
+@pytest.mark.requirement("RND-1")
 def test_blinded_roles_never_see_an_arm(world, randomised, who):
     buc, _ = randomised
     seen = everything(world, buc, world.users[who])
@@ -96,6 +97,7 @@ def test_the_coordinator_learns_the_arm_on_the_result_and_the_family_page(
     )
 
 
+@pytest.mark.requirement("RND-1")
 def test_the_coordinator_of_another_site_learns_nothing_of_it(world, randomised, api):
     buc, _ = randomised
     rows = api(world.coord_oxf).get("/api/v1/allocations/").json()["results"]

@@ -179,6 +179,7 @@ def walk(world, user, allocation) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("roles", CASES, ids=["+".join(c) for c in CASES])
+@pytest.mark.requirement("RND-1")
 def test_a_blinded_person_learns_no_arm_whatever_else_they_hold(world, roles):
     sealed_test_list(world)
     user = person(world, roles)

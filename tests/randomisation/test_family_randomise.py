@@ -44,6 +44,7 @@ def another_family(world, code="BUC"):
     )
 
 
+@pytest.mark.requirement("RND-1", "AUD-5")
 def test_generation_makes_a_list_per_stratum_and_sealing_records_the_digests(world, test_list):
     # BUC, OXF and MKN (not closed) x two legal statuses x two age bands.
     assert test_list.strata.count() == 12 and Slot.objects.count() == 12 * 20
@@ -53,6 +54,7 @@ def test_generation_makes_a_list_per_stratum_and_sealing_records_the_digests(wor
     assert str(test_list.seed) not in str(AuditEvent.objects.values_list("changes", flat=True))
 
 
+@pytest.mark.requirement("AUD-5", "RND-2")
 def test_a_family_takes_the_first_slot_of_its_stratum(
     world, test_list, django_capture_on_commit_callbacks
 ):
@@ -74,6 +76,7 @@ def test_a_family_takes_the_first_slot_of_its_stratum(
     assert "TEST MODE" in mail.outbox[0].subject
 
 
+@pytest.mark.requirement("RND-1")
 def test_randomising_twice_returns_the_same_allocation_and_consumes_nothing(world, test_list):
     family = family_at(world, "BUC")
     first = randomise(world, family)
@@ -82,6 +85,7 @@ def test_randomising_twice_returns_the_same_allocation_and_consumes_nothing(worl
     assert Allocation.objects.count() == 1 and AuditEvent.objects.count() == events
 
 
+@pytest.mark.requirement("RND-1")
 def test_slots_are_taken_in_order_within_a_stratum(world, test_list):
     positions = [randomise(world, another_family(world)).slot.position for _ in range(4)]
     assert positions == [1, 2, 3, 4]
@@ -143,6 +147,7 @@ def test_a_missing_factor_is_named(world, test_list):
     refused(world, family, "legal_status")
 
 
+@pytest.mark.requirement("AUD-5")
 def test_an_exhausted_stratum_refuses_and_alerts_the_unblinded_statistician(
     world, django_capture_on_commit_callbacks
 ):
@@ -180,6 +185,7 @@ def test_an_unsealed_list_allocates_nothing(world):
 
 
 @pytest.mark.parametrize("who", ["manager", "coord_buc", "stats_blind", "monitor_buc"])
+@pytest.mark.requirement("RND-1")
 def test_only_the_unblinded_statistician_generates_lists(world, who):
     with pytest.raises(NotPermitted):
         sequence_generate(
@@ -187,11 +193,13 @@ def test_only_the_unblinded_statistician_generates_lists(world, who):
         )
 
 
+@pytest.mark.requirement("RND-2")
 def test_a_stratum_gets_one_list_per_mode(world, test_list):
     with pytest.raises(Conflict):
         sealed_list(world)
 
 
+@pytest.mark.requirement("RND-2")
 def test_going_live_switches_lists_and_keeps_test_allocations(world, test_list):
     family = family_at(world, "BUC")
     test_allocation = randomise(world, family)
@@ -204,6 +212,7 @@ def test_going_live_switches_lists_and_keeps_test_allocations(world, test_list):
     assert (live.mode, test_allocation.mode) == ("live", "test") and live.pk != test_allocation.pk
 
 
+@pytest.mark.requirement("RND-1")
 def test_a_wrong_factor_is_corrected_with_a_deviation_and_the_allocation_stands(world, test_list):
     allocation = randomise(world, family_at(world, "BUC"))
     correction = factor_correct(
@@ -230,6 +239,7 @@ def verify() -> tuple[int, str]:
         return exit_.code, err.getvalue()
 
 
+@pytest.mark.requirement("RND-1")
 def test_verification_passes_and_catches_a_changed_slot(world, test_list):
     for _ in range(3):
         randomise(world, another_family(world))
@@ -243,6 +253,7 @@ def test_verification_passes_and_catches_a_changed_slot(world, test_list):
     assert code == 1 and f"stratum {slot.stratum.key}: slot 1 differs" in err
 
 
+@pytest.mark.requirement("RND-1")
 def test_verification_catches_slots_taken_out_of_order(world, test_list):
     first = randomise(world, another_family(world))
     second = randomise(world, another_family(world))

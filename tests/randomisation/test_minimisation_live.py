@@ -121,6 +121,7 @@ def test_with_p_one_the_arms_stay_balanced_at_every_level(world):
         ({"arm": "flip"}, "arm is not the one the rule gives"),
     ],
 )
+@pytest.mark.requirement("RND-1")
 def test_a_changed_record_fails_the_replay_naming_the_allocation(world, change, problem):
     minimising(world)
     sealed_list(world)

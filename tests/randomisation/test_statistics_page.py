@@ -1,6 +1,8 @@
 import csv
 import io
 
+import pytest
+
 from audit.models import AuditEvent
 from randomisation.models import RandomisationList
 
@@ -43,6 +45,7 @@ def test_a_bad_block_size_is_named(world, page):
     assert 'data-field="block_sizes"' in content and "multiple of the ratio" in content
 
 
+@pytest.mark.requirement("AUD-5")
 def test_the_unblinded_statistician_generates_seals_and_exports_on_the_pages(world, page):
     client = page(world.stats_unblind)
     client.post("/statistics/", {"action": "generate", "mode": "test", "length": 6})

@@ -138,6 +138,7 @@ def known(world):
     return build_known(world)
 
 
+@pytest.mark.requirement("RND-2")
 def test_the_closed_table_matches_hand_counts_by_arm_and_for_all(world, known):
     balance = balance_of(_scope(world))
     assert balance.by_arm

@@ -66,6 +66,7 @@ def test_a_refused_request_never_shows_the_arm(world):
         unblinding_show(item=item, actor=world.stats_blind, channel=Channel.WEB)
 
 
+@pytest.mark.requirement("AUD-5")
 def test_approved_it_is_shown_once_to_the_person_who_asked_and_recorded(
     world, django_capture_on_commit_callbacks
 ):

@@ -39,6 +39,7 @@ def test_manager_creates_an_account_and_no_password_reaches_the_ledger(world):
         ({"username": ""}, "username"),
     ],
 )
+@pytest.mark.requirement("ACC-1")
 def test_bad_account_details_are_refused_naming_the_field(world, fields, field):
     before = get_user_model().objects.count()
     with pytest.raises(TrialError) as refused:

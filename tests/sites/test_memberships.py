@@ -22,6 +22,7 @@ def grant(world, **kw):
     )
 
 
+@pytest.mark.requirement("AUD-4")
 def test_manager_grants_a_site_role_and_it_is_audited(world):
     user = UserFactory()
     membership = grant(world, user=user, role=Role.SITE_COORDINATOR, site=world.mkn)
@@ -55,6 +56,7 @@ def test_an_unknown_role_is_refused(world):
     assert refused.value.field == "role"
 
 
+@pytest.mark.requirement("ACC-1")
 def test_a_coordinator_cannot_grant_roles(world):
     with writes_nothing(), pytest.raises(NotPermitted):
         grant(
@@ -101,6 +103,7 @@ def test_the_last_trial_manager_cannot_be_removed(world):
     assert "at least one trial manager" in refused.value.message
 
 
+@pytest.mark.requirement("ACC-1")
 def test_a_duty_is_checked_on_the_date_of_the_act(world):
     membership = grant(
         world,
@@ -133,6 +136,7 @@ def test_a_duty_is_checked_on_the_date_of_the_act(world):
         require_duty(user, site=world.buc, duty=Duty.TAKE_CONSENT, on=today() - timedelta(days=1))
 
 
+@pytest.mark.requirement("ACC-1")
 def test_a_duty_at_one_site_does_not_cover_another(world):
     with pytest.raises(NotPermitted):
         require_duty(world.coord_buc, site=world.oxf, duty=Duty.RANDOMISE, on=today())

@@ -22,6 +22,7 @@ EXPECTED_SITES = {
 
 
 @pytest.mark.parametrize(("username", "expected"), EXPECTED_SITES.items())
+@pytest.mark.requirement("ACC-1")
 def test_each_account_sees_exactly_its_sites(world, username, expected):
     assert {s.code for s in sites_visible_to(world.users[username])} == expected
 

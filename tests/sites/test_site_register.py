@@ -71,6 +71,7 @@ def test_only_the_trial_manager_registers_sites(world, who):
         register(world, actor=getattr(world, who))
 
 
+@pytest.mark.requirement("AUD-1")
 def test_update_records_old_and_new_values(world):
     site_update(
         site=world.mkn,

@@ -153,6 +153,7 @@ def test_a_second_parent_consents_later(world, v1):
     assert family.consents.count() == 2
 
 
+@pytest.mark.requirement("AUD-1", "AUD-3")
 def test_a_correction_needs_a_reason_and_keeps_the_old_value_in_the_ledger(world, v1):
     record = enrol(world, v1).consents.get()
     error = refused(

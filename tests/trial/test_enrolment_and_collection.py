@@ -54,6 +54,7 @@ def test_bad_details_are_refused_naming_the_field(world, v1, people, field):
     assert (Family.objects.count(), AuditEvent.objects.count()) == before
 
 
+@pytest.mark.requirement("IDN-1")
 def test_identity_is_ciphertext_in_the_database(world, v1):
     family = enrol(world, v1)
     with connection.cursor() as cursor:
@@ -73,6 +74,7 @@ def test_identity_is_ciphertext_in_the_database(world, v1):
     assert family.participants.get(role="parent").identity.given_name == "Jade"
 
 
+@pytest.mark.requirement("IDN-1")
 def test_only_the_sites_coordinator_sees_identity_and_each_view_is_recorded(world, v1):
     family = enrol(world, v1)
     shown = identity_view(family=family, actor=world.coord_buc, channel=Channel.API)

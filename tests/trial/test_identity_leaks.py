@@ -14,6 +14,8 @@ from trial.enrolment import ContactIn, PersonIn
 from ..access import consent_v1
 from .conftest import consent, enrol, screen
 
+pytestmark = pytest.mark.requirement("IDN-1")
+
 CHILD_BORN = today() - timedelta(days=101)
 SECRETS = [
     "Zephyrine",

@@ -16,6 +16,7 @@ def stored_given_names() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+@pytest.mark.requirement("IDN-1")
 def test_rotation_moves_every_value_to_the_new_key(world, settings):
     family_at(world, "BUC")
     old = settings.IDENTITY_KEYS[0]

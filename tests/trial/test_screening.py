@@ -26,6 +26,7 @@ def test_a_not_eligible_referral_names_the_criterion_and_is_closed(world):
     assert (record.outcome, record.failed_criterion) == ("not_eligible", "leaving_area")
 
 
+@pytest.mark.requirement("IDN-1")
 def test_the_ledger_holds_no_date_of_birth(world):
     record = screen(world)
     event = AuditEvent.objects.get(event_type="screened")
