@@ -3,6 +3,7 @@ from celery import shared_task
 from audit.verification import verify_ledger
 from core.channels import Channel
 
+from .heads import ledger_head_publish
 from .services import verification_record
 
 
@@ -13,3 +14,11 @@ def audit_verify_nightly() -> int | None:
     result = verify_ledger()
     verification_record(result=result, actor=None, channel=Channel.TASK)
     return result.broken_at
+
+
+@shared_task
+def ledger_head_publish_nightly() -> int | None:
+    """Publish the ledger's head outside the database (a file line and an email to the trial
+    managers). Returns the sequence number published, or None for an empty ledger."""
+    event = ledger_head_publish(actor=None, channel=Channel.TASK)
+    return event.changes["head_seq"][1] if event else None

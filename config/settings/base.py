@@ -29,8 +29,13 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "outbox",
     "audit",
     "trial",
     "sites",
@@ -48,13 +53,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "api.middleware.ApiErrorShapeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.NoStoreMiddleware",
+    # A lost connection to PostgreSQL answers 503 "nothing was saved; try again" on a page.
+    "core.middleware.DatabaseLostMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Which second-factor device verified this session; then the gate that sends a user who
+    # must pass one to the enrolment or code page (config/second_factor.py).
+    "django_otp.middleware.OTPMiddleware",
+    "config.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -97,6 +109,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # reports bench: 770 ms of a 1 s query).
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
+    # Connections kept between requests (CONN_MAX_AGE seconds; production keeps them 60 s)
+    # are checked before each request's first query, so one that a restart of the server
+    # dropped is replaced instead of failing the request.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -136,6 +153,16 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "api.auth.lockout_response"
 AXES_VERBOSE = False
+
+# Two-factor sign-in (django-otp): TOTP from an authenticator app, with single-use recovery
+# codes. Required for the roles in core.roles.SECOND_FACTOR_ROLES, offered to the rest.
+# A waiver (the demo, the test suite) turns the requirement off; a system check refuses it
+# with DEBUG off (sites/checks.py), and production refuses it outright.
+TWO_FACTOR_WAIVED = env.bool("TWO_FACTOR_WAIVED", default=False)
+OTP_TOTP_ISSUER = "ReConnect trial manager"
+# After each wrong code the next is refused for 1, 2, 4, 8 ... seconds.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 
 # What must hold before a family is randomised, checked in this order. Each is a function
 # (family, date) that raises the domain error naming what is missing.
@@ -180,7 +207,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.openapi.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -234,6 +261,10 @@ PUBLISHED_IDENTITY_KEYS = {
 EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
 # Where the DMC reports' PDF files are written (kept: each is recorded in the ledger).
 REPORT_ROOT = Path(env.str("REPORT_ROOT", default=str(VAR_DIR / "reports")))
+# The ledger's head is appended here each night (one file a day); ship the files elsewhere.
+LEDGER_HEAD_DIR = Path(env.str("LEDGER_HEAD_DIR", default=str(VAR_DIR / "ledger-heads")))
+# Where `manage.py backup` writes its dumps and their manifests.
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # With no broker, tasks run in-process at once: the demo needs no server.
@@ -242,11 +273,28 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker died (killed, out of memory) goes back on the queue, to run again: every
+# task is idempotent (outbox/services.py, sites/notifications.py).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A task taken but not acknowledged within this many seconds (its worker died with it) is
+    # given to another worker. Longer than the longest task (a DMC report PDF, goal 30 s; an
+    # export bundle, a minute or two), or a slow task would run twice at once.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=15 * 60),
+    # A broker that does not answer costs a request half a second, not minutes (the outbox
+    # keeps the task for later).
+    "socket_connect_timeout": 0.5,
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "audit-verify-nightly": {
         "task": "review.tasks.audit_verify_nightly",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # The ledger's head, published outside the database after the night's verification.
+    "ledger-head-nightly": {
+        "task": "review.tasks.ledger_head_publish_nightly",
+        "schedule": crontab(hour=2, minute=45),
     },
     # Each site's coordinators hear of their overdue forms at the start of the working day.
     "crf-overdue-daily": {
@@ -259,6 +307,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "trial.tasks.remind_serious_breaches",
         "schedule": crontab(hour=7, minute=5),
     },
+    # Tasks queued while the broker was down, published once it is back (outbox/services.py).
+    "outbox-sweep": {
+        "task": "outbox.tasks.sweep_outbox",
+        "schedule": timedelta(minutes=1),
+    },
     # Safety steps due within the day or overdue: the 24-hour clock needs more than a daily
     # look; each reminder goes at most once a day per step.
     "safety-due-hourly": {
@@ -270,6 +323,8 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+# For django.core.mail.backends.filebased.EmailBackend: one file per email, in this folder.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "emails"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="reconnect-trial@localhost")
 # Where the service is reached, for links in emails sent by background tasks.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -289,5 +344,22 @@ LOGGING = {
 }
 
 X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp): the pages run only the project's own scripts and
+# stylesheets, from its own origin; nothing inline, nothing fetched from elsewhere, never framed.
+# The API's documentation pages relax it for themselves only (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -1,9 +1,12 @@
 import re
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.verification import verify_ledger
 from core.channels import Channel
+from core.errors import TrialError
+from review.heads import published_heads
 from review.services import verification_record
 from sites.commands import actor_from
 
@@ -21,20 +24,38 @@ class Command(BaseCommand):
             help="an anchor kept outside the database (printed by earlier runs)",
         )
         parser.add_argument(
+            "--head-file",
+            metavar="FILE",
+            action="append",
+            type=Path,
+            default=[],
+            help="check every ledger head published in FILE (a ledger-head-*.jsonl file, or a "
+            "folder of them; may be given more than once)",
+        )
+        parser.add_argument(
             "--record",
             action="store_true",
             help="append the result to the ledger (as the nightly task does)",
         )
         parser.add_argument("--as", dest="actor", help="username recorded with --record")
 
-    def handle(self, *args, expect_head=None, record=False, actor=None, **options):
+    def handle(self, *args, expect_head=None, head_file=(), record=False, actor=None, **options):
         anchor = None
         if expect_head:
             match = re.fullmatch(r"(\d+):([0-9a-f]{64})", expect_head)
             if not match:
                 raise CommandError("--expect-head must be SEQ:HASH (a number, a colon, 64 hex)")
             anchor = (int(match[1]), match[2])
-        result = verify_ledger(expect_head=anchor)
+        try:
+            published = published_heads(list(head_file))
+        except TrialError as exc:
+            raise CommandError(f"--head-file: {exc.message}") from exc
+        if head_file and not published:
+            raise CommandError(
+                "--head-file: no published head found in "
+                + ", ".join(str(path) for path in head_file)
+            )
+        result = verify_ledger(expect_head=anchor, expect_heads=[h.anchor for h in published])
         if record:
             verification_record(
                 result=result, actor=actor_from(actor) if actor else None, channel=Channel.COMMAND
@@ -42,8 +63,17 @@ class Command(BaseCommand):
         if not result.intact:
             self.stderr.write(f"BROKEN at event #{result.broken_at}: {result.problem}")
             self.stderr.write(f"({result.checked} events verified before it)")
+            for head in published:
+                if head.seq == result.broken_at:
+                    self.stderr.write(f"Head published at {head.at or '?'}: {head.source}")
             raise SystemExit(1)
         self.stdout.write(
             f"OK: {result.checked} events checked; chain intact. "
             f"Head: {result.last_seq}:{result.last_hash}"
         )
+        if published:
+            latest = max(published, key=lambda head: head.seq)
+            self.stdout.write(
+                f"{len(published)} published heads match, the latest #{latest.seq} "
+                f"({latest.source})."
+            )
