@@ -3,6 +3,8 @@
 {"error": {"code": "...", "message": "...", "fields": {"field": ["message", ...]}}}
 """
 
+import sys
+
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import Http404, JsonResponse
@@ -10,6 +12,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from core.database import LOST_MESSAGE, connection_lost
 from core.errors import TrialError
 
 
@@ -35,7 +38,19 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+def database_lost_response() -> JsonResponse:
+    """503: the connection to PostgreSQL went away mid-request, taking its transaction."""
+    response = JsonResponse(
+        error_body("database_unavailable", LOST_MESSAGE),
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+    response["Retry-After"] = "1"
+    return response
+
+
 def exception_handler(exc, context):
+    if connection_lost(exc):
+        return database_lost_response()
     if isinstance(exc, TrialError):
         fields = {name: [message] for name, message in exc.fields.items()}
         set_rollback()
@@ -82,6 +97,9 @@ def json_not_found(request, exception=None):
 
 
 def json_server_error(request):
+    # Raised outside a view (a middleware's own query): the same answer as from a view.
+    if connection_lost(sys.exc_info()[1] or Exception()):
+        return database_lost_response()
     return JsonResponse(
         error_body("server_error", "The server failed; the error was logged."), status=500
     )

@@ -12,6 +12,7 @@ CODES = {
     405: ("method_not_allowed", "This method is not allowed here."),
     413: ("too_large", "The request is too large."),
     500: ("server_error", "The server failed; the error was logged."),
+    503: ("unavailable", "The service is unavailable for a moment; try again."),
 }
 
 

@@ -1,6 +1,14 @@
-"""Headers every response of the system carries."""
+"""Headers every response of the system carries, and the answer to a lost database."""
 
+import logging
+
+from django.http import HttpResponse
+from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+
+from .database import LOST_MESSAGE, connection_lost
+
+logger = logging.getLogger(__name__)
 
 
 class NoStoreMiddleware:
@@ -16,3 +24,29 @@ class NoStoreMiddleware:
         add_never_cache_headers(response)
         patch_cache_control(response, private=True)
         return response
+
+
+class DatabaseLostMiddleware:
+    """A request whose connection to PostgreSQL was lost (the server restarted, the backend
+    was terminated) lost its transaction with it: nothing was saved. A page says so, with a
+    503 and a way to try again, instead of a server error. The page is drawn without the
+    request, so that it needs no query. Under /api/ the API's exception handler answers
+    (api.errors), in its JSON error shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if request.path_info.startswith("/api/") or not connection_lost(exception):
+            return None
+        logger.warning("database connection lost during %s %s", request.method, request.path)
+        return HttpResponse(
+            render_to_string(
+                "database_lost.html", {"message": LOST_MESSAGE, "retry": request.get_full_path()}
+            ),
+            status=503,
+            headers={"Retry-After": "1"},
+        )

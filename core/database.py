@@ -1,0 +1,38 @@
+"""A lost connection to PostgreSQL, told apart from every other database error.
+
+A backend terminated by the operator (`pg_terminate_backend`), a server restarted or shut
+down, a network cut: the transaction the request was in is gone with the connection, so
+nothing of it was saved, and asking again is the right answer. Every other database error
+(a constraint, a deadlock, SQLite's own errors) is not this and keeps its own handling."""
+
+from django.db import InterfaceError, OperationalError
+
+# Class 08 (connection exception) and the server going away under a live session.
+_LOST_CLASS = "08"
+_LOST_STATES = frozenset(
+    {
+        "57P01",  # admin_shutdown: pg_terminate_backend, or a fast/smart shutdown
+        "57P02",  # crash_shutdown: another backend crashed and the server reset
+        "57P03",  # cannot_connect_now: the server is starting up or shutting down
+    }
+)
+
+LOST_MESSAGE = (
+    "The database connection was lost, so this request did not finish: nothing of it was "
+    "saved. Try again."
+)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """True when `exc` is Django's wrapping of psycopg saying the connection is gone."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    cause = exc.__cause__
+    if cause is None or not type(cause).__module__.startswith("psycopg"):
+        return False  # SQLite's "database is locked" is an OperationalError too
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith(_LOST_CLASS) or sqlstate in _LOST_STATES
+    # No SQLSTATE: the client library's own report (server closed the connection
+    # unexpectedly, connection refused, the connection is closed).
+    return True
