@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from core.channels import Channel
 from sites.accounts import account_create, account_set_active
 from sites.invitations import account_invite, account_unlock
+from sites.second_factor import second_factor_reset
 from sites.selectors import users_visible_to
 from trial.selectors import trial_named
 
@@ -141,6 +142,27 @@ class AccountUnlockView(APIView):
         fields = dict(data.validated_data)
         trial = trial_named(request.user, fields.pop("trial", None))
         done = account_unlock(
+            actor=request.user, channel=Channel.API, trial=trial, user=account, **fields
+        )
+        return Response(AccountOut(done).data)
+
+
+class AccountSecondFactorResetView(APIView):
+    permission_classes = [ManagerWrites]
+
+    @extend_schema(
+        request=AccountUnlockIn,
+        responses=AccountOut,
+        summary="Reset an account's second factor (a lost phone), with a reason (trial "
+        "manager): they set it up again at their next sign-in; their API tokens are revoked",
+    )
+    def post(self, request, user_id: int):
+        account = get_object_or_404(users_visible_to(request.user), pk=user_id)
+        data = AccountUnlockIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        trial = trial_named(request.user, fields.pop("trial", None))
+        done = second_factor_reset(
             actor=request.user, channel=Channel.API, trial=trial, user=account, **fields
         )
         return Response(AccountOut(done).data)

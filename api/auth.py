@@ -11,7 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.channels import Channel
+from core.errors import TrialError
 from sites.invitations import password_reset_request, password_set_by_link
+from sites.second_factor import has_second_factor, second_factor_asked, second_factor_verify
 
 from .errors import error_body
 
@@ -20,6 +22,14 @@ class TokenRequestIn(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(
         max_length=4096, trim_whitespace=False, style={"input_type": "password"}
+    )
+    otp = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="The second factor: the 6-digit code the user's authenticator app shows now, "
+        "or one of their recovery codes (spent once used). Required for every user who has set "
+        "up a second factor or whose role requires one.",
     )
 
 
@@ -36,7 +46,7 @@ class TokenObtainView(APIView):
         request=TokenRequestIn,
         responses={200: TokenOut},
         auth=[],
-        summary="Exchange a username and password for an API token",
+        summary="Exchange a username, password and second-factor code for an API token",
     )
     def post(self, request):
         data = TokenRequestIn(data=request.data)
@@ -58,6 +68,29 @@ class TokenObtainView(APIView):
                 ),
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        if second_factor_asked(user):
+            if not has_second_factor(user):
+                return Response(
+                    error_body(
+                        "second_factor_enrolment_required",
+                        "Your role requires two-factor sign-in: sign in on the web once to set "
+                        "up an authenticator app, then ask for a token with its code.",
+                        {"otp": ["Set up two-factor sign-in on the web first."]},
+                    ),
+                    status=status.HTTP_403_FORBIDDEN,
+                )
+            try:
+                second_factor_verify(
+                    user=user,
+                    code=data.validated_data.get("otp"),
+                    channel=Channel.API,
+                    field="otp",
+                )
+            except TrialError as exc:
+                return Response(
+                    error_body(exc.code, exc.message, exc.fields),
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
         instance, token = AuthToken.objects.create(user)
         user_logged_in.send(sender=user.__class__, request=django_request, user=user)
         return Response({"token": token, "expiry": instance.expiry})

@@ -84,6 +84,11 @@ urlpatterns = [
         name="api-account-unlock",
     ),
     path(
+        "accounts/<int:user_id>/two-factor/reset/",
+        accounts.AccountSecondFactorResetView.as_view(),
+        name="api-account-second-factor-reset",
+    ),
+    path(
         "accounts/<int:user_id>/active/",
         accounts.AccountActiveView.as_view(),
         name="api-account-active",

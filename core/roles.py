@@ -63,6 +63,11 @@ ARM_READERS = frozenset(
         Role.CHIEF_INVESTIGATOR,
     }
 )
+# Roles that see a family's identifying data (names, NHS numbers) at their sites.
+IDENTITY_READERS = frozenset({Role.SITE_COORDINATOR})
+# Roles that must pass a second factor at sign-in: every role that can see identity or an arm.
+# The rest are offered it, and once enrolled are asked for it too.
+SECOND_FACTOR_ROLES = ARM_READERS | IDENTITY_READERS
 
 
 def with_article(label: str) -> str:

@@ -23,6 +23,7 @@ from .events import seed_events
 from .families import RECRUITING, closing_date, seed_families
 from .forms import seed_baseline, seed_follow_up
 from .review import seed_review
+from .second_factor import seed_second_factors
 from .timeline import Timeline, timeline_of
 
 DEMO_PASSWORD = "demo-Reconnect-2026"
@@ -231,6 +232,7 @@ def seed(log=print) -> Trial:
     seed_review(trial, users, timeline, log, pi_password=DEMO_PASSWORD)
     _audit_history(trial, sites, users, log)
     _data_management(sites, users, log)
+    seed_second_factors(users, log)
     return trial
 
 

@@ -27,6 +27,7 @@ from .invitations import (
     user_of_link,
 )
 from .pagekit import submit
+from .second_factor import has_second_factor, second_factor_required, second_factor_reset
 from .selectors import is_trial_manager, memberships_visible_to, users_visible_to
 from .views import require_manager, single_trial
 
@@ -70,6 +71,9 @@ def account_page(request, user_id: int):
             "locked_out": locked_out(account),
             "unlock_form": UnlockForm(),
             "is_manager": is_trial_manager(request.user, trial),
+            "second_factor": has_second_factor(account),
+            "second_factor_required": second_factor_required(account),
+            "reset_form": UnlockForm(),
         },
     )
 
@@ -178,4 +182,29 @@ def account_unlock_page(request, user_id: int):
         messages.error(request, f"Not unlocked: {errors}")
     else:
         messages.success(request, f"{done.get_username()} can sign in again.")
+    return redirect("account", user_id=account.pk)
+
+
+@login_required
+@require_POST
+def second_factor_reset_page(request, user_id: int):
+    trial = single_trial(request.user)
+    require_manager(request.user, trial)
+    account = get_object_or_404(users_visible_to(request.user), pk=user_id)
+    form = UnlockForm(request.POST)
+    done = submit(
+        form,
+        lambda d: second_factor_reset(
+            actor=request.user, channel=Channel.WEB, trial=trial, user=account, reason=d["reason"]
+        ),
+    )
+    if done is None:
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Not reset: {errors}")
+    else:
+        messages.success(
+            request,
+            f"{done.get_username()}'s second factor is reset: they set it up again at their "
+            "next sign-in.",
+        )
     return redirect("account", user_id=account.pk)

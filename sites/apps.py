@@ -7,6 +7,6 @@ class SitesConfig(AppConfig):
     verbose_name = "Sites and people"
 
     def ready(self) -> None:
-        from . import receivers
+        from . import checks, receivers  # noqa: F401  (checks registers itself)
 
         receivers.connect()

@@ -21,6 +21,11 @@ urlpatterns = [
         account_views.account_unlock_page,
         name="account-unlock",
     ),
+    path(
+        "people/accounts/<int:user_id>/two-factor/reset/",
+        account_views.second_factor_reset_page,
+        name="account-second-factor-reset",
+    ),
     path("people/accounts/invite/", account_views.account_invite_page, name="account-invite"),
     path("people/roles/<int:membership_id>/", views.membership_page, name="membership"),
     path(

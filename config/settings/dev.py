@@ -8,6 +8,9 @@ SECRET_KEY = SECRET_KEY or "demo-only-key-not-for-real-data-0a9f3c2e7b1d4e6f8a0b
 # The demo's identities are made up; real data needs real keys in IDENTITY_KEYS.
 IDENTITY_KEYS = IDENTITY_KEYS or ["ZGVtby1vbmx5LWtleS1ub3QtZm9yLXJlYWwtZGF0YSE="]  # noqa: F405
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The demo's accounts are enrolled with known TOTP secrets (seed_demo prints them), but the
+# second factor is not asked for unless TWO_FACTOR_WAIVED=0; the sign-in page says so.
+TWO_FACTOR_WAIVED = env.bool("TWO_FACTOR_WAIVED", default=True)
 
 # Static files straight from the source folders; collectstatic is for production.
 STATIC_ROOT = None

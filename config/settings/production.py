@@ -17,6 +17,11 @@ if not IDENTITY_KEYS or set(IDENTITY_KEYS) & PUBLISHED_IDENTITY_KEYS:  # noqa: F
     )
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: set DATABASE_URL.")
+if TWO_FACTOR_WAIVED:  # noqa: F405
+    raise ImproperlyConfigured(
+        "TWO_FACTOR_WAIVED is for the demo and the tests: production asks every role that sees "
+        "identity or an arm for a second factor."
+    )
 
 STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
