@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from sites import account_views
+from sites import account_views, second_factor_views
 
 urlpatterns = [
     path(
@@ -13,6 +13,27 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", account_views.password_change_page, name="password_change"),
+    path("accounts/two-factor/", second_factor_views.second_factor_page, name="second-factor"),
+    path(
+        "accounts/two-factor/code/",
+        second_factor_views.second_factor_verify_page,
+        name="second-factor-verify",
+    ),
+    path(
+        "accounts/two-factor/enrol/",
+        second_factor_views.second_factor_enrol_page,
+        name="second-factor-enrol",
+    ),
+    path(
+        "accounts/two-factor/enrol/qr.svg",
+        second_factor_views.second_factor_qr,
+        name="second-factor-qr",
+    ),
+    path(
+        "accounts/two-factor/recovery-codes/",
+        second_factor_views.recovery_codes_page,
+        name="recovery-codes-generate",
+    ),
     path("accounts/password/reset/", account_views.password_reset_page, name="password-reset"),
     path(
         "accounts/password/set/<str:uidb64>/<str:token>/",
