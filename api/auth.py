@@ -88,7 +88,7 @@ class TokenObtainView(APIView):
                 )
             except TrialError as exc:
                 return Response(
-                    error_body(exc.code, exc.message, exc.fields),
+                    error_body(exc.code, exc.message, {k: [v] for k, v in exc.fields.items()}),
                     status=status.HTTP_400_BAD_REQUEST,
                 )
         instance, token = AuthToken.objects.create(user)
