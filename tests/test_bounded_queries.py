@@ -806,6 +806,7 @@ NOT_LISTS: dict[str, str] = {
     "api-go-live": "an action",
     "api-design-report": "the design report (simulated, not rows of the trial)",
     "audit-signoff": "an action (its form sits on the review page)",
+    "validation": "the validation matrix, read from a file (no query of the trial's rows)",
     "screening-new": "a form",
     "screening-detail": "one screening record",
     "screening-enrol": "a form",

@@ -197,6 +197,13 @@ PAGES = {
         lambda w: {"site": w.buc.pk, "first_seq": 1, "last_seq": one_event(w)},
         only({"manager": 302, "monitor.buc": 302}, signed_out=302),
     ),
+    # Requirements traced to tests: read by those who inspect the audit trail.
+    "validation matrix": (
+        "get",
+        lambda w: "/audit/validation/",
+        None,
+        only(AUDIT_READERS, signed_out=302),
+    ),
     "screening log": ("get", lambda w: "/screening/", None, SIGNED_IN),
     "new referral form": (
         "get",
@@ -653,6 +660,7 @@ CHIEF_INVESTIGATOR = {
     "audit review": 200,
     "audit export": 200,
     "audit sign-off": 403,
+    "validation matrix": 200,
     # Referrals and families: read at every site, the arm too; identity refused.
     "screening log": 200,
     "BUC referral": 200,
