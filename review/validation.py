@@ -120,7 +120,7 @@ def _cell(text: str) -> str:
 
 
 def _run_line(run_id: str, run: dict) -> str:
-    scope = "whole suite" if run.get("whole_suite") else "part of the suite"
+    scope = "checked run (REQUIRE_TRACEABILITY=1)" if run.get("checked") else "partial run"
     return (
         f"- `{run_id}`: finished {run.get('finished_at', '?')}, commit "
         f"`{run.get('commit', '?')}`, {run.get('database', '?')}, {scope}, "

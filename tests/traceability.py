@@ -9,7 +9,7 @@ A test that proves a requirement of docs/requirements.yaml carries
 - writes the results file (var/traceability.json, or TRACEABILITY_FILE) at the end of the
   session: requirement -> test -> outcome, each with the run (time, commit, database) it came
   from. A partial run updates the tests it ran and keeps the others' last results; a run with
-  REQUIRE_TRACEABILITY=1 (CI's whole suite) replaces the file,
+  REQUIRE_TRACEABILITY=1 (CI) replaces the file,
 - with REQUIRE_TRACEABILITY=1, fails the session when a requirement has no test, or when every
   test of one was skipped. Without it, it only reports.
 
@@ -210,7 +210,7 @@ def pytest_sessionfinish(session, exitstatus):
             "finished_at": now.isoformat().replace("+00:00", "Z"),
             "commit": _commit(),
             "database": _database(),
-            "whole_suite": _required(),
+            "checked": _required(),
             "tests": len(outcomes),
         }
         path = _results_path()
