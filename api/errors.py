@@ -12,7 +12,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from core.database import LOST_MESSAGE, connection_lost
+from core.database import connection_lost, lost_message
 from core.errors import TrialError
 
 
@@ -39,9 +39,9 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
 
 
 def database_lost_response() -> JsonResponse:
-    """503: the connection to PostgreSQL went away mid-request, taking its transaction."""
+    """503: the connection to PostgreSQL went away mid-request (with its transaction)."""
     response = JsonResponse(
-        error_body("database_unavailable", LOST_MESSAGE),
+        error_body("database_unavailable", lost_message()),
         status=status.HTTP_503_SERVICE_UNAVAILABLE,
     )
     response["Retry-After"] = "1"

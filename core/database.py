@@ -5,7 +5,7 @@ down, a network cut: the transaction the request was in is gone with the connect
 nothing of it was saved, and asking again is the right answer. Every other database error
 (a constraint, a deadlock, SQLite's own errors) is not this and keeps its own handling."""
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 
 # Class 08 (connection exception) and the server going away under a live session.
 _LOST_CLASS = "08"
@@ -17,9 +17,13 @@ _LOST_STATES = frozenset(
     }
 )
 
-LOST_MESSAGE = (
+NOTHING_SAVED = (
     "The database connection was lost, so this request did not finish: nothing of it was "
     "saved. Try again."
+)
+MAYBE_SAVED = (
+    "The database connection was lost after this request's change was saved, before the "
+    "answer was ready: check what was saved before trying again."
 )
 
 
@@ -36,3 +40,18 @@ def connection_lost(exc: BaseException) -> bool:
     # No SQLSTATE: the client library's own report (server closed the connection
     # unexpectedly, connection refused, the connection is closed).
     return True
+
+
+def nothing_saved() -> bool:
+    """Whether the request's work went whole with the connection. When the connection
+    breaks inside a transaction, Django cannot roll it back, drops the connection and opens
+    a fresh one as the block ends (or has none, the server being down): the transaction is
+    gone and nothing of it was saved. When it breaks outside any transaction (a read after
+    a service committed), Django keeps the broken connection to the end of the request:
+    what the request changed before may have been saved."""
+    current = connection.connection
+    return current is None or not current.closed
+
+
+def lost_message() -> str:
+    return NOTHING_SAVED if nothing_saved() else MAYBE_SAVED

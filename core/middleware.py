@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
-from .database import LOST_MESSAGE, connection_lost
+from .database import connection_lost, lost_message, nothing_saved
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +28,9 @@ class NoStoreMiddleware:
 
 class DatabaseLostMiddleware:
     """A request whose connection to PostgreSQL was lost (the server restarted, the backend
-    was terminated) lost its transaction with it: nothing was saved. A page says so, with a
-    503 and a way to try again, instead of a server error. The page is drawn without the
+    was terminated) lost its transaction with it: nothing of it was saved (core.database
+    says when that cannot be known). A page says so, with a 503 and a way to try again,
+    instead of a server error. The page is drawn without the
     request, so that it needs no query. Under /api/ the API's exception handler answers
     (api.errors), in its JSON error shape."""
 
@@ -45,7 +46,12 @@ class DatabaseLostMiddleware:
         logger.warning("database connection lost during %s %s", request.method, request.path)
         return HttpResponse(
             render_to_string(
-                "database_lost.html", {"message": LOST_MESSAGE, "retry": request.get_full_path()}
+                "database_lost.html",
+                {
+                    "message": lost_message(),
+                    "nothing_saved": nothing_saved(),
+                    "retry": request.get_full_path(),
+                },
             ),
             status=503,
             headers={"Retry-After": "1"},

@@ -5,13 +5,18 @@ The client gets a clear 503 in the API's error shape (a page on the web); nothin
 request was saved; a retry succeeds; exactly one allocation or response exists, each with
 its one ledger event; the ledger verifies and no slot of the list is used twice."""
 
+import queue
+import threading
+
 import pytest
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from audit.events import EventType
 from audit.models import ChainHead
 from audit.verification import verify_ledger
 from core.clock import today
+from core.database import connection_lost, lost_message, nothing_saved
 from crf.models import Response
 from demo.answers import answers_for
 from randomisation.models import Allocation, Stratum
@@ -177,3 +182,40 @@ def test_randomise_page_whose_backend_is_killed_says_nothing_was_saved(world, pa
     assert_each_row_has_its_event(Allocation, EventType.RANDOMISED)
     assert verify_lists() == (1, [])
     assert verify_ledger().intact
+
+
+def _killed_connection(use):
+    """In a thread (a connection of its own): connect, wait while the test terminates the
+    backend, then `use` the connection; return what core.database says of the error."""
+    pids, terminated = queue.Queue(), threading.Event()
+
+    def run():
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pids.put(cursor.fetchone()[0])
+        assert terminated.wait(30)
+        try:
+            use()
+        except Exception as exc:
+            return connection_lost(exc), nothing_saved(), lost_message()
+        raise AssertionError("the terminated connection answered")
+
+    thread = InThread(run)
+    terminate(pids.get(timeout=30))
+    terminated.set()
+    return thread.result()
+
+
+def test_a_connection_lost_inside_a_transaction_is_told_apart_from_one_lost_after_it(world):
+    # Inside the service's transaction: rolled back with the connection, nothing saved.
+    def write():
+        with transaction.atomic(durable=True):
+            list(Family.objects.select_for_update())
+
+    lost, none_saved, message = _killed_connection(write)
+    assert lost and none_saved and "nothing of it was saved" in message
+    # On a read outside any transaction (after a service committed): it may have saved.
+    lost, none_saved, message = _killed_connection(lambda: list(Family.objects.all()))
+    assert lost and not none_saved and "check what was saved" in message
