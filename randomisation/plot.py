@@ -25,7 +25,8 @@ def imbalance_svg(
     label = "Probability that the final imbalance is at least k, for " + " and ".join(names)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px" role="img" aria-label="{escape(label)}">',
+        f'width="{width}" height="{height}" class="imbalance-plot" role="img" '
+        f'aria-label="{escape(label)}">',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#4c6272"/>',
         f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#4c6272"/>',
     ]

@@ -84,7 +84,7 @@ def cumulative_chart(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="recruitment-chart" '
         f'aria-labelledby="{ident}-title {ident}-desc" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" style="max-width: 100%; height: auto">',
+        f'viewBox="0 0 {width} {height}">',
         f'<title id="{ident}-title">{_text(title)}</title>',
         f'<desc id="{ident}-desc">{_text(description)}</desc>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',

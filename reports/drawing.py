@@ -207,7 +207,7 @@ def flow_svg(flow: Flow) -> str:
     role = "group" if any("<a " in part for part in body) else "img"
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {total_h:.0f}" '
-        f'width="100%" style="max-width:{width:.0f}px" font-family="Arial, sans-serif" '
+        f'width="{width:.0f}" height="{total_h:.0f}" font-family="Arial, sans-serif" '
         f'font-size="{FONT}" fill="{INK}" role="{role}" '
         'aria-labelledby="consort-title consort-desc" class="consort-diagram">'
         f'<title id="consort-title">{_text(flow.title)}</title>'

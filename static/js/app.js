@@ -12,3 +12,13 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   });
 });
+
+// A filter that applies as soon as it is changed (a site chosen, a box ticked) says so with
+// data-submit-on-change: its form is sent at once. Here, not in an onchange attribute, which
+// the Content Security Policy refuses to run.
+document.addEventListener("change", function (event) {
+  var field = event.target;
+  if (field.form && field.hasAttribute("data-submit-on-change")) {
+    field.form.submit();
+  }
+});

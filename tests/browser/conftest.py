@@ -19,6 +19,55 @@ def _sync_orm_beside_playwright():
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
+# Every page a browser test opens reports what its Content Security Policy blocked: the
+# browser fires `securitypolicyviolation` at the document, and this script, run before any of
+# the page's own, passes each one to the test (a binding survives the page's navigations).
+WATCH_CSP = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolation({
+    page: e.documentURI, directive: e.effectiveDirective, blocked: e.blockedURI,
+    source: e.sourceFile, line: e.lineNumber, sample: e.sample,
+  });
+}, true);
+"""
+# What the pages' policy blocked during the running test: the binding's reports, and the
+# console's "Refused to ..." lines in case a report was lost to a page closing.
+csp_violations: list[str] = []
+
+
+def _watch_csp(context) -> None:
+    def reported(source, v: dict) -> None:
+        where = f"{v['source']}:{v['line']}" if v.get("source") else ""
+        sample = f" ({v['sample'][:60]!r})" if v.get("sample") else ""
+        csp_violations.append(
+            f"{v['page']}: {v['directive']} blocked {v['blocked'] or 'inline'}"
+            f"{sample} {where}".rstrip()
+        )
+
+    def console(message) -> None:
+        if "Content Security Policy" in message.text:
+            csp_violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.expose_binding("__cspViolation", reported)
+    context.add_init_script(WATCH_CSP)
+    context.on("console", console)
+
+
+class _WatchedBrowser:
+    """The browser, whose every context watches for Content Security Policy violations."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        _watch_csp(context)
+        return context
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="module")
 def chromium(_sync_orm_beside_playwright):
     from playwright.sync_api import sync_playwright
@@ -28,8 +77,23 @@ def chromium(_sync_orm_beside_playwright):
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        yield browser
+        yield _WatchedBrowser(browser)
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations():
+    """A browser test fails if any page it visited broke the Content Security Policy, naming
+    the page, the directive and what was blocked. Autouse, so it is torn down after the test's
+    own browser contexts are closed and every report has arrived."""
+    csp_violations.clear()
+    yield
+    seen, csp_violations[:] = list(dict.fromkeys(csp_violations)), []
+    if seen:
+        pytest.fail(
+            f"{len(seen)} Content Security Policy violation(s):\n" + "\n".join(seen[:30]),
+            pytrace=False,
+        )
 
 
 @pytest.fixture
