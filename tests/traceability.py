@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 MARKER = "requirement"
+PROBLEM = "requirement-problem"
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "docs" / "requirements.yaml"
 RESULTS = ROOT / "var" / "traceability.json"
@@ -38,6 +39,8 @@ _requirements = pytest.StashKey[dict]()
 _outcomes = pytest.StashKey[dict]()
 _problems_key = pytest.StashKey[list]()
 _written_key = pytest.StashKey[Path]()
+_problem_key = pytest.StashKey[str]()
+_marker_problems: list[str] = []
 
 
 def load_requirements(path: Path = REQUIREMENTS) -> dict[str, dict]:
@@ -68,20 +71,41 @@ def pytest_configure(config):
     config.stash[_outcomes] = {}
 
 
+def _marker_problem(item, known: dict) -> str | None:
+    marks = list(item.iter_markers(MARKER))
+    if any(not mark.args for mark in marks):
+        return f"{item.nodeid}: @pytest.mark.requirement names no id"
+    unknown = sorted({str(i) for mark in marks for i in mark.args} - set(known))
+    if unknown:
+        return (
+            f"{item.nodeid}: unknown requirement {', '.join(unknown)} "
+            f"(docs/requirements.yaml lists {', '.join(known)})"
+        )
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     known = config.stash[_requirements]
     for item in items:
+        problem = _marker_problem(item, known)
+        if problem and not _is_worker(config):
+            raise pytest.UsageError(problem)
+        if problem:
+            # A worker that raised here would crash without the message reaching the
+            # controller: the test fails at setup instead, and the controller ends the run
+            # as a usage error.
+            item.stash[_problem_key] = problem
+            item.user_properties.append((PROBLEM, problem))
+            continue
         ids = [i for mark in item.iter_markers(MARKER) for i in mark.args]
-        if any(mark for mark in item.iter_markers(MARKER) if not mark.args):
-            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.requirement names no id")
-        unknown = sorted({str(i) for i in ids} - set(known))
-        if unknown:
-            raise pytest.UsageError(
-                f"{item.nodeid}: unknown requirement {', '.join(unknown)} "
-                f"(docs/requirements.yaml lists {', '.join(known)})"
-            )
         for requirement in dict.fromkeys(ids):
             item.user_properties.append((MARKER, requirement))
+
+
+def pytest_runtest_setup(item):
+    problem = item.stash.get(_problem_key, None)
+    if problem:
+        pytest.fail(problem, pytrace=False)
 
 
 def _outcome_of(report) -> str:
@@ -94,9 +118,14 @@ def _outcome_of(report) -> str:
 
 def pytest_runtest_logreport(report):
     # Under xdist the workers call this hook too; only the controller's copy is kept.
-    ids = [value for name, value in report.user_properties if name == MARKER]
     config = _session_config
-    if not ids or config is None or _is_worker(config):
+    if config is None or _is_worker(config):
+        return
+    _marker_problems.extend(
+        v for n, v in report.user_properties if n == PROBLEM and v not in _marker_problems
+    )
+    ids = [value for name, value in report.user_properties if name == MARKER]
+    if not ids:
         return
     if report.when == "teardown" and report.passed:
         return
@@ -224,11 +253,15 @@ def pytest_sessionfinish(session, exitstatus):
         config.stash[_written_key] = path
     if problems and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if _marker_problems:
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def pytest_terminal_summary(terminalreporter, config):
     if _is_worker(config):
         return
+    for problem in _marker_problems:
+        terminalreporter.write_line(f"ERROR: {problem}", red=True)
     outcomes = config.stash.get(_outcomes, {})
     if not outcomes and not _required():
         return
