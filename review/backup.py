@@ -321,6 +321,7 @@ def backup_check(*, dump: Path, keep: bool = False, database: str = "") -> Check
     """Restore `dump` into a new database and compare it with its manifest; the database is
     dropped afterwards unless `keep`. With `database`, check that database instead (one
     already restored from the dump), and neither restore nor drop anything."""
+    source_settings()  # PostgreSQL, with its client tools, before anything else
     manifest = backup_read(dump)
     if database:
         return backup_compare(manifest=manifest, database=database)
