@@ -201,24 +201,13 @@ def backup_make(*, directory: Path) -> tuple[Path, Manifest]:
     dump = directory / f"{source}-{made_at:%Y%m%dT%H%M%SZ}.dump"
     partial = dump.with_suffix(".dump.partial")
     version = _run(settings_dict, "pg_dump", "--version").strip()
-    with connection_to(source, "backup_snapshot") as conn, transaction.atomic(using=conn.alias):
-        with conn.cursor() as cursor:
-            # The first statement of the transaction fixes its snapshot: exported, pg_dump reads
-            # the same one, so the head and counts below are those of the dump, exactly.
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
-            snapshot, server_version = cursor.fetchone()
-        head_seq, head_hash = _head(conn.alias)
-        tables = table_counts(conn.alias)
-        # The snapshot lives as long as this transaction: it stays open until pg_dump is done.
-        _run(
-            settings_dict,
-            "pg_dump",
-            "--format=custom",
-            f"--snapshot={snapshot}",
-            f"--file={partial}",
-            f"--dbname={source}",
+    try:
+        server_version, head_seq, head_hash, tables = _dump_in_snapshot(
+            settings_dict, source=source, into=partial
         )
+    except BaseException:
+        partial.unlink(missing_ok=True)  # no half-written dump left to be mistaken for one
+        raise
     partial.rename(dump)
     manifest = Manifest(
         database=source,
@@ -234,6 +223,32 @@ def backup_make(*, directory: Path) -> tuple[Path, Manifest]:
     )
     manifest.write(manifest_path(dump))
     return dump, manifest
+
+
+def _dump_in_snapshot(
+    settings_dict: dict, *, source: str, into: Path
+) -> tuple[str, int, str, dict[str, int]]:
+    """Run pg_dump in a snapshot exported by a transaction that reads the ledger's head and
+    every table's count in it first. Returns the server's version, the head and the counts."""
+    with connection_to(source, "backup_snapshot") as conn, transaction.atomic(using=conn.alias):
+        with conn.cursor() as cursor:
+            # The first statement of the transaction fixes its snapshot: exported, pg_dump reads
+            # the same one, so the head and counts below are those of the dump, exactly.
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
+            snapshot, server_version = cursor.fetchone()
+        head_seq, head_hash = _head(conn.alias)
+        tables = table_counts(conn.alias)
+        # The snapshot lives as long as this transaction: it stays open until pg_dump is done.
+        _run(
+            settings_dict,
+            "pg_dump",
+            "--format=custom",
+            f"--snapshot={snapshot}",
+            f"--file={into}",
+            f"--dbname={source}",
+        )
+    return server_version, head_seq, head_hash, tables
 
 
 def file_sha256(path: Path) -> str:
