@@ -27,6 +27,7 @@ from sites.models import Site
 from sites.selectors import open_memberships
 
 from .fields import identifier_parameter
+from .openapi import BODY_NAMES_A_RECORD
 
 
 class ReadsAudit(BasePermission):
@@ -185,7 +186,7 @@ class SignoffListView(generics.ListAPIView):
 
     @extend_schema(
         request=SignoffIn,
-        responses={201: SignoffOut},
+        responses={201: SignoffOut, **BODY_NAMES_A_RECORD},
         summary="Sign off a range of a site's events as reviewed",
     )
     def post(self, request):

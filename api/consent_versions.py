@@ -10,6 +10,7 @@ from trial.consents import consent_version_activate, consent_version_create
 from trial.models import ConsentVersion, ConsentVersionSite
 from trial.selectors import trial_named, trials_visible_to
 
+from .openapi import BODY_NAMES_A_RECORD
 from .permissions import ManagerWrites
 
 
@@ -88,7 +89,7 @@ class ConsentVersionActivateView(APIView):
 
     @extend_schema(
         request=VersionActivateIn,
-        responses={201: ConsentVersionOut},
+        responses={201: ConsentVersionOut, **BODY_NAMES_A_RECORD},
         summary="Put a version in use at a site from a date (trial manager)",
     )
     def post(self, request, version_id: int):

@@ -27,6 +27,7 @@ from crf.signatures import MEANINGS, casebook_sign, signature_intact
 from trial.selectors import families_visible_to
 
 from .fields import identifier_param, identifier_parameter
+from .openapi import BODY_NAMES_A_RECORD
 
 
 class FormDefinitionOut(serializers.ModelSerializer):
@@ -328,7 +329,11 @@ class QueryListView(generics.ListCreateAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=QueryIn, responses={201: QueryOut}, summary="Raise a query on a field")
+    @extend_schema(
+        request=QueryIn,
+        responses={201: QueryOut, **BODY_NAMES_A_RECORD},
+        summary="Raise a query on a field",
+    )
     def post(self, request):
         data = QueryIn(data=request.data)
         data.is_valid(raise_exception=True)

@@ -27,6 +27,8 @@ from lock.models import DataLock, Freeze
 from sites.selectors import sites_visible_to
 from trial.selectors import families_visible_to, trial_named
 
+from .openapi import BODY_NAMES_A_RECORD
+
 TRIAL = OpenApiParameter("trial", str, description="the trial's code (when you are in several)")
 
 
@@ -237,7 +239,7 @@ class FreezesView(generics.ListAPIView):
 
     @extend_schema(
         request=FreezeIn,
-        responses={201: FreezeOut},
+        responses={201: FreezeOut, **BODY_NAMES_A_RECORD},
         summary="Freeze a form, a casebook or a site, with a reason (trial manager)",
     )
     def post(self, request):

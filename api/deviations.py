@@ -21,6 +21,8 @@ from trial.lookup import family_identifier_typed
 from trial.models import ProtocolDeviation
 from trial.selectors import families_visible_to
 
+from .openapi import BODY_NAMES_A_RECORD
+
 
 class DeviationOut(serializers.ModelSerializer):
     family = serializers.CharField(source="family.identifier")
@@ -119,7 +121,7 @@ class DeviationListView(generics.ListAPIView):
 
     @extend_schema(
         request=DeviationIn,
-        responses={201: DeviationOut},
+        responses={201: DeviationOut, **BODY_NAMES_A_RECORD},
         summary="Record a protocol deviation of a family at your site",
     )
     def post(self, request):

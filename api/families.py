@@ -14,6 +14,7 @@ from trial.models import ConsentRecord, ConsentVersion, Family, Withdrawal
 from trial.selectors import families_visible_to, screenings_visible_to
 
 from .fields import SiteStaffField, identifier_param, identifier_parameter
+from .openapi import BODY_NAMES_A_RECORD
 
 
 class FamilyAllocationOut(serializers.Serializer):
@@ -178,7 +179,7 @@ class FamilyListView(generics.ListAPIView):
 
     @extend_schema(
         request=EnrolIn,
-        responses={201: FamilyOut},
+        responses={201: FamilyOut, **BODY_NAMES_A_RECORD},
         summary="Enrol an eligible referral as a family, with its first consents",
     )
     def post(self, request):

@@ -24,6 +24,8 @@ from randomisation.simulation import simulate
 from sites.selectors import open_memberships, sites_visible_to
 from trial.selectors import families_visible_to, trial_named
 
+from .openapi import BODY_NAMES_A_RECORD
+
 
 class AllocationOut(serializers.ModelSerializer):
     """An allocation. `arm` is null for anyone who may not know it (blinded roles)."""
@@ -122,7 +124,7 @@ class ListsView(generics.ListAPIView):
 
     @extend_schema(
         request=ListGenerateIn,
-        responses={201: ListOut},
+        responses={201: ListOut, **BODY_NAMES_A_RECORD},
         summary="Generate allocation lists (unblinded statistician)",
     )
     def post(self, request):

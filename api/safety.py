@@ -40,6 +40,8 @@ from safety.unblinding import unblinding_decide, unblinding_request, unblinding_
 from trial.lookup import family_identifier_typed
 from trial.selectors import families_visible_to
 
+from .openapi import BODY_NAMES_A_RECORD
+
 
 def _moment(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
@@ -435,7 +437,7 @@ class UnblindingListView(APIView):
 
     @extend_schema(
         request=UnblindingRequestIn,
-        responses={201: UnblindingOut},
+        responses={201: UnblindingOut, **BODY_NAMES_A_RECORD},
         summary="Ask for a family's arm for a safety reason (someone blinded at its site)",
     )
     def post(self, request):

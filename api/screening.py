@@ -13,6 +13,7 @@ from trial.screening import screening_close, screening_record
 from trial.selectors import screenings_visible_to
 
 from .fields import identifier_param, identifier_parameter
+from .openapi import BODY_NAMES_A_RECORD
 
 
 class ScreeningOut(serializers.ModelSerializer):
@@ -115,7 +116,7 @@ class ScreeningListView(generics.ListAPIView):
 
     @extend_schema(
         request=ScreeningIn,
-        responses={201: ScreeningOut},
+        responses={201: ScreeningOut, **BODY_NAMES_A_RECORD},
         summary="Screen a referral (site coordinator)",
     )
     def post(self, request):
