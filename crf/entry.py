@@ -17,6 +17,7 @@ from core.clock import today
 from core.errors import Conflict, TrialError
 from core.roles import Duty, Role
 from lock.guard import refuse_if_held
+from outbox.services import enqueue
 from sites.permissions import require_duty, require_role
 from trial.collection import collection_status
 from trial.config import config_of
@@ -229,7 +230,7 @@ def _alerted(
         )
 
         response_id = response.pk
-        transaction.on_commit(lambda: send_alert.delay(response_id, list(new)))
+        enqueue(send_alert, response_id, list(new))
     return new
 
 

@@ -20,6 +20,7 @@ from core.channels import Channel
 from core.errors import Conflict, NotPermitted, TrialError
 from core.roles import Role
 from lock.models import DataLock
+from outbox.services import enqueue as enqueue_task
 from randomisation.concealment import blinded_within
 from sites.permissions import require_role
 from sites.selectors import roles_at
@@ -99,7 +100,7 @@ def export_request(
     )
     if enqueue:
         pk = export.pk
-        transaction.on_commit(lambda: build_export.delay(pk))
+        enqueue_task(build_export, pk)
     return export
 
 

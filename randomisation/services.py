@@ -14,6 +14,7 @@ from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict, NotPermitted, TrialError
 from core.roles import Duty, Role
+from outbox.services import enqueue
 from sites.models import Site
 from sites.permissions import require_duty, require_role
 from trial.config import config_of
@@ -381,7 +382,7 @@ def _allocated(allocation: Allocation, changes: dict, actor, channel: Channel, r
         actor_role=role,
     )
     allocation_id = allocation.pk
-    transaction.on_commit(lambda: notify_randomised.delay(allocation_id))
+    enqueue(notify_randomised, allocation_id)
     return allocation
 
 
@@ -401,7 +402,7 @@ def _record_exhausted(
     )
 
     stratum_id, family_id = stratum.pk, family.pk
-    transaction.on_commit(lambda: alert_exhausted.delay(stratum_id, family_id))
+    enqueue(alert_exhausted, stratum_id, family_id)
 
 
 def family_randomise(*, family: Family, actor, channel: Channel) -> Allocation:

@@ -26,6 +26,7 @@ from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict, NotPermitted, TrialError
 from core.roles import BLINDED_ROLES, Role
+from outbox.services import enqueue
 from sites.permissions import require_role
 from sites.selectors import open_memberships, roles_at
 from trial.models import Trial
@@ -105,7 +106,7 @@ def dmc_report_request(*, trial: Trial, actor, channel: Channel, part: str) -> D
         actor_role=held,
     )
     pk = report.pk
-    transaction.on_commit(lambda: build_dmc_report.delay(pk))
+    enqueue(build_dmc_report, pk)
     return report
 
 

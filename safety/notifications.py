@@ -71,6 +71,7 @@ def sae_reported_notify(*, event_id: int) -> int:
         actor=event.reported_by,
         family=family.identifier,
         conceal=Concealed.EVENT,
+        key=f"sae-reported/{event.pk}",
     )
 
 
@@ -97,6 +98,7 @@ def reminder_notify(*, event: SafetyEvent, step: str, label: str, due, on: date)
         actor=None,
         family=family.identifier,
         conceal=Concealed.EVENT,
+        key=f"safety-reminder/{event.pk}/{step}/{on.isoformat()}",
     )
 
 
@@ -126,4 +128,5 @@ def unblinding_shown_notify(*, item) -> int:
         site=family.site,
         actor=item.requested_by,
         family=family.identifier,
+        key=f"unblinding-shown/{item.pk}",
     )

@@ -18,6 +18,7 @@ from core.clock import today
 from core.errors import Conflict, TrialError
 from core.roles import Role
 from crf.entry import response_change, response_enter
+from outbox.services import enqueue
 from sites.permissions import require_role
 from trial.config import config_of
 from trial.models import Family
@@ -178,7 +179,7 @@ def sae_report(
     )
     # The PI, the chief investigator and the trial manager are emailed once it is committed.
     event_id = event.pk
-    transaction.on_commit(lambda: notify_sae_reported.delay(event_id))
+    enqueue(notify_sae_reported, event_id)
     return event
 
 

@@ -14,6 +14,7 @@ from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict, TrialError, refused_if_duplicate
 from core.roles import Role
+from outbox.services import enqueue
 
 from .activation import ActivationWaiting, activation_checks
 from .models import Site, SiteStatus, SiteStatusStep
@@ -276,5 +277,5 @@ def _move_status(
     )
     if to_status == SiteStatus.ACTIVE:
         site_id, actor_id = site.pk, actor.pk
-        transaction.on_commit(lambda: notify_site_active.delay(site_id, actor_id))
+        enqueue(notify_site_active, site_id, actor_id)
     return site

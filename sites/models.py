@@ -175,19 +175,30 @@ class Delegation(models.Model):
 
 
 class Notification(models.Model):
-    """An email the system sent, kept so that who was told what, and when, can be shown."""
+    """An email the system sent, kept so that who was told what, and when, can be shown.
+    `key` names what it is about (the allocation, the event, the day's reminder): one row per
+    key and recipient, so a task that runs again finds the emails it recorded."""
 
+    key = models.CharField(max_length=200)
     recipient = models.EmailField()
     subject = models.TextField()
     body = models.TextField()
     site = models.ForeignKey(
         Site, null=True, on_delete=models.PROTECT, related_name="notifications"
     )
+    # Recorded (with its ledger event) when the change that causes it commits ...
     sent_at = models.DateTimeField(auto_now_add=True)
+    # ... and handed to the mail server at this time; null until then.
+    delivered_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "recipient"], name="notification_once_per_key_and_recipient"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.recipient}"

@@ -70,8 +70,9 @@ def test_a_family_takes_the_first_slot_of_its_stratum(
     assert allocation.mode == "test"
     event = AuditEvent.objects.get(event_type="randomised")
     assert event.family == family.identifier and event.changes["arm"][1] == allocation.arm
-    assert [sorted(m.to) for m in mail.outbox] == [
-        ["coord.buc@example.test", "manager@example.test"]
+    assert sorted(m.to for m in mail.outbox) == [  # one email per recipient
+        ["coord.buc@example.test"],
+        ["manager@example.test"],
     ]
     assert "TEST MODE" in mail.outbox[0].subject
 
