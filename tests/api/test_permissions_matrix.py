@@ -84,6 +84,14 @@ def d(world, who, site, duty):
     return world.memberships[(who, site)].delegations.get(duty=duty).pk
 
 
+def enrolled_account(w) -> int:
+    """OXF's coordinator, with a second factor set up; their id."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.get_or_create(user=w.coord_oxf, defaults={"name": "app", "confirmed": True})
+    return w.coord_oxf.pk
+
+
 # name: (method, url(world), body(world), expected status per account)
 ENDPOINTS = {
     "me": ("get", lambda w: "/api/v1/me/", None, EVERYONE),
@@ -213,6 +221,12 @@ ENDPOINTS = {
         "post",
         lambda w: f"/api/v1/accounts/{locked_out_account(w)}/unlock/",
         lambda w: {"reason": "Phoned: it was them."},
+        ONLY_MANAGER_WRITES | {"manager": 200},
+    ),
+    "account second factor reset": (
+        "post",
+        lambda w: f"/api/v1/accounts/{enrolled_account(w)}/two-factor/reset/",
+        lambda w: {"reason": "Lost their phone."},
         ONLY_MANAGER_WRITES | {"manager": 200},
     ),
     # Public: the same answer for everyone (and no word on whether the address has an account).
@@ -866,6 +880,7 @@ CHIEF_INVESTIGATOR = {
     "account disable": 403,
     "account invite": 403,
     "account unlock": 403,
+    "account second factor reset": 403,
     # The audit trail: read and exported, never signed off.
     "audit events": 200,
     "audit export": 200,

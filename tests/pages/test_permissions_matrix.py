@@ -85,6 +85,14 @@ def m(w, who, site):
     return w.memberships[(who, site)].pk
 
 
+def enrolled_account(w) -> int:
+    """OXF's coordinator, with a second factor set up; their id."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.get_or_create(user=w.coord_oxf, defaults={"name": "app", "confirmed": True})
+    return w.coord_oxf.pk
+
+
 PAGES = {
     "home": ("get", lambda w: "/", None, SIGNED_IN),
     "site list": ("get", lambda w: "/sites/", None, SIGNED_IN),
@@ -144,6 +152,34 @@ PAGES = {
         lambda w: f"/people/accounts/{locked_out_account(w)}/unlock/",
         lambda w: {"reason": "Phoned: it was them."},
         ok_after_post(MANAGER_ONLY),
+    ),
+    "reset a second factor": (
+        "post",
+        lambda w: f"/people/accounts/{enrolled_account(w)}/two-factor/reset/",
+        lambda w: {"reason": "Lost their phone."},
+        ok_after_post(MANAGER_ONLY),
+    ),
+    # Your own second factor: every signed-in account (with none yet, the code page sends
+    # them to enrol, and new recovery codes are refused with a message).
+    "two-factor sign-in": ("get", lambda w: "/accounts/two-factor/", None, SIGNED_IN),
+    "set up two-factor sign-in": ("get", lambda w: "/accounts/two-factor/enrol/", None, SIGNED_IN),
+    "no enrolment's QR code": (
+        "get",
+        lambda w: "/accounts/two-factor/enrol/qr.svg",
+        None,
+        everyone(404, signed_out=302),
+    ),
+    "enter a second-factor code": (
+        "get",
+        lambda w: "/accounts/two-factor/code/",
+        None,
+        everyone(302, signed_out=302),
+    ),
+    "make new recovery codes": (
+        "post",
+        lambda w: "/accounts/two-factor/recovery-codes/",
+        None,
+        everyone(302, signed_out=302),
     ),
     # Public pages: the same for everyone, signed in or not.
     "forgotten password": (
@@ -630,6 +666,12 @@ CHIEF_INVESTIGATOR = {
     # Their own account, home and what everyone reads.
     "home": 200,
     "password change form": 200,
+    "two-factor sign-in": 200,
+    "set up two-factor sign-in": 200,
+    "no enrolment's QR code": 404,
+    "enter a second-factor code": 302,
+    "make new recovery codes": 302,
+    "reset a second factor": 403,
     "forgotten password": 200,
     "set a password (a wrong link)": 200,
     "API docs": 200,

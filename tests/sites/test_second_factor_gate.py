@@ -22,7 +22,14 @@ REQUIRED = [u for role, u in World.ROLE_ACCOUNTS.items() if role in SECOND_FACTO
 OFFERED = [u for role, u in World.ROLE_ACCOUNTS.items() if role not in SECOND_FACTOR_ROLES]
 # Open to a session that has not passed the second factor: these ask for no session at all.
 OPEN_ENDPOINTS = {"password reset", "password set", "password set (a wrong link)"}
-OPEN_PAGES = {"forgotten password", "set a password (a wrong link)"}
+OPEN_PAGES = {
+    "forgotten password",
+    "set a password (a wrong link)",
+    # The gate's own pages.
+    "set up two-factor sign-in",
+    "no enrolment's QR code",
+    "enter a second-factor code",
+}
 GATE = ("/accounts/two-factor/enrol/", "/accounts/two-factor/code/")
 
 
