@@ -152,3 +152,25 @@ def test_site_coordinator(case, shared_world, records):
 def test_monitor(case, shared_world, records):
     with in_process():
         _conforms(case, shared_world.monitor_buc, records)
+
+
+def test_every_operation_declares_its_errors_in_the_one_shape():
+    """Every error answer the schema declares is the one error shape; an operation that
+    takes a path id can answer 404; one that needs a signed-in caller, 401 and 403; a write,
+    400 and 409; any operation, 503."""
+    error = "#/components/schemas/ErrorOut"
+    for path, operations in schema.raw_schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            for code, response in responses.items():
+                if int(code) >= 400:
+                    assert response["content"]["application/json"]["schema"]["$ref"] == error
+                    assert response["description"]
+            declared = {int(code) for code in responses}
+            assert 503 in declared, (method, path)
+            if "{" in path:
+                assert 404 in declared, (method, path)
+            if operation.get("security") and {} not in operation["security"]:
+                assert {401, 403} <= declared, (method, path)
+            if method != "get":
+                assert {400, 409} <= declared, (method, path)
