@@ -72,7 +72,8 @@ class Cluster:
     def __init__(self, root: Path):
         self.bin, self.root = _postgres_bin(), root
         self.data, self.log, self.port = root / "data", root / "server.log", _free_port()
-        self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        self.as_owner = [runuser, "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self.as_owner:
             shutil.chown(root, user="postgres")
 
