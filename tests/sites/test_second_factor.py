@@ -310,3 +310,26 @@ def test_a_waiver_with_debug_off_is_a_system_check_error(settings):
     settings.SILENCED_SYSTEM_CHECKS = []
     with pytest.raises(SystemCheckError, match=r"sites\.E201"):
         call_command("check")
+
+
+@override_settings(TWO_FACTOR_WAIVED=False)
+def test_a_demo_account_signs_in_with_the_code_of_its_printed_secret(world):
+    from base64 import b32decode
+
+    from demo.second_factor import demo_totp_key, demo_totp_secret
+    from sites.second_factor import second_factor_install
+
+    secret = demo_totp_secret("coord.buc")
+    assert secret == demo_totp_secret("coord.buc") != demo_totp_secret("coord.oxf")
+    with pytest.raises(TrialError):
+        second_factor_install(
+            user=world.coord_buc, key=demo_totp_key("coord.buc"), channel=Channel.WEB
+        )
+    second_factor_install(
+        user=world.coord_buc, key=demo_totp_key("coord.buc"), channel=Channel.COMMAND
+    )
+    client = signed_in("coord.buc")
+    assert client.get("/")["Location"].startswith(VERIFY)
+    code = f"{totp(b32decode(secret)):06d}"
+    assert client.post(VERIFY, {"code": code}).status_code == 302
+    assert client.get("/").status_code == 200
