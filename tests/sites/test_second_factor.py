@@ -333,3 +333,14 @@ def test_a_demo_account_signs_in_with_the_code_of_its_printed_secret(world):
     code = f"{totp(b32decode(secret)):06d}"
     assert client.post(VERIFY, {"code": code}).status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_production_refuses_a_waiver():
+    import secrets
+
+    from ..test_settings import PG, manage
+
+    result = manage(
+        "check", SECRET_KEY=secrets.token_urlsafe(60), DATABASE_URL=PG, TWO_FACTOR_WAIVED="1"
+    )
+    assert result.returncode != 0 and "TWO_FACTOR_WAIVED" in result.stderr
