@@ -37,6 +37,13 @@ def _open(request) -> bool:
         return False
 
 
+def _token_request(request) -> bool:
+    """Whether knox decides who this is: its prefix (knox either signs the request in with the
+    token or refuses it). Any other scheme falls through to the session, so it is gated."""
+    words = request.headers.get("Authorization", "").split()
+    return bool(words) and words[0].lower() == settings.REST_KNOX["AUTH_HEADER_PREFIX"].lower()
+
+
 class SecondFactorMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -52,9 +59,9 @@ class SecondFactorMiddleware:
         ):
             return self.get_response(request)
         if request.path_info.startswith("/api/"):
-            if request.headers.get("Authorization"):
+            if _token_request(request):
                 # A token, not the session, signs this request in: the token was issued only
-                # with a second factor, and a wrong token fails on its own.
+                # with a second factor, and a wrong token fails on its own (401).
                 return self.get_response(request)
             return JsonResponse(
                 error_body(

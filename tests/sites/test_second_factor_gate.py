@@ -126,3 +126,13 @@ def test_a_session_that_passed_the_second_factor_goes_through(world):
     session.save()
     assert client.get("/").status_code == 200
     assert client.get("/api/v1/me/").status_code == 200
+
+
+def test_another_authorization_scheme_does_not_slip_a_session_past_the_gate(world):
+    client = password_only(world.coord_buc)
+    for header in ("Basic Y29vcmQuYnVjOng=", "Bearer abc", "token-ish"):
+        answer = client.get("/api/v1/me/", HTTP_AUTHORIZATION=header)
+        assert answer.status_code == 403, header
+        assert json.loads(answer.content)["error"]["code"] == "second_factor_required"
+    # A token header is knox's to decide: a wrong token is refused on its own.
+    assert client.get("/api/v1/me/", HTTP_AUTHORIZATION="Token nonsense").status_code == 401
