@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_protect
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.channels import Channel
@@ -164,3 +166,10 @@ class DelegationAdmin(ReadOnlyAdmin):
 @admin.register(SiteStatusStep)
 class SiteStatusStepAdmin(ReadOnlyAdmin):
     list_select_related = ["site"]
+
+
+# django-otp registers its devices for the admin; here they would show a secret key and be
+# changed without the audited reset (sites/second_factor.py). The account page resets them.
+for _device in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device):
+        admin.site.unregister(_device)

@@ -344,3 +344,10 @@ def test_production_refuses_a_waiver():
         "check", SECRET_KEY=secrets.token_urlsafe(60), DATABASE_URL=PG, TWO_FACTOR_WAIVED="1"
     )
     assert result.returncode != 0 and "TWO_FACTOR_WAIVED" in result.stderr
+
+
+def test_the_admin_shows_no_second_factor_device():
+    from django.contrib import admin
+
+    assert not admin.site.is_registered(TOTPDevice)
+    assert not admin.site.is_registered(StaticDevice)
