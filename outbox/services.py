@@ -35,6 +35,9 @@ PUBLISH_RETRY_POLICY = {
 # The sweep leaves a message this young alone: its own commit is publishing it.
 SWEEP_AFTER = timedelta(seconds=10)
 SWEEP_BATCH = 500
+# A message the broker took is kept this long (to see what ran lately), then deleted: what the
+# task did is in the records and the ledger, not here.
+KEEP = timedelta(days=30)
 
 
 def enqueue(task, *args) -> OutboxMessage:
@@ -111,11 +114,13 @@ def publish(pending) -> int:
 
 
 def outbox_sweep(*, older_than: timedelta = SWEEP_AFTER) -> int:
-    """Publish every message still pending `older_than` after it was written."""
+    """Publish every message still pending `older_than` after it was written, and forget
+    those the broker took more than KEEP ago. Returns how many it published."""
+    now = timezone.now()
+    OutboxMessage.objects.filter(dispatched_at__lt=now - KEEP).delete()
     if _eager():
         return 0
-    cutoff = timezone.now() - older_than
-    return publish(OutboxMessage.objects.filter(created_at__lte=cutoff))
+    return publish(OutboxMessage.objects.filter(created_at__lte=now - older_than))
 
 
 def pending(tasks: Iterable[str] | None = None):

@@ -2,9 +2,12 @@
 task queued with a change runs once it commits, never before and never if it rolls back; a
 task that runs again sends nothing twice."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.db import transaction
+from django.utils import timezone
 
 from audit.events import EventType
 from audit.models import AuditEvent
@@ -106,3 +109,13 @@ def test_without_a_key_outside_a_task_each_call_is_an_email_of_its_own(world):
             notify(recipients=["a@example.test"], subject="S", body="B", site=None, actor=None)
     assert len(mail.outbox) == 2
     assert Notification.objects.filter(recipient="a@example.test").count() == 2
+
+
+def test_the_sweep_forgets_what_the_broker_took_a_month_ago_and_keeps_what_waits(world):
+    long_ago = timezone.now() - timedelta(days=31)
+    taken = OutboxMessage.objects.create(task="x.y", args=[1])
+    waiting = OutboxMessage.objects.create(task="x.y", args=[2])
+    OutboxMessage.objects.filter(pk=taken.pk).update(created_at=long_ago, dispatched_at=long_ago)
+    OutboxMessage.objects.filter(pk=waiting.pk).update(created_at=long_ago)
+    outbox_sweep()
+    assert list(OutboxMessage.objects.values_list("pk", flat=True)) == [waiting.pk]
