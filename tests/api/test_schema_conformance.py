@@ -3,7 +3,8 @@ drf-spectacular makes it) for every operation and sends them, in process, to the
 application (its WSGI handler, the test database, a World with families, eCRF responses,
 queries, safety events and more), signed in with an API token as two roles: a site
 coordinator (sees identity, writes) and a monitor (reviews, raises queries, reads only).
-Path ids are mostly those of real records, so a request reaches the code behind the 404.
+Path ids, and the ids a body or query names, are mostly those of real records, so a
+request reaches the code behind the lookup.
 
 Every answer must be: no server error; a status code the operation declares; a declared
 content type; a body that matches the declared schema (the error shape included).
@@ -84,6 +85,7 @@ def records(_module_world, django_db_blocker) -> dict[str, list]:
         response = crf_response(world)
         found = {
             "family_id": [family.pk, family_at(world, "OXF").pk],
+            "family_identifier": [family.identifier, family_at(world, "OXF").identifier],
             "response_id": [response.pk, crf_response(world, "intervention_receipt").pk],
             "query_id": [crf_query(world).pk, crf_query(world, closed=True).pk],
             "user_id": [u.pk for u in world.users.values()],
@@ -120,13 +122,41 @@ def in_process():
         request_finished.connect(close_old_connections)
 
 
+# A body field or query parameter that names a record, by the path parameter of its kind.
+NAMED_IN_BODY = {
+    "site": "site_id",
+    "response": "response_id",
+    "screening": "screening_id",
+    "user": "user_id",
+    "family": "family_id",
+}
+
+
+def _real(value, ids: list):
+    """A real record's id (or identifier) for most generated values (the value picks
+    which); one in every few stays as generated, for the not-found answer."""
+    if isinstance(value, bool) or not ids:
+        return value
+    pick = value if isinstance(value, int) else len(value) if isinstance(value, str) else None
+    if pick is None or pick % (len(ids) + 1) == len(ids):
+        return value
+    return ids[pick % (len(ids) + 1)]
+
+
 def _real_ids(case, records) -> None:
-    """Most path ids become a real record's (the generated number picks which); one in
-    every few stays as generated, for the not-found answer."""
+    """Path ids, and the ids a body or query names, mostly become real records'."""
     for name, value in list((case.path_parameters or {}).items()):
-        ids = records.get(name)
-        if ids and isinstance(value, int) and value % (len(ids) + 1) != len(ids):
-            case.path_parameters[name] = ids[value % (len(ids) + 1)]
+        if isinstance(value, int):
+            case.path_parameters[name] = _real(value, records.get(name, []))
+    for given in (case.body, case.query):
+        if not isinstance(given, dict):
+            continue
+        for name, kind in NAMED_IN_BODY.items():
+            value = given.get(name)
+            if isinstance(value, int):
+                given[name] = _real(value, records.get(kind, []))
+            elif isinstance(value, str) and name == "family":
+                given[name] = _real(value, records["family_identifier"])
 
 
 def _conforms(case, user, records) -> None:
