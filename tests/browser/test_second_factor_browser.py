@@ -50,7 +50,11 @@ def test_a_coordinator_enrols_a_second_factor_and_signs_in_with_it(asked, live_w
     expect(page.get_by_test_id("second-factor-required")).to_be_visible()
     qr = page.get_by_test_id("second-factor-qr")
     expect(qr).to_be_visible()
-    assert page.evaluate("(img) => img.naturalWidth", qr.element_handle()) > 0
+    # The QR code is an image from this site (no data: URI): it loads under the policy.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('[data-testid=second-factor-qr]');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
     axe_clean(page)
 
     secret = page.get_by_test_id("second-factor-secret").inner_text()
