@@ -1,9 +1,13 @@
 """Error pages: JSON under /api/ (the API's one error shape), HTML elsewhere. The test is on
 the path within the application, so it holds when the site is served under a prefix."""
 
+import sys
+
 from django.views import defaults
 
 from api.errors import json_not_found, json_server_error
+from core.database import connection_lost
+from core.middleware import database_lost_page
 
 
 def not_found(request, exception=None):
@@ -15,6 +19,10 @@ def not_found(request, exception=None):
 def server_error(request):
     if request.path_info.startswith("/api/"):
         return json_server_error(request)
+    # A connection lost outside any view (in a middleware: the session's save, say) reaches
+    # here rather than core.middleware.DatabaseLostMiddleware: the same 503 page.
+    if connection_lost(sys.exc_info()[1]):
+        return database_lost_page(request)
     return defaults.server_error(request)
 
 

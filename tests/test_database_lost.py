@@ -47,3 +47,24 @@ def sqlite_error() -> sqlite3.OperationalError:
 )
 def test_only_a_lost_postgresql_connection_counts_as_lost(error, lost):
     assert connection_lost(error) is lost
+
+
+@pytest.mark.requirement("FLT-1")
+@pytest.mark.parametrize(
+    ("cause", "status"),
+    [(psycopg.errors.AdminShutdown(), 503), (psycopg.errors.DeadlockDetected(), 500)],
+)
+def test_a_connection_lost_outside_a_view_gets_the_same_page(rf, cause, status):
+    """Raised in a middleware (the session's save, say), a lost connection reaches the
+    server-error handler rather than the middleware that answers views: the same 503 page."""
+    from config.errors import server_error
+
+    request = rf.get("/families/")
+    try:
+        raise wrapped(OperationalError, cause)
+    except OperationalError:
+        response = server_error(request)
+    assert response.status_code == status
+    if status == 503:
+        assert response["Retry-After"] == "1"
+        assert b"nothing" in response.content.lower()
