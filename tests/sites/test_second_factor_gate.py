@@ -108,6 +108,8 @@ def test_a_required_role_reaches_no_endpoint_on_a_password_only_session(world, w
 def test_an_offered_role_is_not_held_back(world, who):
     client = password_only(world.users[who])
     for name, (method, url, body, _expected) in PAGES.items():
+        if name in OPEN_PAGES:  # the code page sends anyone not enrolled to enrol, as its view
+            continue
         answer = call(client, world, method, url, body)
         assert not answer.get("Location", "").startswith(GATE), name
     for name, (method, url, body, _expected) in ENDPOINTS.items():
