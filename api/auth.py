@@ -3,7 +3,7 @@
 from django.contrib.auth import authenticate, user_logged_in, user_logged_out
 from django.http import JsonResponse
 from django.shortcuts import render
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from knox.models import AuthToken
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -16,6 +16,7 @@ from sites.invitations import password_reset_request, password_set_by_link
 from sites.second_factor import has_second_factor, second_factor_asked, second_factor_verify
 
 from .errors import error_body
+from .openapi import ErrorOut
 
 
 class TokenRequestIn(serializers.Serializer):
@@ -44,7 +45,17 @@ class TokenObtainView(APIView):
 
     @extend_schema(
         request=TokenRequestIn,
-        responses={200: TokenOut},
+        responses={
+            200: TokenOut,
+            403: OpenApiResponse(
+                ErrorOut,
+                description="The user's role requires a second factor and none is set up: "
+                "set it up on the web first (second_factor_enrolment_required).",
+            ),
+            429: OpenApiResponse(
+                ErrorOut, description="Too many failed sign-ins: the account is locked out."
+            ),
+        },
         auth=[],
         summary="Exchange a username, password and second-factor code for an API token",
     )
