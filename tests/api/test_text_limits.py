@@ -87,6 +87,7 @@ TEXT_FIELDS = {
     ("PasswordChangeInRequest", "new_password"): ("own password", SECRET, None),
     ("TokenRequestInRequest", "username"): (None, LOOKUP, None),
     ("TokenRequestInRequest", "password"): (None, SECRET, None),
+    ("TokenRequestInRequest", "otp"): (None, SECRET, None),
     ("SignoffInRequest", "note"): (
         "BUC sign-off",
         FREE,
