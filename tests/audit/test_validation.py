@@ -316,6 +316,16 @@ def test_without_results_the_command_says_what_to_run(tmp_path):
         traceability(tmp_path)
 
 
+def test_the_committed_matrix_lists_every_requirement_of_the_list():
+    from review.validation import load_requirements, read_matrix
+
+    matrix = read_matrix(ROOT / "docs" / "validation.json")
+    listed = [r.id for r in load_requirements(ROOT / "docs" / "requirements.yaml")]
+    assert matrix is not None and [r["id"] for r in matrix["requirements"]] == listed
+    markdown = (ROOT / "docs" / "validation.md").read_text()
+    assert all(f"\n## {i}\n" in markdown for i in listed)
+
+
 # --- The page ----------------------------------------------------------------------------------
 
 
