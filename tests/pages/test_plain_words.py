@@ -44,6 +44,8 @@ ALLOWED: list[tuple[str, str, str]] = [
     # An export's page lists the data dictionary: the statisticians' variable names, as the
     # files name them. (The demo holds no export, so the crawl does not reach one today.)
     (r"/exports/\d+/", r"[a-z][a-z0-9_]*", "a variable name of the export's dictionary"),
+    # The validation matrix names each test as the test suite does, for an inspector to find.
+    ("/audit/validation/", r"[\w./:\[\]+-]+", "a test's name, as the suite names it"),
 ]
 
 
