@@ -70,6 +70,18 @@ class AccountActiveIn(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="why (kept in the audit trail)")
 
 
+def _account_act(request, user_id: int, serializer, service) -> Response:
+    """A trial manager's act on one account: the body checked by `serializer`, the trial it
+    names (or the only one), then `service` with the actor, channel, trial and account."""
+    account = get_object_or_404(users_visible_to(request.user), pk=user_id)
+    data = serializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    fields = dict(data.validated_data)
+    trial = trial_named(request.user, fields.pop("trial", None))
+    done = service(actor=request.user, channel=Channel.API, trial=trial, user=account, **fields)
+    return Response(AccountOut(done).data)
+
+
 class AccountActiveView(APIView):
     permission_classes = [ManagerWrites]
 
@@ -79,15 +91,7 @@ class AccountActiveView(APIView):
         summary="Disable an account (its tokens are revoked at once) or enable it again",
     )
     def post(self, request, user_id: int):
-        account = get_object_or_404(users_visible_to(request.user), pk=user_id)
-        data = AccountActiveIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        trial = trial_named(request.user, fields.pop("trial", None))
-        done = account_set_active(
-            actor=request.user, channel=Channel.API, trial=trial, user=account, **fields
-        )
-        return Response(AccountOut(done).data)
+        return _account_act(request, user_id, AccountActiveIn, account_set_active)
 
 
 class AccountInviteIn(serializers.Serializer):
@@ -136,15 +140,7 @@ class AccountUnlockView(APIView):
         summary="Lift a lockout after failed sign-ins, with a reason (trial manager)",
     )
     def post(self, request, user_id: int):
-        account = get_object_or_404(users_visible_to(request.user), pk=user_id)
-        data = AccountUnlockIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        trial = trial_named(request.user, fields.pop("trial", None))
-        done = account_unlock(
-            actor=request.user, channel=Channel.API, trial=trial, user=account, **fields
-        )
-        return Response(AccountOut(done).data)
+        return _account_act(request, user_id, AccountUnlockIn, account_unlock)
 
 
 class AccountSecondFactorResetView(APIView):
@@ -157,12 +153,4 @@ class AccountSecondFactorResetView(APIView):
         "manager): they set it up again at their next sign-in; their API tokens are revoked",
     )
     def post(self, request, user_id: int):
-        account = get_object_or_404(users_visible_to(request.user), pk=user_id)
-        data = AccountUnlockIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        trial = trial_named(request.user, fields.pop("trial", None))
-        done = second_factor_reset(
-            actor=request.user, channel=Channel.API, trial=trial, user=account, **fields
-        )
-        return Response(AccountOut(done).data)
+        return _account_act(request, user_id, AccountUnlockIn, second_factor_reset)

@@ -4,6 +4,7 @@ account with its roles, where it is disabled or enabled again."""
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -164,47 +165,48 @@ def password_set_page(request, uidb64: str, token: str):
     return render(request, "registration/password_set_form.html", {"form": form})
 
 
-@login_required
-@require_POST
-def account_unlock_page(request, user_id: int):
+def _reasoned_account_act(request, user_id: int, service, *, refused: str, done) -> HttpResponse:
+    """A trial manager's act on one account, with a reason (UnlockForm): `service` is called
+    with the actor, channel, trial, account and reason; the outcome is said on the account page."""
     trial = single_trial(request.user)
     require_manager(request.user, trial)
     account = get_object_or_404(users_visible_to(request.user), pk=user_id)
     form = UnlockForm(request.POST)
-    done = submit(
+    result = submit(
         form,
-        lambda d: account_unlock(
+        lambda d: service(
             actor=request.user, channel=Channel.WEB, trial=trial, user=account, reason=d["reason"]
         ),
     )
-    if done is None:
+    if result is None:
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-        messages.error(request, f"Not unlocked: {errors}")
+        messages.error(request, f"{refused}: {errors}")
     else:
-        messages.success(request, f"{done.get_username()} can sign in again.")
+        messages.success(request, done(result.get_username()))
     return redirect("account", user_id=account.pk)
+
+
+@login_required
+@require_POST
+def account_unlock_page(request, user_id: int):
+    return _reasoned_account_act(
+        request,
+        user_id,
+        account_unlock,
+        refused="Not unlocked",
+        done=lambda username: f"{username} can sign in again.",
+    )
 
 
 @login_required
 @require_POST
 def second_factor_reset_page(request, user_id: int):
-    trial = single_trial(request.user)
-    require_manager(request.user, trial)
-    account = get_object_or_404(users_visible_to(request.user), pk=user_id)
-    form = UnlockForm(request.POST)
-    done = submit(
-        form,
-        lambda d: second_factor_reset(
-            actor=request.user, channel=Channel.WEB, trial=trial, user=account, reason=d["reason"]
+    return _reasoned_account_act(
+        request,
+        user_id,
+        second_factor_reset,
+        refused="Not reset",
+        done=lambda username: (
+            f"{username}'s second factor is reset: they set it up again at their next sign-in."
         ),
     )
-    if done is None:
-        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-        messages.error(request, f"Not reset: {errors}")
-    else:
-        messages.success(
-            request,
-            f"{done.get_username()}'s second factor is reset: they set it up again at their "
-            "next sign-in.",
-        )
-    return redirect("account", user_id=account.pk)
