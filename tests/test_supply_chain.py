@@ -50,17 +50,31 @@ def judge(tmp_path, report: dict, **env) -> subprocess.CompletedProcess:
     path.write_text(json.dumps(report))
     return subprocess.run(
         [sys.executable, str(ROOT / "bin" / "audit-dependencies"), "--from-json", str(path)],
-        capture_output=True, text=True, check=False, env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", **env},
     )
 
 
 def vulnerable(fix_versions: list[str]) -> dict:
-    return {"dependencies": [
-        {"name": "django", "version": "5.2.8", "vulns": [
-            {"id": "PYSEC-2099-1", "fix_versions": fix_versions, "aliases": [], "description": ""}
-        ]},
-        {"name": "numpy", "version": "2.3.0", "vulns": []},
-    ]}
+    return {
+        "dependencies": [
+            {
+                "name": "django",
+                "version": "5.2.8",
+                "vulns": [
+                    {
+                        "id": "PYSEC-2099-1",
+                        "fix_versions": fix_versions,
+                        "aliases": [],
+                        "description": "",
+                    }
+                ],
+            },
+            {"name": "numpy", "version": "2.3.0", "vulns": []},
+        ]
+    }
 
 
 def test_a_vulnerability_with_a_fix_fails_the_audit_and_names_it(tmp_path):
@@ -78,11 +92,30 @@ def test_a_vulnerability_without_a_fix_is_printed_and_passes(tmp_path):
 
 @pytest.mark.parametrize(("required", "code"), [("0", 0), ("1", 1)])
 def test_packages_the_service_could_not_answer_for_are_named(tmp_path, required, code):
-    report = {"dependencies": [
-        {"name": "django", "skip_reason": "Dependency not found on PyPI"},
-        {"name": "numpy", "version": "2.3.0", "vulns": []},
-    ]}
+    report = {
+        "dependencies": [
+            {"name": "django", "skip_reason": "Dependency not found on PyPI"},
+            {"name": "numpy", "version": "2.3.0", "vulns": []},
+        ]
+    }
     run = judge(tmp_path, report, REQUIRE_DEPENDENCY_AUDIT=required)
     assert run.returncode == code
     assert "1 pinned packages audited, 1 could not be audited." in run.stdout
     assert "  django: Dependency not found on PyPI" in run.stdout
+
+
+def test_the_installed_package_carries_every_app_of_the_project():
+    """`pip install --no-deps .` installs the packages pyproject.toml lists: an app of
+    INSTALLED_APPS left out of the list would be missing from a production install."""
+    from fnmatch import fnmatch
+
+    from django.conf import settings
+
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"][
+        "find"
+    ]["include"]
+    # The test settings add the tests' own app, which is never installed.
+    packages = {app.split(".")[0] for app in settings.INSTALLED_APPS} - {"tests"}
+    ours = {package for package in packages if (ROOT / package).is_dir()}
+    missing = sorted(app for app in ours if not any(fnmatch(app, pattern) for pattern in listed))
+    assert ours and not missing, f"apps missing from [tool.setuptools.packages.find]: {missing}"
