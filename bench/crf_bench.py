@@ -126,7 +126,7 @@ def build(url: str, families: int) -> dict:
     return {"families": ids, "tokens": tokens, "values": filled[TIMED_FORM][1]}
 
 
-def _client(url, token, family_ids, values, start_at, deadline, queue) -> None:
+def _client(url, token, family_ids, values, seconds, ready, queue) -> None:
     os.environ["DATABASE_URL"] = url
     setup_django()
     from django.db import connection
@@ -135,8 +135,8 @@ def _client(url, token, family_ids, values, start_at, deadline, queue) -> None:
     client = APIClient(HTTP_HOST="127.0.0.1")
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     body = json.dumps({"form": TIMED_FORM, "visit": TIMED_VISIT, "values": values})
-    while time.time() < start_at:
-        time.sleep(0.005)
+    ready.wait()
+    deadline = time.time() + seconds
     latencies, failures = [], 0
     for family_id in family_ids:
         if time.time() >= deadline:
@@ -151,12 +151,11 @@ def _client(url, token, family_ids, values, start_at, deadline, queue) -> None:
     queue.put((latencies, time.time(), failures))
 
 
-def _inserter(url, count, start_at, queue) -> None:
+def _inserter(url, count, ready, queue) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        while time.time() < start_at:
-            time.sleep(0.005)
+        ready.wait()
         latencies = []
         for n in range(count):
             t0 = time.perf_counter()
@@ -168,11 +167,16 @@ def _inserter(url, count, start_at, queue) -> None:
     queue.put((latencies, time.time(), 0))
 
 
-def run(ctx, target, args_for, clients: int, start_at: float) -> tuple[float, float, int, int]:
+def run(ctx, target, args_for, clients: int) -> tuple[float, float, int, int]:
+    """Start `clients` processes; the clock starts when every one is ready (a busy machine
+    takes longer than any fixed delay to start Django in each)."""
     queue = ctx.Queue()
-    procs = [ctx.Process(target=target, args=(*args_for(i), queue)) for i in range(clients)]
+    ready = ctx.Barrier(clients + 1)
+    procs = [ctx.Process(target=target, args=(*args_for(i), ready, queue)) for i in range(clients)]
     for p in procs:
         p.start()
+    ready.wait()
+    start_at = time.time()
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
@@ -201,20 +205,11 @@ def main() -> None:
     built = build(url, args.families)
     ids, clients = built["families"], 8
     ctx = mp.get_context("spawn")
-    start_at = time.time() + 10
     rate, p95, done, failed = run(
         ctx,
         _client,
-        lambda i: (
-            url,
-            built["tokens"][i],
-            ids[i::clients],
-            built["values"],
-            start_at,
-            start_at + args.seconds,
-        ),
+        lambda i: (url, built["tokens"][i], ids[i::clients], built["values"], args.seconds),
         clients,
-        start_at,
     )
     import psycopg
 
@@ -223,11 +218,8 @@ def main() -> None:
             "DROP TABLE IF EXISTS bench_plain; CREATE TABLE bench_plain "
             "(id bigserial PRIMARY KEY, family int, payload jsonb)"
         )
-    start_at = time.time() + 2
     share = [done // clients + (1 if i < done % clients else 0) for i in range(clients)]
-    plain_rate, plain_p95, plain_done, _ = run(
-        ctx, _inserter, lambda i: (url, share[i], start_at), clients, start_at
-    )
+    plain_rate, plain_p95, plain_done, _ = run(ctx, _inserter, lambda i: (url, share[i]), clients)
     print(f"{'':34} {'per second':>11} {'p95 ms':>8} {'count':>7}")
     print(f"{'API form submissions (8 clients)':34} {rate:>11,.0f} {p95:>8.1f} {done:>7,}")
     plain = f"{plain_rate:>11,.0f} {plain_p95:>8.1f} {plain_done:>7,}"

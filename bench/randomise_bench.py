@@ -140,7 +140,7 @@ def build(url: str, families: int, *, method: str = "blocks") -> dict:
     return {"families": ids, "coordinator": coord.pk}
 
 
-def _client(url, family_ids, coordinator_id, start_at, deadline, queue) -> None:
+def _client(url, family_ids, coordinator_id, seconds, ready, queue) -> None:
     os.environ["DATABASE_URL"] = url
     setup_django()
     from django.contrib.auth import get_user_model
@@ -152,8 +152,8 @@ def _client(url, family_ids, coordinator_id, start_at, deadline, queue) -> None:
 
     actor = get_user_model().objects.get(pk=coordinator_id)
     families = list(Family.objects.filter(pk__in=family_ids).select_related("site", "trial"))
-    while time.time() < start_at:  # every client starts together
-        time.sleep(0.005)
+    ready.wait()  # every client starts together, once all have started Django
+    deadline = time.time() + seconds
     latencies = []
     for family in families:
         if time.time() >= deadline:
@@ -171,16 +171,17 @@ def randomise_run(
     """(randomisations per second, p95 ms, randomisations done) with `clients` processes."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    start_at = time.time() + 10  # time for every process to start Django
-    deadline = start_at + seconds
+    # On a busy machine 32 processes take longer than any fixed delay to start Django: the
+    # clock starts when the last is ready.
+    ready = ctx.Barrier(clients + 1)
     procs = [
-        ctx.Process(
-            target=_client, args=(url, ids[i::clients], coordinator, start_at, deadline, queue)
-        )
+        ctx.Process(target=_client, args=(url, ids[i::clients], coordinator, seconds, ready, queue))
         for i in range(clients)
     ]
     for p in procs:
         p.start()
+    ready.wait()
+    start_at = time.time()
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
