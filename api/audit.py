@@ -92,7 +92,15 @@ class AuditEventOut(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = [*CHAINED_FIELDS, "conceal", "withheld", "reviewed_by", "prev_hash", "hash"]
+        fields = [
+            *CHAINED_FIELDS,
+            "conceal",
+            "withheld",
+            "reviewed_by",
+            "pos",
+            "prev_hash",
+            "hash",
+        ]
 
     @extend_schema_field(ChangeOut(many=True))
     def get_changes(self, event) -> list[dict]:

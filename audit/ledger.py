@@ -10,9 +10,17 @@ from django.utils import timezone
 
 from core.channels import Channel
 
-from .chain import GENESIS_HASH, link_hash
+from .chain import link_hash
 from .events import Concealed, EditAfter, EventType
 from .models import AuditEvent, ChainHead
+from .sealing import (
+    BATCHED,
+    keep_numbers_ahead,
+    locked_head,
+    next_number,
+    seal_after_commit,
+    sealing_mode,
+)
 
 
 def _jsonable(value: Any) -> Any:
@@ -54,10 +62,11 @@ def record(
     conceal: Concealed | str = "",
     actor_role: str | Iterable[str] = "",
 ) -> AuditEvent:
-    """Append one event to the chain. Must run inside the caller's transaction, so that
-    the change and its event commit or roll back together. `actor_role` is the role (or
-    roles) the service checked the actor acts in; `conceal` says what of the event would
-    reveal an arm (an `arm` among the changes always does)."""
+    """Append one event to the ledger. Must run inside the caller's transaction, so that
+    the change and its event commit or roll back together. Sealed inline, the event is in
+    the chain when this returns; sealed in batches, once the sealer has run. `actor_role`
+    is the role (or roles) the service checked the actor acts in; `conceal` says what of
+    the event would reveal an arm (an `arm` among the changes always does)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the service's transaction")
     if not conceal and "arm" in (changes or {}):
@@ -83,20 +92,24 @@ def record(
         edit_after=EditAfter(edit_after).value if edit_after else "",
         conceal=Concealed(conceal).value if conceal else "",
     )
-    # The head row lock serialises appends: on PostgreSQL SELECT ... FOR UPDATE makes a
-    # concurrent writer wait here until this transaction commits, so each event sees the
-    # committed previous hash and the sequence has no gaps. SQLite takes its database
+    if sealing_mode() == BATCHED:
+        # No lock: the event is queued in the caller's transaction and sealed into the chain
+        # by the sealer once committed (audit/sealing.py), which the commit nudges.
+        entry.seq, entry.at = next_number(), timezone.now()
+        entry.save(force_insert=True)
+        seal_after_commit()
+        return entry
+    # Inline: the head row lock serialises appends. On PostgreSQL SELECT ... FOR UPDATE
+    # makes a concurrent writer wait here until this transaction commits, so each event
+    # sees the committed previous hash and the chain has no gaps. SQLite takes its database
     # write lock at the start of the (IMMEDIATE) transaction, which serialises the same way.
-    head = ChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        # The very first appends may race to create the head: insert-or-ignore, then lock.
-        ChainHead.objects.bulk_create(
-            [ChainHead(pk=1, last_seq=0, last_hash=GENESIS_HASH)], ignore_conflicts=True
-        )
-        head = ChainHead.objects.select_for_update().get(pk=1)
+    head = locked_head()
     # Time is taken under the lock too, so that event times never run backwards along the chain.
-    entry.seq, entry.at, entry.prev_hash = head.last_seq + 1, timezone.now(), head.last_hash
+    entry.at = timezone.now()
+    entry.seq = entry.pos = head.last_seq + 1
+    entry.prev_hash = head.last_hash
     entry.hash = link_hash(entry.prev_hash, entry.chained_fields())
     entry.save(force_insert=True)
-    ChainHead.objects.filter(pk=1).update(last_seq=entry.seq, last_hash=entry.hash)
+    ChainHead.objects.filter(pk=1).update(last_seq=entry.pos, last_hash=entry.hash)
+    keep_numbers_ahead(entry.seq)
     return entry

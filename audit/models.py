@@ -40,8 +40,10 @@ def chained_fields(values: dict) -> dict:
 
 
 class AuditEvent(models.Model):
-    # The sequence number is the key: assigned from ChainHead under its row lock, so
-    # it has no gaps, unlike an identity column that skips numbers on rollback.
+    # The event's number, assigned as it is written. Sealed inline, it is also its place in
+    # the chain (`pos`), with no gaps. Sealed in batches (PostgreSQL), it comes from a
+    # database sequence that may skip numbers on rollback: the chain's order and its
+    # no-gap rule are then those of `pos`, given when the event is sealed.
     seq = models.BigIntegerField(primary_key=True)
     at = models.DateTimeField()
     actor_id = models.BigIntegerField(null=True, blank=True)
@@ -61,12 +63,19 @@ class AuditEvent(models.Model):
     edit_after = models.CharField(max_length=10, choices=EditAfter.choices, blank=True)
     # Set when the event would reveal a family's arm (chained when set).
     conceal = models.CharField(max_length=5, choices=Concealed.choices, blank=True, db_default="")
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # The place in the chain and the two hashes: empty while the event waits to be sealed
+    # (batched sealing), set once by the sealer, and never changed after.
+    pos = models.BigIntegerField(null=True, blank=True, unique=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["seq"]
         indexes = [
+            # The sealer's queue: only events waiting to be sealed are in it.
+            models.Index(
+                fields=["seq"], condition=models.Q(pos__isnull=True), name="audit_event_unsealed"
+            ),
             models.Index(fields=["site_id", "seq"]),
             models.Index(fields=["actor_id", "seq"]),
             models.Index(fields=["object_type", "object_id"]),
@@ -85,10 +94,12 @@ class AuditEvent(models.Model):
 
 
 class ChainHead(models.Model):
-    """One row: the last sequence number and hash. Every append locks it, which is
-    what serialises concurrent writers into one unbroken chain."""
+    """One row: the place in the chain (`pos`) and hash of the last sealed event. Whoever
+    seals locks it (the sealer, or an inline append), which is what keeps the chain one
+    unbroken line; writers that only queue an event for sealing never touch it."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    # The last sealed event's `pos` (equal to its `seq` when sealed inline).
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
 
@@ -99,6 +110,30 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"chain head at #{self.last_seq}"
+
+
+class SealedBatch(models.Model):
+    """A checkpoint: one run of the sealer, the chain positions it sealed and the hash it
+    ended on. Batches tile the chain from #1 to the head with no gap and no overlap, so a
+    run of events chained on without the sealer, or a batch record removed, shows."""
+
+    first_pos = models.BigIntegerField(unique=True)
+    last_pos = models.BigIntegerField(unique=True)
+    last_hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["first_pos"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(first_pos__gte=1)
+                & models.Q(last_pos__gte=models.F("first_pos")),
+                name="sealed_batch_range_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"sealed #{self.first_pos} to #{self.last_pos}"
 
 
 class ReviewSignoff(models.Model):

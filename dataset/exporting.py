@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from audit.events import EventType
 from audit.ledger import record
-from audit.models import ChainHead
+from audit.sealing import sealed_head
 from core.channels import Channel
 from core.errors import Conflict, NotPermitted, TrialError
 from core.roles import Role
@@ -167,7 +167,7 @@ def _build(export: Export):
             return built, scope
         # The data of an interim snapshot are open: every change writes the ledger, so an
         # unmoved ledger means nothing changed while the files were written.
-        if ChainHead.objects.values_list("last_seq", flat=True).get(pk=1) == scope.ledger_seq:
+        if sealed_head()[0] == scope.ledger_seq:
             return built, scope
         target.unlink(missing_ok=True)
     raise Conflict("The data kept changing while the snapshot was written: try again.")

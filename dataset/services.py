@@ -11,6 +11,7 @@ from audit.events import EventType
 from audit.history import stamp
 from audit.ledger import record
 from audit.reasons import given
+from audit.sealing import sealed
 from core.channels import Channel
 from core.errors import Conflict, NotPermitted, TrialError
 from core.roles import Role
@@ -168,8 +169,9 @@ def _lock(*, trial: Trial, actor, actor_role, channel: Channel, population: str)
         },
         actor_role=actor_role,
     )
-    # The lock's place in the ledger is the event that records it.
-    lock.ledger_seq, lock.ledger_head = event.seq, event.hash
+    # The lock's place in the ledger is the event that records it, sealed into the chain now.
+    event = sealed(event)
+    lock.ledger_seq, lock.ledger_head = event.pos, event.hash
     stamp(lock, actor=actor).save(update_fields=["ledger_seq", "ledger_head"])
     return lock
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit.events import EventType
 from audit.ledger import record
-from audit.models import ChainHead
+from audit.sealing import sealed_head
 from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict, NotPermitted, TrialError
@@ -214,7 +214,7 @@ def _build(report: DmcReport) -> tuple[bytes, int]:
         planned += [(s, closed) for s in CLOSED_SECTIONS]
     total = len(planned) + 2  # the sections, the PDF, the file
     _progress(report, total_steps=total, done_steps=0)
-    ledger_seq = ChainHead.objects.values_list("last_seq", flat=True).filter(pk=1).first() or 0
+    ledger_seq = sealed_head()[0]
     sections: list[Section] = []
     for done, (plan, scope) in enumerate(planned):
         _progress(report, step=f"Counting: {plan.title}"[:200], done_steps=done)

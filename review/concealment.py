@@ -35,7 +35,7 @@ def _withheld(event: AuditEvent) -> AuditEvent:
         shown.family, shown.object_id, shown.changes, shown.reason = "", "", {}, ""
     # The hash is over the withheld values too: with the rest of the event in view, the two
     # arms' hashes could be computed and compared, so neither hash is shown.
-    shown.hash = CONCEALED
+    shown.hash = CONCEALED if event.hash else ""
     return shown
 
 
@@ -51,21 +51,24 @@ def shaped_for(events: Sequence[AuditEvent], blindness: Blindness) -> list[Audit
     def hidden(e: AuditEvent) -> bool:
         return bool(e.conceal) and blindness.covers(e.site_id)
 
-    hidden_seqs = {e.seq for e in events if hidden(e)}
-    shown_seqs = {e.seq for e in events}
-    before = {e.seq - 1 for e in events} - shown_seqs
+    # Chain neighbours are by place (`pos`): an event waiting to be sealed has none yet,
+    # and no prev_hash to conceal.
+    hidden_places = {e.pos for e in events if e.pos is not None and hidden(e)}
+    hidden_events = {e.seq for e in events if hidden(e)}
+    shown_places = {e.pos for e in events if e.pos is not None}
+    before = {e.pos - 1 for e in events if e.pos is not None} - shown_places
     if before:
-        hidden_seqs |= {
-            seq
-            for seq, site_id, conceal in AuditEvent.objects.filter(seq__in=sorted(before))
+        hidden_places |= {
+            pos
+            for pos, site_id, conceal in AuditEvent.objects.filter(pos__in=sorted(before))
             .exclude(conceal="")
-            .values_list("seq", "site_id", "conceal")
+            .values_list("pos", "site_id", "conceal")
             if blindness.covers(site_id)
         }
     out = []
     for event in events:
-        shown = _withheld(event) if event.seq in hidden_seqs else event
-        if event.seq - 1 in hidden_seqs:
+        shown = _withheld(event) if event.seq in hidden_events else event
+        if event.pos is not None and event.pos - 1 in hidden_places:
             shown = shown if shown is not event else copy.copy(event)
             shown.prev_hash = CONCEALED
         out.append(shown)

@@ -39,6 +39,7 @@ COLUMNS = [
     "edit_after",
     "conceal",
     "withheld",
+    "pos",
     "prev_hash",
     "hash",
 ]
@@ -72,6 +73,7 @@ def event_rows(
                 e.edit_after,
                 e.conceal,
                 CONCEALED if e.withheld else "",
+                e.pos if e.pos is not None else "",
                 e.prev_hash,
                 e.hash,
             ]

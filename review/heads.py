@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from audit.events import EventType
 from audit.ledger import record
-from audit.models import AuditEvent, ChainHead
+from audit.models import AuditEvent
+from audit.sealing import sealed_head
 from core.channels import Channel
 from core.errors import TrialError
 from core.roles import Role
@@ -46,13 +47,13 @@ def ledger_head_publish(
     """Append the ledger's head (last event and its hash) to the day's file, email it to every
     trial manager and record that it was published. Returns the event, or None for an empty
     ledger (nothing to anchor)."""
-    head = ChainHead.objects.filter(pk=1).first()
-    if head is None or head.last_seq == 0:
+    last_seq, last_hash = sealed_head()
+    if last_seq == 0:
         return None
     now = timezone.now()
     line = {
-        "seq": head.last_seq,
-        "hash": head.last_hash,
+        "seq": last_seq,
+        "hash": last_hash,
         "at": now.isoformat(timespec="seconds"),
         "database": str(connection.settings_dict["NAME"]),
     }
@@ -72,18 +73,18 @@ def ledger_head_publish(
         actor_username=who,
         channel=channel,
         changes={
-            "head_seq": [None, head.last_seq],
-            "head_hash": [None, head.last_hash],
+            "head_seq": [None, last_seq],
+            "head_hash": [None, last_hash],
             "file": [None, path.name],
         },
     )
-    subject = f"Audit ledger head, {now:%d %B %Y}: event #{head.last_seq}"
+    subject = f"Audit ledger head, {now:%d %B %Y}: event #{last_seq}"
     body = (
         f"The audit ledger's head at {line['at']} (UTC):\n\n"
-        f"    event #{head.last_seq}\n    hash {head.last_hash}\n\n"
+        f"    event #{last_seq}\n    hash {last_hash}\n\n"
         "Keep this email. It lets anyone show later that the ledger up to this event has not "
         "been rewritten, even by someone able to recompute every hash in the database:\n\n"
-        f"    manage.py audit_verify --expect-head {head.last_seq}:{head.last_hash}\n\n"
+        f"    manage.py audit_verify --expect-head {last_seq}:{last_hash}\n\n"
         f"The same line was added to {path.name}, which the operator ships outside the server."
     )
     notify(recipients=trial_manager_emails(), subject=subject, body=body, site=None, actor=actor)

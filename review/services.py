@@ -4,11 +4,12 @@ an export."""
 import logging
 
 from django.db import transaction
+from django.db.models import Max
 
 from audit.chain import Verification
 from audit.events import EventType
 from audit.ledger import record
-from audit.models import AuditEvent, ChainHead, ReviewSignoff
+from audit.models import AuditEvent, ReviewSignoff
 from core.channels import Channel
 from core.errors import NotPermitted, TrialError
 from core.roles import Role
@@ -79,7 +80,7 @@ def review_signoff(
         raise NotPermitted(
             f"Only a monitor of {site.code} or the trial manager can sign off its audit events."
         )
-    head = ChainHead.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0
+    head = AuditEvent.objects.aggregate(last=Max("seq"))["last"] or 0
     if not 1 <= first_seq <= last_seq:
         raise TrialError(
             "The range must start at event 1 or later and end at or after its start.",

@@ -1,10 +1,19 @@
 from celery import shared_task
 
+from audit.sealing import seal_waiting
 from audit.verification import verify_ledger
 from core.channels import Channel
 
 from .heads import ledger_head_publish
 from .services import verification_record
+
+
+@shared_task
+def ledger_seal() -> int:
+    """Seal what waits in the ledger (batched sealing): the backstop for an event whose
+    writer's nudge after commit did not run (the process died between the two). Returns
+    how many events it sealed."""
+    return seal_waiting()
 
 
 @shared_task
@@ -19,6 +28,6 @@ def audit_verify_nightly() -> int | None:
 @shared_task
 def ledger_head_publish_nightly() -> int | None:
     """Publish the ledger's head outside the database (a file line and an email to the trial
-    managers). Returns the sequence number published, or None for an empty ledger."""
+    managers). Returns the place in the chain published, or None for an empty ledger."""
     event = ledger_head_publish(actor=None, channel=Channel.TASK)
     return event.changes["head_seq"][1] if event else None

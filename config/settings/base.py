@@ -262,6 +262,10 @@ EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
 # Where the DMC reports' PDF files are written (kept: each is recorded in the ledger).
 REPORT_ROOT = Path(env.str("REPORT_ROOT", default=str(VAR_DIR / "reports")))
 # The ledger's head is appended here each night (one file a day); ship the files elsewhere.
+# How ledger events are sealed into the chain on PostgreSQL (audit/sealing.py): "batched"
+# (no installation-wide lock on the write path) or "inline" (each append locks the head).
+# SQLite always seals inline.
+LEDGER_SEALING = env.str("LEDGER_SEALING", default="batched")
 LEDGER_HEAD_DIR = Path(env.str("LEDGER_HEAD_DIR", default=str(VAR_DIR / "ledger-heads")))
 # Where `manage.py backup` writes its dumps and their manifests.
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
@@ -287,6 +291,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Batched sealing: events whose writer's nudge did not run are sealed within seconds.
+    "ledger-seal": {
+        "task": "review.tasks.ledger_seal",
+        "schedule": timedelta(seconds=10),
+    },
     "audit-verify-nightly": {
         "task": "review.tasks.audit_verify_nightly",
         "schedule": crontab(hour=2, minute=30),

@@ -39,3 +39,8 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.support.apps.TestSupportConfig"]  # no
 # machine's temp.
 EXPORT_ROOT = Path(tempfile.mkdtemp(prefix="reconnect-test-exports-"))
 REPORT_ROOT = Path(tempfile.mkdtemp(prefix="reconnect-test-reports-"))
+
+# Most tests read an event back as soon as its service returns, inside a transaction that is
+# rolled back, where no commit nudges the sealer: the suite seals inline, and the tests of
+# batched sealing (tests/postgres/test_batched_sealing.py) turn it on with real commits.
+LEDGER_SEALING = "inline"

@@ -4,7 +4,8 @@ and the one time every file is stamped with (the lock's, never the clock's)."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from audit.models import AuditEvent, ChainHead
+from audit.models import AuditEvent
+from audit.sealing import sealed_head
 from crf.models import FormDefinition
 from crf.spec import FormSpec
 from lock.models import DataLock
@@ -110,9 +111,8 @@ def scope_of(*, trial: Trial, blinded: bool, lock: DataLock | None) -> Scope:
         seq, head, as_of = lock.ledger_seq, lock.ledger_head, lock.locked_at
         only = set(lock.forms) if lock.forms else None
     else:
-        chain = ChainHead.objects.get(pk=1)
-        seq, head = chain.last_seq, chain.last_hash
-        as_of = AuditEvent.objects.values_list("at", flat=True).get(seq=seq)
+        seq, head = sealed_head()
+        as_of = AuditEvent.objects.values_list("at", flat=True).get(pos=seq)
         only = None
     return Scope(
         trial=trial,

@@ -101,7 +101,7 @@ def test_a_deleted_row_with_the_rest_renumbered_is_caught(ledger):
     gone = ledger[4].seq
     sql(f"DELETE FROM {T} WHERE seq = %s", [gone])
     for seq in range(gone + 1, ledger[-1].seq + 1):
-        sql(f"UPDATE {T} SET seq = %s WHERE seq = %s", [seq - 1, seq])
+        sql(f"UPDATE {T} SET seq = %s, pos = %s WHERE seq = %s", [seq - 1, seq - 1, seq])
     code, err = verify()
     assert code == 1 and f"BROKEN at event #{gone}: event #{gone} does not follow" in err
 
@@ -120,17 +120,18 @@ def test_a_forged_row_inserted_with_a_correct_looking_hash_is_named(ledger):
     triggers.remove(connection)
     k = ledger[5].seq
     for seq in range(ledger[-1].seq, k, -1):
-        sql(f"UPDATE {T} SET seq = %s WHERE seq = %s", [seq + 1, seq])
+        sql(f"UPDATE {T} SET seq = %s, pos = %s WHERE seq = %s", [seq + 1, seq + 1, seq])
     forged = AuditEvent(
         **{f.attname: getattr(ledger[5], f.attname) for f in AuditEvent._meta.fields}
     )
     forged.seq, forged.reason, forged.prev_hash = k + 1, "forged", ledger[5].hash
+    forged.pos = forged.seq
     forged.hash = link_hash(forged.prev_hash, forged.chained_fields())
     sql(
         f"INSERT INTO {T} (seq, at, actor_id, actor_username, actor_role, site_id, site_code, "
         "channel, event_type, object_type, object_id, family, changes, reason, edit_after, "
-        "prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-        "%s, %s)",
+        "pos, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+        "%s, %s, %s, %s)",
         [
             forged.seq,
             forged.at,
@@ -147,6 +148,7 @@ def test_a_forged_row_inserted_with_a_correct_looking_hash_is_named(ledger):
             json.dumps(forged.changes),
             forged.reason,
             forged.edit_after,
+            forged.pos,
             forged.prev_hash,
             forged.hash,
         ],
@@ -162,9 +164,9 @@ def test_a_forged_row_appended_at_the_end_is_caught(ledger):
     sql(
         f"INSERT INTO {T} (seq, at, actor_id, actor_username, actor_role, site_id, site_code, "
         "channel, event_type, object_type, object_id, family, changes, reason, edit_after, "
-        "prev_hash, hash) SELECT seq + 1, at, actor_id, actor_username, actor_role, site_id, "
-        "site_code, channel, event_type, object_type, object_id, family, changes, 'forged', "
-        f"edit_after, hash, %s FROM {T} WHERE seq = %s",
+        "pos, prev_hash, hash) SELECT seq + 1, at, actor_id, actor_username, actor_role, "
+        "site_id, site_code, channel, event_type, object_type, object_id, family, changes, "
+        f"'forged', edit_after, pos + 1, hash, %s FROM {T} WHERE seq = %s",
         ["f" * 64, last.seq],
     )
     code, err = verify()
@@ -174,9 +176,9 @@ def test_a_forged_row_appended_at_the_end_is_caught(ledger):
 def test_two_swapped_rows_are_named(ledger):
     triggers.remove(connection)
     a, b = ledger[3].seq, ledger[7].seq
-    sql(f"UPDATE {T} SET seq = -1 WHERE seq = %s", [a])
-    sql(f"UPDATE {T} SET seq = %s WHERE seq = %s", [a, b])
-    sql(f"UPDATE {T} SET seq = %s WHERE seq = -1", [b])
+    sql(f"UPDATE {T} SET seq = -1, pos = -1 WHERE seq = %s", [a])
+    sql(f"UPDATE {T} SET seq = %s, pos = %s WHERE seq = %s", [a, a, b])
+    sql(f"UPDATE {T} SET seq = %s, pos = %s WHERE seq = -1", [b, b])
     code, err = verify()
     assert code == 1 and f"BROKEN at event #{a}: event #{a} does not follow" in err
 

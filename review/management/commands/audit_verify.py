@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.sealing import seal_waiting, waiting_count
 from audit.verification import verify_ledger
 from core.channels import Channel
 from core.errors import TrialError
@@ -55,6 +56,8 @@ class Command(BaseCommand):
                 "--head-file: no published head found in "
                 + ", ".join(str(path) for path in head_file)
             )
+        # Events waiting to be sealed join the chain first (batched sealing; none inline).
+        seal_waiting()
         result = verify_ledger(expect_head=anchor, expect_heads=[h.anchor for h in published])
         if record:
             verification_record(
@@ -71,6 +74,10 @@ class Command(BaseCommand):
             f"OK: {result.checked} events checked; chain intact. "
             f"Head: {result.last_seq}:{result.last_hash}"
         )
+        if waiting := waiting_count():
+            self.stdout.write(
+                f"{waiting} events written since are waiting to be sealed into the chain."
+            )
         if published:
             latest = max(published, key=lambda head: head.seq)
             self.stdout.write(

@@ -1,0 +1,195 @@
+"""Sealing: giving ledger events their place in the chain and their hashes.
+
+Two modes (`LEDGER_SEALING`):
+
+- inline: each append locks the chain head and seals its own event inside the writer's
+  transaction. Every write in the installation waits on that one row until it commits.
+  SQLite always seals inline (it has one writer at a time anyway).
+- batched (PostgreSQL): a writer only inserts its event, with no lock. After the commit,
+  the sealer takes every committed event still waiting, in the order they were numbered,
+  chains them onto the head in one short transaction and records the run as a
+  `SealedBatch` checkpoint. One sealer runs at a time (a PostgreSQL advisory lock), like
+  the single sequencer of a Certificate Transparency log; writers never wait for it.
+
+docs/ledger.md gives the choice and the threats each mode covers.
+"""
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .chain import GENESIS_HASH, link_hash
+from .models import (
+    CHAINED_FIELDS,
+    CHAINED_WHEN_SET,
+    AuditEvent,
+    ChainHead,
+    SealedBatch,
+    chained_fields,
+)
+
+INLINE = "inline"
+BATCHED = "batched"
+MODES = (INLINE, BATCHED)
+# How many waiting events one sealing transaction takes at most.
+BATCH = 5000
+# The advisory lock that admits one sealer at a time (any fixed number unique to it).
+SEALER_LOCK = 0x5EA1ED
+HASHED = (*CHAINED_FIELDS, *CHAINED_WHEN_SET)
+
+
+def sealing_mode() -> str:
+    """Batched on PostgreSQL unless settings say inline; inline on any other database."""
+    if connection.vendor != "postgresql":
+        return INLINE
+    return getattr(settings, "LEDGER_SEALING", BATCHED)
+
+
+def locked_head() -> ChainHead:
+    """The chain head, locked until the transaction ends (created on the first append)."""
+    head = ChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        # The very first appends may race to create the head: insert-or-ignore, then lock.
+        ChainHead.objects.bulk_create(
+            [ChainHead(pk=1, last_seq=0, last_hash=GENESIS_HASH)], ignore_conflicts=True
+        )
+        head = ChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def next_number() -> int:
+    """A number for an event written for batched sealing (no lock: a sequence may skip
+    numbers on rollback, which the chain's places do not)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('audit_event_number')")
+        return cursor.fetchone()[0]
+
+
+def keep_numbers_ahead(seq: int) -> None:
+    """After an inline append on PostgreSQL: the batched writers' number sequence never
+    hands out a number an inline append has taken, so the two modes can follow each other."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval('audit_event_number',"
+            " GREATEST(%s, (SELECT last_value FROM audit_event_number)))",
+            [seq],
+        )
+
+
+def seal_after_commit() -> None:
+    """Nudge the sealer once the writer's transaction commits (once per transaction: the
+    callbacks waiting for this commit are looked through first, and a rollback drops them)."""
+    if not any(func is _nudge for _, func, _ in connection.run_on_commit):
+        transaction.on_commit(_nudge)
+
+
+def _nudge() -> None:
+    seal_waiting(wait=False)
+
+
+def seal_batch() -> int:
+    """Seal up to BATCH waiting events, oldest number first, in the caller's transaction,
+    which must hold the sealer lock. Returns how many were sealed."""
+    head = locked_head()
+    waiting = list(
+        AuditEvent.objects.filter(pos__isnull=True).order_by("seq").values_list(*HASHED)[:BATCH]
+    )
+    if not waiting:
+        return 0
+    pos, prev = head.last_seq, head.last_hash
+    first = pos + 1
+    sealed: list[tuple[int, int, str, str]] = []
+    for row in waiting:
+        values = dict(zip(HASHED, row, strict=True))
+        pos += 1
+        digest = link_hash(prev, chained_fields(values))
+        sealed.append((values["seq"], pos, prev, digest))
+        prev = digest
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE audit_auditevent SET pos = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+            [(p, before, digest, seq) for seq, p, before, digest in sealed],
+        )
+    ChainHead.objects.filter(pk=1).update(last_seq=pos, last_hash=prev)
+    SealedBatch.objects.create(
+        first_pos=first, last_pos=pos, last_hash=prev, sealed_at=timezone.now()
+    )
+    return len(sealed)
+
+
+def seal_now() -> int:
+    """Seal, inside the caller's transaction, every event it can see waiting: for a service
+    that needs its own event's place and hash before it commits (a data lock records them).
+    Holds the sealer lock until that transaction ends."""
+    if sealing_mode() != BATCHED:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEALER_LOCK])
+    total = 0
+    while sealed := seal_batch():
+        total += sealed
+    return total
+
+
+def seal_waiting(*, wait: bool = True) -> int:
+    """Seal every committed event waiting, in transactions of BATCH events. With
+    wait=False, return at once if another sealer is running: that one seals what is
+    waiting, and looks again after it lets go, so no committed event is left behind."""
+    if sealing_mode() != BATCHED or connection.in_atomic_block:
+        return 0
+    total = 0
+    while True:
+        if not _sealer_lock(wait=wait):
+            return total
+        try:
+            while True:
+                with transaction.atomic(durable=True):
+                    sealed = seal_batch()
+                total += sealed
+                if sealed < BATCH:
+                    break
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [SEALER_LOCK])
+        # An event committed while the lock was held, by a writer whose nudge found the
+        # lock taken, is sealed here rather than waiting for the next write.
+        if not AuditEvent.objects.filter(pos__isnull=True).exists():
+            return total
+
+
+def waiting_count() -> int:
+    return AuditEvent.objects.filter(pos__isnull=True).count()
+
+
+def _sealer_lock(*, wait: bool) -> bool:
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [SEALER_LOCK])
+            return True
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SEALER_LOCK])
+        return bool(cursor.fetchone()[0])
+
+
+def sealed_head() -> tuple[int, str]:
+    """The chain's head (place and hash) once every event this connection can see waiting
+    is sealed: inside a transaction, sealed in it (`seal_now`); outside, by the sealer's
+    own transactions. For readers that anchor something to the ledger as it stands."""
+    if connection.in_atomic_block:
+        seal_now()
+    else:
+        seal_waiting()
+    head = ChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first()
+    return head or (0, GENESIS_HASH)
+
+
+def sealed(event: AuditEvent) -> AuditEvent:
+    """The event with its place and hashes, sealing it now (inside the caller's
+    transaction) if it waits to be sealed."""
+    if event.pos is None:
+        seal_now()
+        event.pos, event.prev_hash, event.hash = (
+            AuditEvent.objects.filter(seq=event.seq).values_list("pos", "prev_hash", "hash").get()
+        )
+    return event
