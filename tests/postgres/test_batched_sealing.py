@@ -5,6 +5,7 @@ audit_verify catches what the new design could let through (a batch chained on w
 sealer, a checkpoint removed or altered)."""
 
 import io
+import itertools
 
 import pytest
 from django.core.management import call_command
@@ -96,7 +97,7 @@ def test_eight_writers_at_once_make_one_chain_with_no_gap(batched):
     # Every batch is a checkpoint, and together they tile what the sealer sealed.
     batches = list(SealedBatch.objects.order_by("first_pos"))
     assert batches and batches[-1].last_pos == ChainHead.objects.get().last_seq
-    for earlier, later in zip(batches, batches[1:], strict=False):
+    for earlier, later in itertools.pairwise(batches):
         assert later.first_pos == earlier.last_pos + 1
 
 
