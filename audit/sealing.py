@@ -14,6 +14,8 @@ Two modes (`LEDGER_SEALING`):
 docs/ledger.md gives the choice and the threats each mode covers.
 """
 
+import time
+
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -33,6 +35,9 @@ BATCHED = "batched"
 MODES = (INLINE, BATCHED)
 # How many waiting events one sealing transaction takes at most.
 BATCH = 5000
+# A process nudges the sealer after a commit at most this often (seconds).
+NUDGE_EVERY = 0.05
+_nudged = [0.0]
 # The advisory lock that admits one sealer at a time (any fixed number unique to it).
 SEALER_LOCK = 0x5EA1ED
 HASHED = (*CHAINED_FIELDS, *CHAINED_WHEN_SET)
@@ -79,13 +84,18 @@ def keep_numbers_ahead(seq: int) -> None:
 
 
 def seal_after_commit() -> None:
-    """Nudge the sealer once the writer's transaction commits (once per transaction: the
-    callbacks waiting for this commit are looked through first, and a rollback drops them)."""
+    """Nudge the sealer once the writer's transaction commits: at most once per transaction
+    (the callbacks waiting for this commit are looked through first, and a rollback drops
+    them) and at most once every NUDGE_EVERY seconds per process, so that under load writers
+    hand the sealing to one another, or to the sealer process, instead of each doing it."""
+    if time.monotonic() - _nudged[0] < NUDGE_EVERY:
+        return
     if not any(func is _nudge for _, func, _ in connection.run_on_commit):
         transaction.on_commit(_nudge)
 
 
 def _nudge() -> None:
+    _nudged[0] = time.monotonic()
     seal_waiting(wait=False)
 
 
@@ -108,9 +118,12 @@ def seal_batch() -> int:
         sealed.append((values["seq"], pos, prev, digest))
         prev = digest
     with connection.cursor() as cursor:
-        cursor.executemany(
-            "UPDATE audit_auditevent SET pos = %s, prev_hash = %s, hash = %s WHERE seq = %s",
-            [(p, before, digest, seq) for seq, p, before, digest in sealed],
+        # One statement for the batch: the four columns as arrays, joined on the number.
+        cursor.execute(
+            "UPDATE audit_auditevent AS e SET pos = s.pos, prev_hash = s.prev_hash, "
+            "hash = s.hash FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) "
+            "AS s (seq, pos, prev_hash, hash) WHERE e.seq = s.seq",
+            [list(column) for column in zip(*sealed, strict=True)],
         )
     ChainHead.objects.filter(pk=1).update(last_seq=pos, last_hash=prev)
     SealedBatch.objects.create(
@@ -135,12 +148,13 @@ def seal_now() -> int:
 
 def seal_waiting(*, wait: bool = True) -> int:
     """Seal every committed event waiting, in transactions of BATCH events. With
-    wait=False, return at once if another sealer is running: that one seals what is
-    waiting, and looks again after it lets go, so no committed event is left behind."""
+    wait=False (a writer's nudge), return at once if another sealer is running, and look
+    once more after letting go: an event committed meanwhile by a writer whose nudge found
+    the lock taken is sealed then, or by the next nudge, the sealer process or the beat."""
     if sealing_mode() != BATCHED or connection.in_atomic_block:
         return 0
     total = 0
-    while True:
+    for _ in range(1 if wait else 2):
         if not _sealer_lock(wait=wait):
             return total
         try:
@@ -153,10 +167,9 @@ def seal_waiting(*, wait: bool = True) -> int:
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [SEALER_LOCK])
-        # An event committed while the lock was held, by a writer whose nudge found the
-        # lock taken, is sealed here rather than waiting for the next write.
         if not AuditEvent.objects.filter(pos__isnull=True).exists():
-            return total
+            break
+    return total
 
 
 def waiting_count() -> int:

@@ -34,8 +34,10 @@ T = "audit_auditevent"
 
 
 @pytest.fixture
-def batched(world):
-    """The world (sealed inline, as the suite writes it), then batched sealing from here on."""
+def batched(world, monkeypatch):
+    """The world (sealed inline, as the suite writes it), then batched sealing from here on,
+    every commit nudging the sealer (no pause between one process's nudges)."""
+    monkeypatch.setattr("audit.sealing.NUDGE_EVERY", 0)
     with override_settings(LEDGER_SEALING="batched"):
         yield world
 
@@ -238,6 +240,26 @@ def test_an_event_altered_after_sealing_is_named(batched):
     result = verify_ledger()
     assert not result.intact and result.broken_at == victim.pos
     assert "was altered" in result.problem
+
+
+def test_the_sealer_process_seals_what_waits(batched):
+    with transaction.atomic():
+        append(batched, 83)
+        connection.run_on_commit.clear()
+    out = io.StringIO()
+    call_command("ledger_sealer", "--once", stdout=out)
+    assert "Events sealed: 1." in out.getvalue()
+    assert waiting_count() == 0
+    assert_one_gapless_chain()
+
+
+def test_a_process_nudges_at_most_once_in_its_pause(batched, monkeypatch):
+    monkeypatch.setattr("audit.sealing.NUDGE_EVERY", 3600)
+    monkeypatch.setattr("audit.sealing._nudged", [0.0])
+    write(batched, 1)  # nudges, and starts the pause
+    write(batched, 1)  # within the pause: waits for the sealer process or the beat
+    assert waiting_count() == 1
+    assert seal_waiting() == 1
 
 
 def test_the_sealer_with_nothing_waiting_writes_no_batch(batched):
