@@ -79,8 +79,15 @@ def _tick(label: str, since: float) -> float:
     return now
 
 
-def build(sites: int, families: int) -> dict:
-    """The trial, its sites and people through the services; everything else in bulk."""
+def build(
+    sites: int,
+    families: int,
+    *,
+    definition: Path = ROOT / "trial/definitions/reconnect.yaml",
+    history_days: int = 760,
+) -> dict:
+    """The trial, its sites and people through the services; everything else in bulk.
+    `history_days` is how long ago the first site opened: the longer, the more visits due."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
@@ -107,9 +114,9 @@ def build(sites: int, families: int) -> dict:
     call_command("migrate", verbosity=0)
     t = _tick("migrate", t0)
     day = today()
-    start = day - timedelta(days=760)
+    start = day - timedelta(days=history_days)
     trial = trial_bootstrap(
-        path=ROOT / "trial/definitions/reconnect.yaml",
+        path=definition,
         username="manager",
         email="m@example.test",
         password="bench-Password-2026",

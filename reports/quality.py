@@ -17,22 +17,20 @@ forms not done, withdrawals and queries are aggregated in SQL by site, visit and
 days from randomisation to a form's date computed by the database), and only the few
 families whose consent or withdrawal stops some source are read one by one."""
 
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Abs, TruncDate
 from django.template.defaultfilters import floatformat
-from django.utils import timezone
 
 from crf.models import FormDefinition, NotDone, Response
 from crf.selectors import AGE_BANDS, DONE, current_definitions
-from trial.collection import collection_statuses, versions_in_effect
-from trial.models import ConsentRecord, Family, Withdrawal
+from trial.models import Family
 
 from .quality_sites import FormCounts, Retention, SiteQuality, retention_of, site_summaries
+from .quality_stops import stopped_slots
 from .scope import ReportScope
 from .windows import Cuts, DayNumber, randomised_in
 
@@ -188,56 +186,6 @@ def _text(*cells) -> tuple[str, ...]:
 # -- reading it ---------------------------------------------------------------------------
 
 
-def _stopped(scope: ReportScope) -> Q:
-    """Families whose consent or withdrawal may stop some data source on the report's day:
-    the few read one by one through the collection rule. Every other family may give
-    every source (no withdrawal; a current consent, yes to every item that opens a source;
-    no re-consent due). Each test is a list of families read once (not a check a family),
-    so the database hashes it."""
-    config, day = scope.config, scope.on
-    required = {f"answers__{i.key}": True for i in config.consent_items if i.required}
-    current = ConsentRecord.objects.filter(consent_date__lte=day, **required).order_by()
-    # One current consent that says yes to every item that opens a source: a family whose
-    # yeses are spread over several consents is read one by one too, and found allowed.
-    gates = {f"answers__{i.key}": True for i in config.consent_items if i.gates}
-    may = Q(pk__in=current.filter(**gates).values("family_id"))
-    withdrawn = Withdrawal.objects.filter(withdrawal_date__lte=day).order_by()
-    stopped = ~may | Q(pk__in=withdrawn.values("family_id"))
-    for site_id, version in versions_in_effect(scope.site_ids, day).items():
-        if version is not None and version.reconsent_required:
-            on_version = ConsentRecord.objects.filter(version=version, **required).order_by()
-            stopped |= Q(site_id=site_id) & ~Q(pk__in=on_version.values("family_id"))
-    return stopped
-
-
-def _read_consents(families: list[Family], scope: ReportScope) -> None:
-    """Give each family its trial (read once, not once a family) and its consents and
-    withdrawals, in one query each, where `family.consents.all()` and
-    `.withdrawals.all()` find them: what prefetch_related does, without the queryset it
-    builds for every family (a fifth of a second for a few hundred families)."""
-    ids = [f.pk for f in families]
-    consents: dict[int, list] = defaultdict(list)
-    for consent in (
-        ConsentRecord.objects.filter(family_id__in=ids)
-        .only("family_id", "version_id", "consent_date", "answers")
-        .order_by()
-    ):
-        consents[consent.family_id].append(consent)
-    withdrawals: dict[int, list] = defaultdict(list)
-    for withdrawal in (
-        Withdrawal.objects.filter(family_id__in=ids)
-        .only("family_id", "level", "withdrawal_date")
-        .order_by()
-    ):
-        withdrawals[withdrawal.family_id].append(withdrawal)
-    for family in families:
-        family.trial = scope.trial
-        family._prefetched_objects_cache = {
-            "consents": consents[family.pk],
-            "withdrawals": withdrawals[family.pk],
-        }
-
-
 def _by_visit(visits: list, number) -> Case:
     """A number for each visit of the schedule, by the response's visit (None for others)."""
     return Case(
@@ -331,47 +279,7 @@ def quality_of(scope: ReportScope) -> Quality:
         .order_by()
     )
 
-    # The few families whose consent or withdrawal stops a source: the collection rule,
-    # family by family, takes away the forms it stops that are neither complete nor not done.
-    less_expected: dict[tuple, int] = defaultdict(int)
-    less_overdue: dict[tuple, int] = defaultdict(int)
-    gated = list(
-        Family.objects.filter(randomised_in(scope) & _stopped(scope))
-        .annotate(randomised_at=F(at))
-        .only("trial_id", "site_id")
-        .order_by()
-    )
-    _read_consents(gated, scope)
-    ids = [f.pk for f in gated]
-    slots = ("family_id", "visit", "form")
-    collected = set(
-        Response.objects.filter(family_id__in=ids, status__in=DONE).values_list(*slots).order_by()
-    ) | set(NotDone.objects.filter(family_id__in=ids).values_list(*slots).order_by())
-    statuses = collection_statuses(gated, on)
-    slots_of = {
-        form: [v for v in visits if form in v.forms] for form in shown
-    }  # the visits that ask for each form
-    sources_of = {form: set(d.spec.sources) for form, d in shown.items()}
-    sources = set().union(*sources_of.values())
-    for family in gated:
-        status = statuses[family.pk]
-        allowed = {s for s in sources if status.may(s)}
-        if allowed == sources:
-            continue
-        stopped = [form for form, needs in sources_of.items() if not needs <= allowed]
-        family_id, site_id = family.pk, family.site_id
-        randomised_on = timezone.localdate(family.randomised_at)
-        windows = {v.key: v.window(randomised_on) for v in visits}
-        for form in stopped:
-            for visit in slots_of[form]:
-                if (family_id, visit.key, form) in collected:
-                    continue
-                earliest, _, latest = windows[visit.key]
-                slot = (site_id, visit.key, form)
-                if visit.before_randomisation or earliest <= on:
-                    less_expected[slot] += 1
-                if latest < on:
-                    less_overdue[slot] += 1
+    less_expected, less_overdue = stopped_slots(scope, visits, shown)
 
     rows: list[FormCounts] = []
     for site in scope.sites:
@@ -393,12 +301,12 @@ def quality_of(scope: ReportScope) -> Quality:
                         expected=opened
                         + done.get("unopened", 0)
                         + marked.get("unopened", 0)
-                        - less_expected[slot],
+                        - less_expected.get(slot, 0),
                         complete=done.get("complete", 0),
                         overdue=counts.get(f"closed{i}", 0)
                         - done.get("closed", 0)
                         - marked.get("closed", 0)
-                        - less_overdue[slot],
+                        - less_overdue.get(slot, 0),
                         not_done=marked.get("marked", 0),
                         out_of_window=done.get("out_of_window", 0),
                     )

@@ -244,6 +244,18 @@ def test_every_form_count_matches_the_hand_counts(known, world):
     assert (oxf.overdue, oxf.not_done, oxf.out_of_window) == (0, 0, 1)
 
 
+def test_a_family_that_withdrew_twice_owes_nothing_either_level_stops(known, world):
+    # B withdrew from questionnaires; now from all contact too: its CARE-Index (video),
+    # service use and assessor's guess (contact) are no longer expected at 6 months, and
+    # its intervention receipt, complete before, still counts.
+    withdraw(world, known["b"], "all_contact", ON)
+    report = quality_of(report_scope(world.manager, world.trial))
+    less = {("month_6", f): (1, 0, 1, 0, 0) for f in ("care_index", "service_use")}
+    less[("month_6", "assessor_guess")] = (1, 0, 1, 0, 0)
+    assert nothing_later(rows_of(report, "BUC")) == BUC | less
+    assert site_of(report, "BUC").expected == 35 - 3
+
+
 def test_queries_by_site_and_age(known, world):
     report = quality_of(report_scope(world.manager, world.trial))
     buc, oxf = site_of(report, "BUC"), site_of(report, "OXF")

@@ -39,8 +39,26 @@ class Command(BaseCommand):
             help="append the result to the ledger (as the nightly task does)",
         )
         parser.add_argument("--as", dest="actor", help="username recorded with --record")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            metavar="N",
+            help="processes checking ranges of the ledger at once on PostgreSQL (default: one "
+            "per CPU, fewer for a small ledger)",
+        )
 
-    def handle(self, *args, expect_head=None, head_file=(), record=False, actor=None, **options):
+    def handle(
+        self,
+        *args,
+        expect_head=None,
+        head_file=(),
+        record=False,
+        actor=None,
+        workers=None,
+        **options,
+    ):
+        if workers is not None and workers < 1:
+            raise CommandError("--workers must be 1 or more")
         anchor = None
         if expect_head:
             match = re.fullmatch(r"(\d+):([0-9a-f]{64})", expect_head)
@@ -58,7 +76,9 @@ class Command(BaseCommand):
             )
         # Events waiting to be sealed join the chain first (batched sealing; none inline).
         seal_waiting()
-        result = verify_ledger(expect_head=anchor, expect_heads=[h.anchor for h in published])
+        result = verify_ledger(
+            expect_head=anchor, expect_heads=[h.anchor for h in published], workers=workers
+        )
         if record:
             verification_record(
                 result=result, actor=actor_from(actor) if actor else None, channel=Channel.COMMAND
