@@ -182,8 +182,8 @@ class Verification:
 
 @dataclass(frozen=True)
 class Start:
-    """Where a check of the chain begins: the first event's place in the chain, the stored hash of the
-    event before it and of the one before that (None before event #2)."""
+    """Where a check of the chain begins: the first event's place in the chain, the stored
+    hash of the event before it and of the one before that (None before event #2)."""
 
     seq: int = 1
     prev: str = GENESIS_HASH

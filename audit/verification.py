@@ -51,8 +51,9 @@ def verify_ledger(
 ) -> Verification:
     """The chain, then the head row (which catches events removed from the end), then the
     sealer's checkpoints (which catch a batch chained on without the sealer, or a
-    checkpoint removed or altered), then the anchors kept outside the database, if any are given (`expect_head`, and the heads
-    published earlier in `expect_heads`), against the database of connection `using`.
+    checkpoint removed or altered), then the anchors kept outside the database, if any are
+    given (`expect_head`, and the heads published earlier in `expect_heads`), against the
+    database of connection `using`.
     `workers`: processes on PostgreSQL (by default one per CPU, fewer for a small ledger)."""
     last, head = _extent(using)
     result = _verify_chain(last, using=using, workers=workers)
