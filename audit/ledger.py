@@ -15,7 +15,6 @@ from .events import Concealed, EditAfter, EventType
 from .models import AuditEvent, ChainHead
 from .sealing import (
     BATCHED,
-    keep_numbers_ahead,
     locked_head,
     next_number,
     seal_after_commit,
@@ -111,5 +110,4 @@ def record(
     entry.hash = link_hash(entry.prev_hash, entry.chained_fields())
     entry.save(force_insert=True)
     ChainHead.objects.filter(pk=1).update(last_seq=entry.pos, last_hash=entry.hash)
-    keep_numbers_ahead(entry.seq)
     return entry

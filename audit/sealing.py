@@ -70,16 +70,16 @@ def next_number() -> int:
         return cursor.fetchone()[0]
 
 
-def keep_numbers_ahead(seq: int) -> None:
-    """After an inline append on PostgreSQL: the batched writers' number sequence never
-    hands out a number an inline append has taken, so the two modes can follow each other."""
+def numbers_ahead() -> None:
+    """Move the batched writers' number sequence past every number taken, for a ledger that
+    was sealed inline and is sealed in batches from now on (migration 0020 does it once for
+    a ledger that existed before batched sealing)."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT setval('audit_event_number',"
-            " GREATEST(%s, (SELECT last_value FROM audit_event_number)))",
-            [seq],
+            "SELECT setval('audit_event_number', GREATEST((SELECT max(seq) FROM "
+            "audit_auditevent), (SELECT last_value FROM audit_event_number)))"
         )
 
 

@@ -17,7 +17,15 @@ from audit.chain import link_hash
 from audit.events import EventType
 from audit.ledger import record
 from audit.models import AuditEvent, ChainHead, SealedBatch
-from audit.sealing import BATCH, seal_batch, seal_now, seal_waiting, sealed, waiting_count
+from audit.sealing import (
+    BATCH,
+    numbers_ahead,
+    seal_batch,
+    seal_now,
+    seal_waiting,
+    sealed,
+    waiting_count,
+)
 from audit.verification import verify_ledger
 from core.channels import Channel
 from sites.lifecycle import site_update
@@ -38,6 +46,7 @@ def batched(world, monkeypatch):
     """The world (sealed inline, as the suite writes it), then batched sealing from here on,
     every commit nudging the sealer (no pause between one process's nudges)."""
     monkeypatch.setattr("audit.sealing.NUDGE_EVERY", 0)
+    numbers_ahead()
     with override_settings(LEDGER_SEALING="batched"):
         yield world
 
@@ -176,6 +185,7 @@ def test_the_database_lets_only_the_sealer_set_a_place_once(batched):
 def test_audit_verify_seals_what_waits_then_checks_it(batched):
     with override_settings(LEDGER_SEALING="inline"):
         write(batched, 2)  # sealed inline: no checkpoint covers them, as before batching
+    numbers_ahead()
     with transaction.atomic():
         append(batched, 81)
         append(batched, 82)
