@@ -27,6 +27,7 @@ from audit.chain import GENESIS_HASH, Verification
 from audit.events import EventType
 from audit.ledger import record
 from audit.models import AuditEvent
+from audit.sealing import seal_waiting
 from audit.verification import verify_ledger
 from core.channels import Channel
 from core.errors import TrialError
@@ -201,6 +202,8 @@ def backup_make(*, directory: Path) -> tuple[Path, Manifest]:
     dump = directory / f"{source}-{made_at:%Y%m%dT%H%M%SZ}.dump"
     partial = dump.with_suffix(".dump.partial")
     version = _run(settings_dict, "pg_dump", "--version").strip()
+    # Events waiting to be sealed are sealed first, so that the head recorded is the ledger's.
+    seal_waiting()
     try:
         server_version, head_seq, head_hash, tables = _dump_in_snapshot(
             settings_dict, source=source, into=partial

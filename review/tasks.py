@@ -20,6 +20,7 @@ def ledger_seal() -> int:
 def audit_verify_nightly() -> int | None:
     """Verify the whole ledger and record the result; a failure emails the trial managers.
     Returns the event at which the chain broke, or None."""
+    seal_waiting()
     result = verify_ledger()
     verification_record(result=result, actor=None, channel=Channel.TASK)
     return result.broken_at
