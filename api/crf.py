@@ -113,6 +113,8 @@ class ResponseOut(serializers.ModelSerializer):
         return visit.in_window(response.dated_on, randomised_on(response.family))
 
     def get_open_queries(self, response) -> int:
+        if "open_queries" in self.context:  # known to the caller, as for a response just entered
+            return self.context["open_queries"]
         return sum(1 for q in response.queries.all() if q.status == "open")
 
 
@@ -197,8 +199,10 @@ class FamilyResponsesView(APIView):
             actor=request.user,
             channel=Channel.API,
         )
-        # The caller just entered it, so may see it: no second scoped read.
-        return Reply(ResponseOut(saved.response).data, status=status.HTTP_201_CREATED)
+        # The caller just entered it, so may see it: no second scoped read. A response just
+        # entered has no query but the one its window may have raised with it.
+        shown = ResponseOut(saved.response, context={"open_queries": int(saved.out_of_window)})
+        return Reply(shown.data, status=status.HTTP_201_CREATED)
 
 
 class FamilyResponseView(APIView):

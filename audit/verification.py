@@ -6,9 +6,10 @@ counted (audit_verify prints them), not checked.
 Every event's hash depends only on its own fields and the stored hash before it, so on
 PostgreSQL the ledger is cut into ranges checked at once by separate processes, each
 streaming its rows through a server-side cursor (parallel_verify.py); the earliest break
-found is the one a single walk would have found first. On SQLite, inside a transaction
-(whose uncommitted rows other connections cannot see), or in a process that may not start
-others, one walk in keyset chunks on the caller's connection (constant memory at any size).
+found is the one a single walk would have found first (in this process alone where it may
+not start others). On SQLite, or inside a transaction (whose uncommitted rows no other
+connection can see), one walk through the ORM in keyset chunks on the caller's connection.
+Memory stays constant at any size.
 """
 
 import math
@@ -124,14 +125,17 @@ def _extent(using: str) -> tuple[int, tuple[int, str] | None]:
 def _verify_chain(last: int, *, using: str, workers: int | None) -> Verification:
     if last == 0:
         return Verification(checked=0, last_seq=0, last_hash=GENESIS_HASH)
-    processes = processes_for(last, using=using, workers=workers)
-    if processes == 1:
+    conn = connections[using]
+    if conn.vendor != "postgresql" or conn.in_atomic_block:
         # Event #last is stored, so the walk ends there or at a break before it.
         return verify_rows(
             _stored_rows(last, using=using),
             at=lambda at: at.isoformat(timespec="microseconds"),
             changes=lambda changes: changes,  # already decoded by the JSONField
         )
+    processes = processes_for(last, using=using, workers=workers)
+    if processes == 1:
+        return verify_span(_ledger(using), 1, last)
     ranges = spans(last, processes)
     context = multiprocessing.get_context("spawn")  # nothing inherited: a clean connection
     with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context) as pool:

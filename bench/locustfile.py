@@ -3,6 +3,8 @@
 Every user signs in as one load site's member (a session for the pages, an API token for
 the API) and acts on that site's families, named in SCALE_FIXTURES (written by scale.py).
 Requests are named by route, ids as [id], so locust's report groups by page and endpoint.
+The work list's requests are tagged "worklist", so a run can leave them out
+(`--exclude-tags worklist`) and time the rest without queueing behind them.
 
     SCALE_FIXTURES=fixtures.json .venv/bin/locust -f bench/locustfile.py --host URL
 """
@@ -13,7 +15,7 @@ import os
 import random
 import re
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, tag, task
 
 DATA = json.loads(open(os.environ["SCALE_FIXTURES"]).read())  # noqa: SIM115
 SITES = list(DATA["sites"])
@@ -23,7 +25,9 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 class SiteUser(HttpUser):
     abstract = True
-    wait_time = between(0.5, 2.0)
+    # Time to read a page before the next: people, not a flood (one core per gunicorn
+    # worker is all the machine has).
+    wait_time = between(2.0, 8.0)
     prefix = ""
 
     def on_start(self) -> None:
@@ -79,6 +83,7 @@ class Coordinator(SiteUser):
     weight = 8
     prefix = "coord"
 
+    @tag("worklist")
     @task(3)
     def work_list(self) -> None:
         self.page("/", "/ (work list)")
@@ -87,6 +92,7 @@ class Coordinator(SiteUser):
     def family_page(self) -> None:
         self.page(f"/families/{self.family()}/", "/families/[id]/")
 
+    @tag("worklist")
     @task(1)
     def work_list_api(self) -> None:
         self.api_get("/api/v1/worklist/", "/api/v1/worklist/")
@@ -111,6 +117,7 @@ class Assessor(SiteUser):
     weight = 4
     prefix = "assessor"
 
+    @tag("worklist")
     @task(2)
     def work_list(self) -> None:
         self.page("/", "/ (work list)")

@@ -447,6 +447,13 @@ def build(
     return {"manager": manager.pk, "stats": stats.pk, "trial": trial.pk}
 
 
+def _load() -> str:
+    """The machine's load, printed with the figures: on a shared machine a request's time is
+    roughly its processor time multiplied by how busy the machine is."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (5 min {five:.1f}) on {os.cpu_count()} cores"
+
+
 def _resolve(name: str) -> str | None:
     from django.urls import NoReverseMatch, reverse
 
@@ -477,7 +484,7 @@ def time_pages(users: dict, runs: int) -> None:
 
     print(
         f"\n{'page':<30} {'viewer':<14} {'min':>7} {'median':>7} {'max':>7} {'queries':>8}  "
-        f"goal {GOAL_MS} ms"
+        f"goal {GOAL_MS} ms   {_load()}"
     )
     for name in NAMES:
         path = _resolve(name)
@@ -525,7 +532,7 @@ def time_dmc(users: dict) -> None:
         return
     stats = get_user_model().objects.get(pk=users["unblinded stats"])
     trial = Trial.objects.get()
-    print(f"\n{'DMC report PDF':<30} {'seconds':>8}  goal {DMC_GOAL_S} s")
+    print(f"\n{'DMC report PDF':<30} {'seconds':>8}  goal {DMC_GOAL_S} s   {_load()}")
     for part in DmcReport.Part.values:
         # Requested through the service (its job queued to the in-memory broker, not run),
         # then built here, as the worker would.
@@ -576,6 +583,7 @@ def main() -> None:
         if not args.only or "dmc" in args.only:
             time_dmc(users)
     finally:
+        print(f"\nDone: {_load()}")
         from django.db import connections
 
         connections.close_all()

@@ -8,10 +8,10 @@ large size over 1.5 x the small one.
 
 The data are reports_bench's builder (screening, families, allocations, withdrawals,
 responses, queries, SAEs, in bulk) on the ReConnect definition with quarterly follow-up
-visits added up to 36 months, so that a family has about 50 forms; then, through the
+visits added up to 48 months, so that a family has about 50 forms; then, through the
 services, one coordinator, assessor, monitor and principal investigator per load site with
 their duties; then the ledger: events for every response (entered, changed with a reason,
-verified) hash-chained from the chain head exactly as `audit.ledger.record` chains them,
+verified) chained from the chain head with `audit.chain.link_hash` over `chained_fields`,
 written with COPY (the ledger's secondary indexes are dropped for the load and built again
 after it), and checked with `manage.py audit_verify`.
 
@@ -20,7 +20,8 @@ after it), and checked with `manage.py audit_verify`.
         [--seconds 90] [--users 20] [--keep] [--reuse]
 
 DATABASE_URL names the server; the databases are scale_small and scale_large, dropped at
-the end unless --keep; --reuse runs the load on kept ones without building them again.
+the end unless --keep; --reuse runs the load on kept ones without building them again
+(building one that is not there).
 """
 
 import argparse
@@ -345,35 +346,120 @@ def fixtures(path: Path) -> None:
             .order_by("pk")
         )
         identifiers = dict(families.values_list("pk", "identifier")[:200])
-        signable = list(
+        ready = list(
             families.filter(pk__in=identifiers, responses__isnull=False)
             .exclude(Exists(Response.objects.filter(family=OuterRef("pk"), status="draft")))
             .exclude(Exists(Query.objects.filter(family=OuterRef("pk"), status="open")))
             .distinct()
-            .values_list("pk", flat=True)[:50]
+            .values_list("pk", flat=True)[:100]
         )
+        # Half the ready casebooks are kept for signing: a form entered or changed in one
+        # (and any query it raises) would stop it being signed.
+        signable = ready[::2]
+        others = [pk for pk in identifiers if pk not in set(signable)]
         outcomes = list(
             Response.objects.filter(
-                family_id__in=identifiers, form="core10", status__in=["complete", "verified"]
+                family_id__in=others, form="core10", status__in=["complete", "verified"]
             )
             .order_by("pk")
             .values_list("family_id", "pk")[:200]
         )
-        if identifiers and signable and outcomes:  # a small trial leaves some sites idle
+        if others and signable and outcomes:  # a small trial leaves some sites idle
             sites[site.code.lower()] = {
-                "families": list(identifiers),
-                "gaps": _gaps(families.filter(pk__in=identifiers), definitions, schedule),
-                "identifiers": {str(pk): i for pk, i in identifiers.items()},
+                "families": others,
+                "gaps": _gaps(families.filter(pk__in=others), definitions, schedule),
+                "identifiers": {str(pk): identifiers[pk] for pk in others},
                 "outcomes": outcomes,
                 "signable": signable,
             }
     rng = random.Random(1)
     values = {
-        form: answers_for(d.spec, today(), rng, fixed={"item_6": 0})
+        # CORE-10's item 6 is the risk item: 0 raises no alert.
+        form: answers_for(d.spec, today(), rng, fixed={"item_6": 0} if form == "core10" else None)
         for form, d in definitions.items()
     }
     data = {"password": PASSWORD, "sites": sites, "values": values}
+    data["alone"] = alone(data)
     path.write_text(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def alone(data: dict, runs: int = 5) -> dict[str, float]:
+    """Each request of the scenario on its own (Django's test Client, one load site's staff,
+    no other request of ours running): the median ms of `runs` after a warm-up, so that a
+    p95 under load can be read beside what the request itself costs."""
+    import statistics
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    code, site = next(iter(data["sites"].items()))
+    # New forms go where most are left to enter (a small trial's first site may have none).
+    gap_code = max(data["sites"], key=lambda c: len(data["sites"][c]["gaps"]))
+    gaps = data["sites"][gap_code]["gaps"]
+    family, (outcome_family, outcome) = site["families"][0], site["outcomes"][0]
+    identifier = site["identifiers"][str(family)]
+    signable = site["signable"][0]
+    patch = {"values": {"item_1": 1}, "reason": "Transcription error corrected"}
+    requests = [
+        ("GET / (work list)", "coord", "get", "/", None),
+        ("GET /api/v1/worklist/", "coord", "get", "/api/v1/worklist/", None),
+        ("GET /families/[id]/", "coord", "get", f"/families/{family}/", None),
+        ("POST /api/v1/families/[id]/responses/", f"coord.{gap_code}", "post", None, None),
+        (
+            "GET /api/v1/families/[id]/responses/?form=",
+            "assessor", "get", f"/api/v1/families/{outcome_family}/responses/?form=core10", None,
+        ),
+        (
+            "PATCH /api/v1/families/[id]/responses/[id]/",
+            "assessor", "patch", f"/api/v1/families/{outcome_family}/responses/{outcome}/", patch,
+        ),
+        ("GET /audit/", "monitor", "get", "/audit/", None),
+        ("GET /audit/?family=", "monitor", "get", f"/audit/?family={identifier}", None),
+        ("GET /api/v1/audit/events/", "monitor", "get", "/api/v1/audit/events/", None),
+        ("GET /families/[id]/casebook/", "pi", "get", f"/families/{signable}/casebook/", None),
+        (
+            "POST /api/v1/families/[id]/signatures/",
+            "pi", "post", f"/api/v1/families/{signable}/signatures/",
+            {"password": PASSWORD, "meaning": "approved"},
+        ),
+    ]  # fmt: skip
+    users = get_user_model().objects
+    found = {}
+    for name, prefix, method, path, body in requests:
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(
+            users.get(username=prefix if "." in prefix else f"{prefix}.{code}"),
+            backend="django.contrib.auth.backends.ModelBackend",
+        )
+        times = []
+        for n in range(runs + 1):
+            if path is None:  # a new form each time, from the site's gaps
+                if not gaps:
+                    break
+                gap_family, visit, form = gaps.pop()
+                call = {
+                    "path": f"/api/v1/families/{gap_family}/responses/",
+                    "data": {"form": form, "visit": visit, "values": data["values"][form]},
+                }
+            else:
+                call = {"path": path, **({"data": body} if body else {})}
+            t0 = time.perf_counter()
+            answer = getattr(client, method)(**call, content_type="application/json")
+            if n:
+                times.append((time.perf_counter() - t0) * 1000)
+            if answer.status_code >= 400:
+                print(f"  {name}: answered {answer.status_code}", flush=True)
+        if times:
+            found[name] = statistics.median(times)
+    return found
+
+
+def _exists(url: str) -> bool:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        return bool(conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone())
 
 
 def prepare(args) -> None:
@@ -381,10 +467,12 @@ def prepare(args) -> None:
     from audit_bench import ensure_database
     from randomise_bench import setup_django
 
-    if not args.reuse:
-        ensure_database(os.environ["DATABASE_URL"])
+    url = os.environ["DATABASE_URL"]
+    build_it = not args.reuse or not _exists(url)
+    if build_it:
+        ensure_database(url)
     setup_django()
-    if not args.reuse:
+    if build_it:
         print(f"Building {SITES} sites and {args.families:,} families ...", flush=True)
         build(args.families)
     from audit.models import ChainHead
@@ -442,7 +530,8 @@ def load(url: str, fixtures_path: Path, args, csv_prefix: Path) -> dict[str, dic
              "--headless", "--users", str(args.users), "--spawn-rate", str(spawn),
              "--run-time", f"{args.seconds + 10}s", "--reset-stats", "--only-summary",
              "--host", f"http://127.0.0.1:{port}", "--csv", str(csv_prefix),
-             "--loglevel", "WARNING", "--stop-timeout", "10"],
+             "--loglevel", "WARNING", "--stop-timeout", "10",
+             *(["--exclude-tags", *args.exclude_tags] if args.exclude_tags else [])],
             cwd=ROOT, env={**env, "SCALE_FIXTURES": str(fixtures_path)},
             capture_output=True, text=True,
         )  # fmt: skip
@@ -469,24 +558,26 @@ def load(url: str, fixtures_path: Path, args, csv_prefix: Path) -> dict[str, dic
     }
 
 
-def table(small: dict, large: dict, sizes: tuple[int, int]) -> list[str]:
-    """One row per page or endpoint; a p95 ratio over FLAG is flagged."""
-    head = (
-        f"{'request':<48} {'n':>5} {'p50':>6} {'p95':>6}   {'n':>5} {'p50':>6} {'p95':>6}  "
-        f"{'p95 ratio':>9}"
-    )
+def table(runs: list[tuple[dict, dict]], sizes: tuple[int, int]) -> list[str]:
+    """One row per page or endpoint: under load (n, p50, p95) and alone (median) at each
+    size; a p95 ratio over FLAG is flagged."""
+    (small, small_alone), (large, large_alone) = runs
     lines = [
-        f"{'':<48} {f'{sizes[0]:,} families (ms)':>19}   {f'{sizes[1]:,} families (ms)':>20}",
-        head,
+        f"{'':<44} {f'{sizes[0]:,} families (ms)':>26}   {f'{sizes[1]:,} families (ms)':>26}",
+        f"{'request':<44} {'n':>5} {'p50':>6} {'p95':>6} {'alone':>6}   "
+        f"{'n':>5} {'p50':>6} {'p95':>6} {'alone':>6}  {'p95 ratio':>9}",
     ]
     flagged = []
-    for name in sorted(set(small) | set(large)):
+    for name in sorted(set(small) | set(large) | set(small_alone) | set(large_alone)):
         a, b = small.get(name), large.get(name)
         cells = []
-        for s in (a, b):
-            cells.append(
-                f"{s['count']:>5} {s['p50']:>6.0f} {s['p95']:>6.0f}" if s else f"{'-':>5} {'':>13}"
+        for stats, by_itself in ((a, small_alone), (b, large_alone)):
+            loaded = (
+                f"{stats['count']:>5} {stats['p50']:>6.0f} {stats['p95']:>6.0f}"
+                if stats
+                else f"{'-':>5} {'':>13}"
             )
+            cells.append(f"{loaded} {by_itself.get(name, float('nan')):>6.0f}")
         ratio = b["p95"] / a["p95"] if a and b and a["p95"] else None
         mark = ""
         if ratio is not None and ratio > FLAG:
@@ -494,7 +585,7 @@ def table(small: dict, large: dict, sizes: tuple[int, int]) -> list[str]:
         failures = sum(s["failures"] for s in (a, b) if s)
         note = f"  ({failures} failed)" if failures else ""
         shown = f"{ratio:>9.2f}" if ratio is not None else f"{'-':>9}"
-        lines.append(f"{name:<48} {cells[0]}   {cells[1]}  {shown}{mark}{note}")
+        lines.append(f"{name:<44} {cells[0]}   {cells[1]}  {shown}{mark}{note}")
     lines.append(
         f"p95 at {sizes[1]:,} families over {FLAG} x its p95 at {sizes[0]:,}: "
         + (", ".join(flagged) if flagged else "none")
@@ -511,9 +602,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--keep", action="store_true", help="leave both databases")
     parser.add_argument(
-        "--reuse", action="store_true", help="load the kept databases without building them"
+        "--reuse",
+        action="store_true",
+        help="load the kept databases without building them (one not there is built)",
     )
     parser.add_argument("--out", default="", help="folder for locust's CSV and the table")
+    parser.add_argument(
+        "--exclude-tags", nargs="*", default=[], help="locust tags to leave out (e.g. worklist)"
+    )
     # Internal: prepare one database in a process of its own.
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--families", type=int, help=argparse.SUPPRESS)
@@ -546,7 +642,8 @@ def main() -> None:
                 f"gunicorn -w {args.workers} ...",
                 flush=True,
             )
-            results.append(load(url, fixtures_path, args, out / name))
+            by_itself = json.loads(fixtures_path.read_text())["alone"]
+            results.append((load(url, fixtures_path, args, out / name), by_itself))
     finally:
         if not args.keep and not args.reuse:
             import psycopg
@@ -554,7 +651,7 @@ def main() -> None:
             with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
                 for name in ("scale_small", "scale_large"):
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    lines = table(*results, sizes)
+    lines = table(results, sizes)
     (out / "table.txt").write_text("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines))
     print(f"\nlocust CSV and this table: {out}")

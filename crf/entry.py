@@ -18,7 +18,7 @@ from core.errors import Conflict, TrialError
 from core.roles import Duty, Role
 from lock.guard import refuse_if_held
 from outbox.services import enqueue
-from sites.permissions import require_duty, require_role
+from sites.permissions import require_role, require_role_and_duty
 from trial.collection import collection_status
 from trial.config import config_of
 from trial.deviations import deviation_detected
@@ -37,7 +37,7 @@ from .models import (
 from .preconditions import refuse_unblinded_assessor
 from .scoring import alerts as alert_keys
 from .scoring import scores as score_results
-from .selectors import DONE, current_definitions, randomised_on, schedule_of
+from .selectors import DONE, current_definition, randomised_on, schedule_of
 from .tasks import send_alert
 from .validation import Checked, check
 
@@ -92,8 +92,13 @@ def _may_collect(family: Family, definition: FormDefinition) -> None:
 
 def _may_enter(actor, family: Family, definition: FormDefinition) -> set[str]:
     """The roles the actor enters the form in (checked, with the duty delegated)."""
-    held = require_role(actor, roles=set(definition.spec.entered_by), site=family.site)
-    require_duty(actor, site=family.site, duty=Duty.ENTER_DATA, on=today())
+    held = require_role_and_duty(
+        actor,
+        roles=set(definition.spec.entered_by),
+        site=family.site,
+        duty=Duty.ENTER_DATA,
+        on=today(),
+    )
     refuse_unblinded_assessor(actor, family, definition)
     return held
 
@@ -236,7 +241,7 @@ def _alerted(
 
 def _slot(family: Family, form: str, visit: str) -> tuple[FormDefinition, Visit | None]:
     schedule = schedule_of(family.trial)
-    definition = current_definitions(family.trial).get(form)
+    definition = current_definition(family.trial, form)
     if definition is None:
         raise TrialError(f"There is no form '{form}' in this trial.", field="form")
     if not visit:
@@ -287,10 +292,13 @@ def response_enter(
     # The family row alone (of=self: without it PostgreSQL also locks the joined site and
     # trial rows, serialising a whole site's entry), and NO KEY UPDATE: a concurrent
     # transaction that holds the ledger's head and inserts a row referring to this family
-    # needs KEY SHARE on it, which FOR UPDATE would refuse: a deadlock.
+    # needs KEY SHARE on it, which FOR UPDATE would refuse: a deadlock. Its consents,
+    # withdrawals and allocations, read once after the lock is granted, answer every check
+    # below and the response's window.
     family = (
         Family.objects.select_for_update(of=("self",), no_key=True)
         .select_related("site", "trial", "screening")
+        .prefetch_related("consents", "withdrawals", "allocations")
         .get(pk=family.pk)
     )
     definition, scheduled = _slot(family, form, visit)

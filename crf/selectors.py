@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from core.clock import today
@@ -42,6 +42,11 @@ def current_definitions(trial: Trial) -> dict[str, FormDefinition]:
     for definition in FormDefinition.objects.filter(trial=trial).order_by("form", "version"):
         latest[definition.form] = definition
     return latest
+
+
+def current_definition(trial: Trial, form: str) -> FormDefinition | None:
+    """The newest version of one form (None when the trial has no such form)."""
+    return FormDefinition.objects.filter(trial=trial, form=form).order_by("-version").first()
 
 
 def scheduled_forms_without_definition(trial: Trial) -> list[str]:
@@ -403,19 +408,25 @@ def baseline_outstanding(family: Family, on: date | None = None) -> list[str]:
     baseline = schedule_of(family.trial).baseline
     if baseline is None:
         return []
-    definitions = current_definitions(family.trial)
     status = collection_status(family, on or today())
-    done = set(
-        Response.objects.filter(family=family, visit=baseline.key, status__in=DONE).values_list(
-            "form", flat=True
-        )
+    # The baseline forms' newest definitions, each with whether the family completed it, in
+    # one read.
+    entered = Response.objects.filter(
+        family=family, visit=baseline.key, form=OuterRef("form"), status__in=DONE
     )
+    definitions: dict[str, FormDefinition] = {}
+    for definition in (
+        FormDefinition.objects.filter(trial_id=family.trial_id, form__in=baseline.forms)
+        .annotate(done=Exists(entered))
+        .order_by("form", "version")
+    ):
+        definitions[definition.form] = definition
     outstanding = []
     for form in baseline.forms:
         definition = definitions.get(form)
         if (
             definition is not None
-            and form not in done
+            and not definition.done
             and not _gate(definition.spec.sources, status)
         ):
             outstanding.append(definition.title)

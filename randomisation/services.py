@@ -5,6 +5,7 @@ import itertools
 import json
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit.events import EventType
@@ -312,12 +313,19 @@ class _Exhausted(Exception):
 @transaction.atomic(durable=True)
 def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
     on = today()
-    delegation = require_duty(actor, site=family.site, duty=Duty.RANDOMISE, on=on)
-    family = Family.objects.select_for_update(no_key=True).get(pk=family.pk)
-    # Read afresh: a trial object held by the caller may predate going live.
-    mode = (
-        Trial.objects.filter(pk=family.trial_id).values_list("randomisation_mode", flat=True).get()
+    # The family row alone (of=self: the joined trial and site rows are every family's), with
+    # what the checks below read joined or prefetched once: its trial (read afresh, since a
+    # trial object held by the caller may predate going live), site and screening; its
+    # consents and withdrawals, read after the lock is granted.
+    family = (
+        Family.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("trial", "site", "screening")
+        .prefetch_related("consents", "withdrawals")
+        .get(pk=family.pk)
     )
+    delegation = require_duty(actor, site=family.site, duty=Duty.RANDOMISE, on=on)
+    role = delegation.membership.role
+    mode = family.trial.randomisation_mode
     existing = Allocation.objects.filter(family=family, mode=mode).first()
     if existing:
         return existing  # idempotent: the same allocation, nothing consumed
@@ -331,30 +339,33 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
         allocation, changes = allocate_by_minimisation(
             family=family, mode=mode, values=values, actor=actor
         )
-        return _allocated(allocation, changes, actor, channel, delegation.membership.role)
+        return _allocated(allocation, changes, actor, channel, role)
     key = stratum_key(values)
-    # The stratum row lock: concurrent randomisations in one stratum queue here, so each
-    # takes the next unused slot in turn, none skipped and none taken twice.
-    stratum = (
-        # of=self: lock the stratum alone, not the list row the filter joins (which every
-        # stratum shares: locking it would serialise all randomisations of the trial).
-        Stratum.objects.select_for_update(of=("self",), no_key=True)
-        .filter(trial=family.trial, mode=mode, key=key, rlist__sealed_at__isnull=False)
-        .first()
+    # The sealed list as a subquery, not a join: the update below then states its every
+    # condition on the stratum row itself, and a waiter has them checked again on the row
+    # as it stands once the lock is granted.
+    sealed = RandomisationList.objects.filter(sealed_at__isnull=False)
+    strata = Stratum.objects.filter(trial=family.trial, mode=mode, key=key, rlist__in=sealed)
+    # The stratum row lock, taken by the update that counts one more slot used: concurrent
+    # randomisations in one stratum queue here, so each takes the next unused slot in turn,
+    # none skipped and none taken twice. An update locks the stratum row alone (NO KEY
+    # UPDATE), not the list row the filter joins, which every stratum shares: locking that
+    # would serialise all randomisations of the trial. A stratum used up meanwhile is not
+    # counted past its length.
+    if not strata.filter(used__lt=F("length")).update(used=F("used") + 1):
+        stratum = strata.first()
+        if stratum is None:
+            raise TrialError(f"There is no sealed {mode} list for stratum {key}.", field="stratum")
+        raise _Exhausted(stratum, role)
+    # The slot at the position just counted, read under that lock.
+    slot = Slot.objects.select_related("stratum").get(
+        stratum__in=strata, position=F("stratum__used")
     )
-    if stratum is None:
-        raise TrialError(f"There is no sealed {mode} list for stratum {key}.", field="stratum")
-    if stratum.used >= stratum.length:
-        raise _Exhausted(stratum, delegation.membership.role)
-    # The next slot is the one after the last used: found by position, in order by design.
-    slot = Slot.objects.get(stratum=stratum, position=stratum.used + 1)
-    stratum.used += 1
-    stratum.save(update_fields=["used"])
     allocation = Allocation(
         family=family,
         mode=mode,
         slot=slot,
-        stratum=stratum,
+        stratum=slot.stratum,
         arm=slot.arm,
         factor_values=values,
         randomised_by=actor,
@@ -366,11 +377,14 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
         "slot": [None, slot.position],
         "arm": [None, slot.arm],
     }
-    return _allocated(allocation, changes, actor, channel, delegation.membership.role)
+    return _allocated(allocation, changes, actor, channel, role)
 
 
 def _allocated(allocation: Allocation, changes: dict, actor, channel: Channel, role: str):
     family = allocation.family
+    # The notification is queued before the ledger's event: the ledger's head is locked
+    # until the commit, so whatever follows the event waits on every other write of the trial.
+    enqueue(notify_randomised, allocation.pk)
     record(
         event=EventType.RANDOMISED,
         actor=actor,
@@ -381,8 +395,6 @@ def _allocated(allocation: Allocation, changes: dict, actor, channel: Channel, r
         changes=changes,
         actor_role=role,
     )
-    allocation_id = allocation.pk
-    enqueue(notify_randomised, allocation_id)
     return allocation
 
 

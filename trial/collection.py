@@ -108,8 +108,20 @@ def collection_status(
     family: Family, on: date | None = None, *, in_effect: InEffect | None = None
 ) -> CollectionStatus:
     """What may be collected from the family on a day (consents and withdrawals read
-    through family.consents.all() and .withdrawals.all(): prefetch them for a list)."""
+    through family.consents.all() and .withdrawals.all(): prefetch them for a list). A
+    family read with both prefetched is a snapshot, so its status for a day is worked out
+    once, however many checks of one service ask."""
     day = on or today()
+    prefetched = getattr(family, "_prefetched_objects_cache", {})
+    if in_effect is not None or not {"consents", "withdrawals"} <= prefetched.keys():
+        return _status(family, day, in_effect)
+    known = family.__dict__.setdefault("_collection_status", {})
+    if day not in known:
+        known[day] = _status(family, day, None)
+    return known[day]
+
+
+def _status(family: Family, day: date, in_effect: InEffect | None) -> CollectionStatus:
     config = config_of(family.trial)
     allowed = dict.fromkeys(config.data_sources, True)
     reasons: dict[str, str] = {}

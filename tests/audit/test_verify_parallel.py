@@ -10,7 +10,7 @@ from itertools import pairwise
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -307,6 +307,8 @@ def test_ranges_in_processes_name_the_break_as_one_walk_does(case, ledger):
     at, words = finding(ledger)
     assert parallel.broken_at == at and parallel.problem.startswith(words), parallel
     assert parallel == verify_ledger(workers=1)
+    with transaction.atomic():
+        assert parallel == verify_ledger()  # walked through the ORM on this connection
     walk = single_walk()
     if not walk.intact:
         assert parallel == walk
@@ -325,6 +327,8 @@ def test_an_intact_ledger_verifies_in_ranges_with_the_head_of_one_walk(ledger):
             head.last_seq,
             head.last_hash,
         )
+    with transaction.atomic():
+        assert verify_ledger() == result
     assert verify_ledger(workers=WORKERS) == single_walk()
 
 
