@@ -56,6 +56,7 @@ moments = st.datetimes(
 def stored_events(draw) -> dict:
     values = {name: draw(strings) for name in ROW_FIELDS}
     values.update(
+        pos=draw(st.integers(min_value=1, max_value=2**63 - 1)),
         seq=draw(st.integers(min_value=1, max_value=2**63 - 1)),
         at=draw(moments),
         actor_id=draw(ids),
@@ -74,6 +75,7 @@ def row_of(values: dict) -> tuple:
 @example(
     {
         **dict.fromkeys(ROW_FIELDS, ""),
+        "pos": 7,
         "seq": 7,
         "at": datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
         "actor_id": None,
@@ -84,7 +86,7 @@ def row_of(values: dict) -> tuple:
     }
 )
 def test_the_fast_canonical_form_is_byte_for_byte_the_one_hashed(values):
-    hashed = {name: values[name] for name in ROW_FIELDS[:-2]}
+    hashed = {name: values[name] for name in ROW_FIELDS[1:-2]}
     at = values["at"].isoformat(timespec="microseconds")
     fast = event_text(row_of(values), at, values["changes"])
     assert fast.encode("utf-8") == canonical_bytes(chained_fields(hashed))
@@ -94,6 +96,7 @@ def test_the_fast_canonical_form_is_byte_for_byte_the_one_hashed(values):
 def test_values_of_other_types_take_the_general_encoder(odd):
     values = {
         **dict.fromkeys(ROW_FIELDS, "x"),
+        "pos": 1,
         "seq": 1,
         "at": datetime(2026, 1, 5, tzinfo=UTC),
         "actor_id": 1,
@@ -101,7 +104,7 @@ def test_values_of_other_types_take_the_general_encoder(odd):
         "changes": {},
         **odd,
     }
-    hashed = {name: values[name] for name in ROW_FIELDS[:-2]}
+    hashed = {name: values[name] for name in ROW_FIELDS[1:-2]}
     at = values["at"].isoformat(timespec="microseconds")
     fast = event_text(row_of(values), at, values["changes"])
     assert fast.encode("utf-8") == canonical_bytes(chained_fields(hashed))
@@ -185,7 +188,7 @@ def sql(statement: str, params=()) -> None:
 
 def renumber(first: int, last: int, by: int) -> None:
     for seq in range(last, first - 1, -1) if by > 0 else range(first, last + 1):
-        sql(f"UPDATE {T} SET seq = %s WHERE seq = %s", [seq + by, seq])
+        sql(f"UPDATE {T} SET seq = %s, pos = %s WHERE seq = %s", [seq + by, seq + by, seq])
 
 
 def starts(last: int) -> list[int]:
@@ -201,9 +204,9 @@ def insert_forged_after(k: int, last: int) -> None:
     """Renumber the events after #k and insert one hashed properly onto #k."""
     renumber(k + 1, last, +1)
     sql(
-        f"INSERT INTO {T} ({COLUMNS}) SELECT seq + 1, at, actor_id, actor_username, actor_role, "
-        "site_id, site_code, channel, event_type, object_type, object_id, family, changes, "
-        f"'forged', edit_after, conceal, hash, repeat('e', 64) FROM {T} WHERE seq = %s",
+        f"INSERT INTO {T} ({COLUMNS}) SELECT pos + 1, seq + 1, at, actor_id, actor_username, "
+        "actor_role, site_id, site_code, channel, event_type, object_type, object_id, family, "
+        f"changes, 'forged', edit_after, conceal, hash, repeat('e', 64) FROM {T} WHERE seq = %s",
         [k],
     )
     forged = AuditEvent.objects.get(seq=k + 1)
@@ -214,9 +217,9 @@ def insert_forged_after(k: int, last: int) -> None:
 
 
 def swap(a: int, b: int) -> None:
-    sql(f"UPDATE {T} SET seq = -1 WHERE seq = %s", [a])
-    sql(f"UPDATE {T} SET seq = %s WHERE seq = %s", [a, b])
-    sql(f"UPDATE {T} SET seq = %s WHERE seq = -1", [b])
+    sql(f"UPDATE {T} SET seq = -1, pos = -1 WHERE seq = %s", [a])
+    sql(f"UPDATE {T} SET seq = %s, pos = %s WHERE seq = %s", [a, a, b])
+    sql(f"UPDATE {T} SET seq = %s, pos = %s WHERE seq = -1", [b, b])
 
 
 def s1(n):  # the first event of the second range
@@ -268,9 +271,10 @@ CASES = {
     ),
     "appended at the end": (
         lambda n: sql(
-            f"INSERT INTO {T} ({COLUMNS}) SELECT seq + 1, at, actor_id, actor_username, "
-            "actor_role, site_id, site_code, channel, event_type, object_type, object_id, "
-            f"family, changes, 'forged', edit_after, conceal, hash, %s FROM {T} WHERE seq = %s",
+            f"INSERT INTO {T} ({COLUMNS}) SELECT pos + 1, seq + 1, at, actor_id, "
+            "actor_username, actor_role, site_id, site_code, channel, event_type, object_type, "
+            "object_id, family, changes, 'forged', edit_after, conceal, hash, %s FROM "
+            f"{T} WHERE seq = %s",
             ["f" * 64, n],
         ),
         lambda n: (n + 1, f"event #{n + 1} was altered"),
@@ -285,8 +289,8 @@ CASES = {
 def single_walk() -> Verification:
     """The chain walked once from the first event, as the verifier always did."""
     links = [
-        Link(seq=e.seq, fields=e.chained_fields(), prev_hash=e.prev_hash, hash=e.hash)
-        for e in AuditEvent.objects.filter(seq__gt=0).order_by("seq")
+        Link(seq=e.pos, fields=e.chained_fields(), prev_hash=e.prev_hash, hash=e.hash)
+        for e in AuditEvent.objects.filter(pos__gt=0).order_by("pos")
     ]
     return verify_chain(links)
 
@@ -299,7 +303,7 @@ def test_ranges_in_processes_name_the_break_as_one_walk_does(case, ledger):
     tamper, finding = CASES[case]
     with tampering():
         tamper(ledger)
-    last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True)[0]
+    last = AuditEvent.objects.order_by("-pos").values_list("pos", flat=True)[0]
     assert processes_for(last, workers=WORKERS) == WORKERS
 
     parallel = verify_ledger(workers=WORKERS)
