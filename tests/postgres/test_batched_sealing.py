@@ -266,8 +266,8 @@ def test_the_sealer_process_seals_what_waits(batched):
 def test_a_process_nudges_at_most_once_in_its_pause(batched, monkeypatch):
     monkeypatch.setattr("audit.sealing.NUDGE_EVERY", 3600)
     monkeypatch.setattr("audit.sealing._nudged", [0.0])
-    write(batched, 1)  # nudges, and starts the pause
-    write(batched, 1)  # within the pause: waits for the sealer process or the beat
+    write(batched, 1, target=40)  # nudges, and starts the pause
+    write(batched, 1, target=50)  # within the pause: waits for the sealer process or the beat
     assert waiting_count() == 1
     assert seal_waiting() == 1
 
