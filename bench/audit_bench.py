@@ -384,6 +384,9 @@ def verification(url: str, rounds: int, workers: int | None, sequential: bool) -
     print(f"   audit_verify, {processes} processes:        {verify:12,.0f} events/s")
     print(f"   COPY ... TO STDOUT of the same rows:     {copy:12,.0f} events/s")
     print(f"   audit_verify reaches {verify / copy:.0%} of COPY's rate (target: at least 25%)")
+    # The processes share the machine's processors with whatever else runs on it.
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(f"   ({os.cpu_count()} processors; load average {load} at the end)")
     if sequential:
         print(f"   the sequential verifier it replaces:   {sequential_rate():12,.0f} events/s")
 

@@ -45,6 +45,8 @@ class SiteUser(HttpUser):
             },
             headers={"Referer": f"{self.host}/accounts/login/"},
             name="POST /accounts/login/",
+            # Not on to the work list it redirects to: a user's first page is a task's.
+            allow_redirects=False,
         )
         answer = self.client.post(
             "/api/v1/auth/token/",

@@ -61,13 +61,12 @@ def require_role_and_duty(
     actor's memberships: the roles held (refused as `require_role` refuses when none), and
     the duty delegated under a membership at the site itself."""
     roles = set(roles)
-    rows = (
+    rows = list(
         open_memberships(actor, on=on)
         .filter(Q(site=site) | Q(site__isnull=True, trial_id=site.trial_id))
         .annotate(delegated=Exists(_delegations(duty, on).filter(membership=OuterRef("pk"))))
         .values_list("role", "site_id", "delegated")
     )
-    rows = list(rows)
     held = {role for role, _, _ in rows} & roles
     if not held:
         raise _refuse_role(roles, site)
