@@ -151,16 +151,22 @@ def ledger_copy(*, target: int, coordinator, manager) -> int:
     """About `target` events for the responses, oldest first, continuing the chain."""
     import psycopg
     from django.db import connection
+    from django.utils import timezone
 
     from audit.chain import link_hash
     from audit.events import EditAfter, EventType
-    from audit.models import CHAINED_FIELDS, ChainHead, chained_fields
+    from audit.models import CHAINED_FIELDS, AuditEvent, ChainHead, SealedBatch, chained_fields
+    from audit.sealing import numbers_ahead, seal_waiting
     from crf.models import Response
 
     per_response = target / max(Response.objects.count(), 1)
+    seal_waiting()  # what the services wrote is in the chain before the copy continues it
     head = ChainHead.objects.get()
-    prev, seq = head.last_hash, head.last_seq
-    columns = (*CHAINED_FIELDS, "prev_hash", "hash")
+    # Numbers continue after the last one given; places in the chain after the head.
+    prev, pos = head.last_hash, head.last_seq
+    seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    first_pos = pos + 1
+    columns = (*CHAINED_FIELDS, "pos", "prev_hash", "hash")
     settings = connection.settings_dict
     reader = psycopg.connect(
         dbname=settings["NAME"], host=settings["HOST"] or "127.0.0.1",
@@ -192,6 +198,7 @@ def ledger_copy(*, target: int, coordinator, manager) -> int:
                 day, tick = dated, 0
             for i in range(count):
                 seq += 1
+                pos += 1
                 tick += 1
                 actor, role = coordinator, "site_coordinator"
                 changes, reason, edit_after = {}, "", ""
@@ -228,20 +235,26 @@ def ledger_copy(*, target: int, coordinator, manager) -> int:
                     [
                         *(
                             json.dumps(changes) if c == "changes" else values[c]
-                            for c in columns[:-2]
+                            for c in columns[:-3]
                         ),
+                        pos,
                         prev,
                         digest,
                     ]
                 )
                 prev = digest
     reader.close()
-    ChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
+    ChainHead.objects.filter(pk=1).update(last_seq=pos, last_hash=prev)
+    # The copy is one checkpoint, as the sealer would have recorded its batches.
+    SealedBatch.objects.create(
+        first_pos=first_pos, last_pos=pos, last_hash=prev, sealed_at=timezone.now()
+    )
+    numbers_ahead()
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '512MB'")
         for _drop, create in indexes:
             cursor.execute(create)
-    return seq - head.last_seq
+    return pos - head.last_seq
 
 
 def vacuum() -> None:
