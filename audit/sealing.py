@@ -35,8 +35,10 @@ BATCHED = "batched"
 MODES = (INLINE, BATCHED)
 # How many waiting events one sealing transaction takes at most.
 BATCH = 5000
-# A process nudges the sealer after a commit at most this often (seconds).
-NUDGE_EVERY = 0.05
+# A process nudges the sealer after a commit at most this often (seconds): often enough
+# that a ledger without the sealer process is sealed within the second, rarely enough that
+# under load the sealer takes events in batches, not one by one.
+NUDGE_EVERY = 0.5
 _nudged = [0.0]
 # The advisory lock that admits one sealer at a time (any fixed number unique to it).
 SEALER_LOCK = 0x5EA1ED
@@ -70,17 +72,29 @@ def next_number() -> int:
         return cursor.fetchone()[0]
 
 
-def numbers_ahead() -> None:
-    """Move the batched writers' number sequence past every number taken, for a ledger that
-    was sealed inline and is sealed in batches from now on (migration 0020 does it once for
-    a ledger that existed before batched sealing)."""
+def batched_from_here() -> None:
+    """For a ledger sealed inline until now and in batches from now on: a checkpoint for
+    the events sealed inline since the last one, so that checkpoints go on with no gap, and
+    the batched writers' number sequence moved past every number taken. Migration 0020 does
+    the same for a ledger that existed before batched sealing."""
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT setval('audit_event_number', GREATEST((SELECT max(seq) FROM "
-            "audit_auditevent), (SELECT last_value FROM audit_event_number)))"
-        )
+    with transaction.atomic():
+        head = locked_head()
+        last = SealedBatch.objects.order_by("-last_pos").values_list("last_pos", flat=True)
+        covered = last.first() or 0
+        if head.last_seq > covered:
+            SealedBatch.objects.create(
+                first_pos=covered + 1,
+                last_pos=head.last_seq,
+                last_hash=head.last_hash,
+                sealed_at=timezone.now(),
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval('audit_event_number', GREATEST((SELECT max(seq) FROM "
+                "audit_auditevent), (SELECT last_value FROM audit_event_number)))"
+            )
 
 
 def seal_after_commit() -> None:

@@ -57,7 +57,7 @@ def build(events: int) -> dict:
 
     from audit.chain import canonical_bytes
     from audit.models import CHAINED_FIELDS, AuditEvent, ChainHead, SealedBatch, chained_fields
-    from audit.sealing import numbers_ahead, seal_waiting
+    from audit.sealing import batched_from_here, seal_waiting
     from core.channels import Channel
     from sites.lifecycle import site_register
     from trial.bootstrap import trial_bootstrap
@@ -141,7 +141,7 @@ def build(events: int) -> dict:
     SealedBatch.objects.create(
         first_pos=first_pos, last_pos=pos, last_hash=prev, sealed_at=timezone.now()
     )
-    numbers_ahead()
+    batched_from_here()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE audit_auditevent")
     return {
@@ -244,9 +244,9 @@ def writers(
     ]
     stop = ctx.Event()
     if sealing == "batched":
-        from audit.sealing import numbers_ahead
+        from audit.sealing import batched_from_here
 
-        numbers_ahead()  # past the numbers the inline runs took
+        batched_from_here()  # a checkpoint for the inline runs, the numbers past theirs
         procs.append(ctx.Process(target=_sealer, args=(url, stop)))
     for p in procs:
         p.start()

@@ -156,7 +156,7 @@ def ledger_copy(*, target: int, coordinator, manager) -> int:
     from audit.chain import link_hash
     from audit.events import EditAfter, EventType
     from audit.models import CHAINED_FIELDS, AuditEvent, ChainHead, SealedBatch, chained_fields
-    from audit.sealing import numbers_ahead, seal_waiting
+    from audit.sealing import batched_from_here, seal_waiting
     from crf.models import Response
 
     per_response = target / max(Response.objects.count(), 1)
@@ -249,7 +249,7 @@ def ledger_copy(*, target: int, coordinator, manager) -> int:
     SealedBatch.objects.create(
         first_pos=first_pos, last_pos=pos, last_hash=prev, sealed_at=timezone.now()
     )
-    numbers_ahead()
+    batched_from_here()
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '512MB'")
         for _drop, create in indexes:
