@@ -15,8 +15,8 @@ from .events import Concealed, EditAfter, EventType
 from .models import AuditEvent, ChainHead
 from .sealing import (
     BATCHED,
+    insert_waiting,
     locked_head,
-    next_number,
     seal_after_commit,
     sealing_mode,
 )
@@ -94,8 +94,8 @@ def record(
     if sealing_mode() == BATCHED:
         # No lock: the event is queued in the caller's transaction and sealed into the chain
         # by the sealer once committed (audit/sealing.py), which the commit nudges.
-        entry.seq, entry.at = next_number(), timezone.now()
-        entry.save(force_insert=True)
+        entry.at = timezone.now()
+        insert_waiting(entry)
         seal_after_commit()
         return entry
     # Inline: the head row lock serialises appends. On PostgreSQL SELECT ... FOR UPDATE

@@ -14,6 +14,7 @@ Two modes (`LEDGER_SEALING`):
 docs/ledger.md gives the choice and the threats each mode covers.
 """
 
+import functools
 import time
 
 from django.conf import settings
@@ -64,12 +65,36 @@ def locked_head() -> ChainHead:
     return head
 
 
-def next_number() -> int:
-    """A number for an event written for batched sealing (no lock: a sequence may skip
-    numbers on rollback, which the chain's places do not)."""
+def insert_waiting(entry: AuditEvent) -> AuditEvent:
+    """Write an event to wait for the sealer: its number from the sequence (no lock; a
+    sequence may skip numbers on rollback, which the chain's places do not), no place and
+    no hashes yet. One statement, with no model save around it: this is the write path of
+    every change in the installation."""
+    fields = _waiting_fields()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval('audit_event_number')")
-        return cursor.fetchone()[0]
+        cursor.execute(
+            _waiting_insert(),
+            [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields],
+        )
+        entry.seq = cursor.fetchone()[0]
+    entry._state.adding, entry._state.db = False, connection.alias
+    return entry
+
+
+@functools.cache
+def _waiting_fields() -> tuple:
+    return tuple(f for f in AuditEvent._meta.concrete_fields if f.name not in ("seq", "pos"))
+
+
+@functools.cache
+def _waiting_insert() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in _waiting_fields())
+    values = ", ".join(["%s"] * len(_waiting_fields()))
+    return (
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({quote('seq')}, {columns}) "  # noqa: S608
+        f"VALUES (nextval('audit_event_number'), {values}) RETURNING {quote('seq')}"
+    )
 
 
 def batched_from_here() -> None:
