@@ -38,7 +38,7 @@ ROW_FIELDS = (
     "prev_hash",
     "hash",
 )
-_HASHED_WHEN_SET = ("conceal",)
+HASHED_WHEN_SET = ("conceal",)
 
 _SEPARATORS = (",", ":")
 
@@ -151,7 +151,7 @@ def event_text(row: tuple, at: str, changes: Any) -> str:
     except TypeError:
         fields = dict(zip(ROW_FIELDS[1:-2], row[1:], strict=False))
         fields.update(at=at, changes=changes)
-        for name in _HASHED_WHEN_SET:
+        for name in HASHED_WHEN_SET:
             if not fields[name]:
                 del fields[name]
         return canonical_bytes(fields).decode("utf-8")

@@ -6,31 +6,17 @@ from simple_history.models import HistoricalRecords
 
 from core.channels import Channel
 
+from .chain import HASHED_WHEN_SET, ROW_FIELDS
 from .events import Concealed, EditAfter, EventType
 
-# Every field of an event except its two hashes: what the chain protects.
-CHAINED_FIELDS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor_username",
-    "actor_role",
-    "site_id",
-    "site_code",
-    "channel",
-    "event_type",
-    "object_type",
-    "object_id",
-    "family",
-    "changes",
-    "reason",
-    "edit_after",
-)
+# Every field of an event except its place and its two hashes: what the chain protects,
+# named once, in the order the verifier reads them (audit/chain.py).
+CHAINED_FIELDS = ROW_FIELDS[1:-3]
 
 
 # Fields added to events later: hashed only when set, so that every event recorded before
 # they existed keeps the hash it was chained with.
-CHAINED_WHEN_SET = ("conceal",)
+CHAINED_WHEN_SET = HASHED_WHEN_SET
 
 
 def chained_fields(values: dict) -> dict:
