@@ -616,6 +616,7 @@ LISTS: dict[str, Listing] = {
         families,
         ("manager", "stats.blind", "coord.buc", "assessor.buc", "monitor.buc", "pi.buc"),
     ),
+    "work-section": Listing(fixed("/work/site_coordinator/forms_due/"), families, ("coord.buc",)),
     "site-list": Listing(fixed("/sites/"), sites, ("manager", "stats.blind")),
     "site-detail": Listing(lambda w: f"/sites/{w.buc.pk}/", staff, ("manager", "coord.buc")),
     "people": Listing(fixed("/people/"), staff, ("manager", "coord.buc")),

@@ -12,6 +12,7 @@ from core.clock import today
 
 from .config import config_of
 from .models import ConsentRecord, ConsentVersion, ConsentVersionSite, Family
+from .selectors import with_records
 
 NO_CONSENT = "no consent to take part"
 
@@ -67,8 +68,16 @@ def families_needing_reconsent(
     families: QuerySet[Family], on: date | None = None
 ) -> list[tuple[Family, ConsentVersion]]:
     day = on or today()
-    families = list(families.prefetch_related("consents", "withdrawals"))
-    in_effect = versions_in_effect({f.site_id for f in families}, day)
+    sites = set(families.order_by().values_list("site_id", flat=True).distinct())
+    in_effect = versions_in_effect(sites, day)
+    asking = {site for site, v in in_effect.items() if v is not None and v.reconsent_required}
+    if not asking:
+        return []  # no site asks for consent again: no family need be read
+    families = with_records(
+        families.filter(site_id__in=asking).select_related(None).select_related("site"),
+        "consents",
+        "withdrawals",
+    )
     due = []
     for family in families:
         version = reconsent_due(family, day, list(family.consents.all()), in_effect=in_effect)

@@ -1,3 +1,6 @@
+from collections import defaultdict
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from core.errors import NotPermitted, TrialError
@@ -47,3 +50,28 @@ def may_see_identity(user, site) -> bool:
     not assessors, not the PI."""
 
     return open_memberships(user).filter(site=site, role=Role.SITE_COORDINATOR).exists()
+
+
+def with_records(families: Iterable[Family], *relations: str) -> list[Family]:
+    """The families as a list, each given its trial (each trial read once) and the records
+    of the named reverse relations ("allocations", "consents", "withdrawals"), one query a
+    relation, where `family.<relation>.all()` finds them. This is what select_related and
+    prefetch_related do, without decoding the whole trial definition once per family and
+    without the queryset prefetch_related builds for every family (a fifth of a second for a
+    few hundred families)."""
+    families = list(families)
+    trials = Trial.objects.in_bulk({f.trial_id for f in families})
+    ids = [f.pk for f in families]
+    found: dict[str, dict[int, list]] = {}
+    for name in relations:
+        relation = Family._meta.get_field(name)
+        rows: dict[int, list] = defaultdict(list)
+        for record in relation.related_model.objects.filter(family_id__in=ids):
+            rows[record.family_id].append(record)
+        found[name] = rows
+    for family in families:
+        family.trial = trials[family.trial_id]
+        cache = family.__dict__.setdefault("_prefetched_objects_cache", {})
+        for name, rows in found.items():
+            cache[name] = rows[family.pk]
+    return families

@@ -55,12 +55,26 @@ class Item:
     overdue: bool = False
 
 
+# The home page shows the oldest items of each section; the rest are a click away, on the
+# section's own page, a page at a time (at a site of 200 families a coordinator has over a
+# thousand forms due: the home page would otherwise grow with the site).
+ON_HOME = 20
+
+
 @dataclass
 class Section:
     key: str
     label: str
     role: str
     items: list[Item] = field(default_factory=list)
+
+    @property
+    def first(self) -> list[Item]:
+        return self.items[:ON_HOME]
+
+    @property
+    def more(self) -> int:
+        return max(len(self.items) - ON_HOME, 0)
 
     def sorted(self) -> "Section":
         self.items.sort(key=lambda i: (i.since or date.max, i.site, i.family, i.title))

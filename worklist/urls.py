@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("work/<str:role>/<str:key>/", views.section_page, name="work-section"),
 ]

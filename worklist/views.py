@@ -1,11 +1,14 @@
-"""The home page: the person's work list, role by role, and their roles."""
+"""The home page: the person's work list, role by role, and their roles; and each section of
+the list on a page of its own, all of it, a page at a time."""
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import render
 
 from core.roles import Role
 from sites.models import Delegation, SiteStatus
+from sites.pagekit import paged
 from sites.selectors import open_memberships, sites_visible_to, sites_where
 
 from .selectors import remember_waiting, work_for
@@ -39,4 +42,18 @@ def home(request):
                 membership__in=memberships, ends_on__isnull=True
             ).select_related("membership__site"),
         },
+    )
+
+
+@login_required
+def section_page(request, role: str, key: str):
+    """One section of the person's own work list, whole: a role they do not hold, or a
+    section their roles do not have, is not found."""
+    section = next((s for s in work_for(request.user) if (s.role, s.key) == (role, key)), None)
+    if section is None:
+        raise Http404("No such list of work of yours.")
+    return render(
+        request,
+        "worklist/section.html",
+        {"section": section, "page": paged(request, section.items)},
     )

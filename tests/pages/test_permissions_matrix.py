@@ -95,6 +95,13 @@ def enrolled_account(w) -> int:
 
 PAGES = {
     "home": ("get", lambda w: "/", None, SIGNED_IN),
+    # A section of the work list is the person's own: a role they do not hold has none.
+    "a section of one's work list": (
+        "get",
+        lambda w: "/work/site_coordinator/forms_due/",
+        None,
+        only({"coord.buc": 200}, refused=404, signed_out=302),
+    ),
     "site list": ("get", lambda w: "/sites/", None, SIGNED_IN),
     "site register form": ("get", lambda w: "/sites/new/", None, MANAGER_ONLY),
     "site register": (
@@ -665,6 +672,7 @@ PAGES |= {
 CHIEF_INVESTIGATOR = {
     # Their own account, home and what everyone reads.
     "home": 200,
+    "a section of one's work list": 404,
     "password change form": 200,
     "two-factor sign-in": 200,
     "set up two-factor sign-in": 200,

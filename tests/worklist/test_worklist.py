@@ -18,7 +18,7 @@ from sites.models import SiteStatus
 from tests.access import family_at, one_event, open_screening
 from tests.crf.conftest import enter, enter_baseline, load_forms, randomised
 from tests.factories import PASSWORD
-from worklist.selectors import work_for
+from worklist.selectors import ON_HOME, work_for
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +224,38 @@ def test_the_coordinators_work_list_starts_the_screening_of_a_referral(world, pa
     world.buc.status = SiteStatus.CLOSED_TO_RECRUITMENT
     world.buc.save()
     assert 'data-testid="screen-referral"' not in page(world.coord_buc).get("/").content.decode()
+
+
+def test_the_home_page_shows_the_oldest_of_a_long_section_and_its_page_shows_all(world, page):
+    referrals = [open_screening(world, "BUC") for _ in range(ON_HOME + 3)]
+    items = section(world.coord_buc, "to_consent").items
+    assert len(items) == len(referrals) == ON_HOME + 3
+    home = page(world.coord_buc).get("/").content.decode()
+    block = home.split('data-testid="work-to_consent"')[1].split('class="worklist-section"')[0]
+    # Oldest first: the home page has the first ON_HOME of them and says how many there are.
+    assert [i.family for i in items[:ON_HOME] if i.family in block] == [
+        i.family for i in items[:ON_HOME]
+    ]
+    assert not [i.family for i in items[ON_HOME:] if i.family in block]
+    assert f"The oldest {ON_HOME} of {ON_HOME + 3}." in block
+    assert 'href="/work/site_coordinator/to_consent/"' in block
+    # The section's page lists every one of them, each linked as on the home page.
+    whole = page(world.coord_buc).get("/work/site_coordinator/to_consent/")
+    assert whole.status_code == 200
+    shown = whole.content.decode()
+    assert all(s.identifier in shown for s in referrals)
+    assert all(f'href="{i.url}"' in shown for i in items)
+    opens(world.coord_buc, items[:2])
+
+
+def test_a_short_section_has_no_link_and_a_section_of_another_role_is_not_found(world, page):
+    open_screening(world, "BUC")
+    home = page(world.coord_buc).get("/").content.decode()
+    assert 'data-testid="work-more"' not in home
+    for user, url in [
+        (world.assessor_buc, "/work/site_coordinator/to_consent/"),  # a role they do not hold
+        (world.coord_buc, "/work/site_coordinator/no_such_list/"),
+        (world.coord_buc, "/work/monitor/events_to_review/"),
+    ]:
+        assert page(user).get(url).status_code == 404
+    assert page(world.coord_buc).get("/work/site_coordinator/to_consent/").status_code == 200
