@@ -306,9 +306,7 @@ urlpatterns = [
         name="api-report-balance-csv",
     ),
     path("reports/safety/", report_safety.SafetyView.as_view(), name="api-report-safety"),
-    path(
-        "reports/safety.csv", report_safety.SafetyCsvView.as_view(), name="api-report-safety-csv"
-    ),
+    path("reports/safety.csv", report_safety.SafetyCsvView.as_view(), name="api-report-safety-csv"),
     path("reports/outcome/", report_outcome.OutcomeView.as_view(), name="api-report-outcome"),
     path(
         "reports/outcome.csv",
