@@ -22,9 +22,19 @@ from .sealing import (
 )
 
 
+def _number(text: str) -> float | int:
+    """A JSON number with a fraction or an exponent, as PostgreSQL's jsonb gives it back: a
+    whole number of 16 digits or more, which Python writes with an exponent (1e+16), comes
+    back written out in full (10000000000000000), so it is kept as that whole number. Every
+    other float comes back as written."""
+    number = float(text)
+    return int(number) if number.is_integer() and abs(number) >= 1e16 else number
+
+
 def _jsonable(value: Any) -> Any:
-    # Store exactly what is hashed: dates, decimals and UUIDs become strings once, here.
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    # Store exactly what is hashed, in the form the database gives back: dates, decimals and
+    # UUIDs become strings once, here, and numbers take jsonb's form.
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder), parse_float=_number)
 
 
 def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
