@@ -25,9 +25,11 @@ from .sealing import (
 def _number(text: str) -> float | int:
     """A JSON number with a fraction or an exponent, as PostgreSQL's jsonb gives it back: a
     whole number of 16 digits or more, which Python writes with an exponent (1e+16), comes
-    back written out in full (10000000000000000), so it is kept as that whole number. Every
-    other float comes back as written."""
+    back written out in full (10000000000000000), so it is kept as that whole number; jsonb
+    has no negative zero, so -0.0 is kept as 0.0. Every other float comes back as written."""
     number = float(text)
+    if number == 0:
+        return 0.0
     return int(number) if number.is_integer() and abs(number) >= 1e16 else number
 
 
