@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, Exists, Q, Value
 from django.utils import timezone
 
 from audit.events import Concealed, EditAfter, EventType
@@ -21,7 +22,7 @@ from outbox.services import enqueue
 from sites.permissions import require_role, require_role_and_duty
 from trial.collection import collection_status
 from trial.config import config_of
-from trial.deviations import deviation_detected
+from trial.deviations import arm_learned_by, deviation_detected
 from trial.models import Family, ProtocolDeviation
 from trial.schedule import Visit
 
@@ -34,7 +35,7 @@ from .models import (
     ResponseStatus,
     Signature,
 )
-from .preconditions import refuse_unblinded_assessor
+from .preconditions import is_outcome_form, refuse_unblinded_assessor
 from .scoring import alerts as alert_keys
 from .scoring import scores as score_results
 from .selectors import DONE, current_definition, randomised_on, schedule_of
@@ -90,7 +91,9 @@ def _may_collect(family: Family, definition: FormDefinition) -> None:
             )
 
 
-def _may_enter(actor, family: Family, definition: FormDefinition) -> set[str]:
+def _may_enter(
+    actor, family: Family, definition: FormDefinition, *, learned_arm: bool | None = None
+) -> set[str]:
     """The roles the actor enters the form in (checked, with the duty delegated)."""
     held = require_role_and_duty(
         actor,
@@ -99,8 +102,36 @@ def _may_enter(actor, family: Family, definition: FormDefinition) -> set[str]:
         duty=Duty.ENTER_DATA,
         on=today(),
     )
-    refuse_unblinded_assessor(actor, family, definition)
+    refuse_unblinded_assessor(actor, family, definition, learned=learned_arm)
     return held
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What a family already has at one visit's form: read in one query, after the family's
+    lock is granted, so that two entries of the same form cannot both find it free."""
+
+    entered: int  # responses (any-time forms are numbered on)
+    not_done: bool
+    learned_arm: bool  # the actor learned the family's arm (asked for outcome forms only)
+
+
+def _slot_taken(family: Family, definition: FormDefinition, visit: str, actor) -> Slot:
+    here = {"family_id": family.pk, "visit": visit, "form": definition.form}
+    learned = Exists(arm_learned_by(actor, family)) if is_outcome_form(definition) else Value(False)
+    entered, not_done, learned_arm = (
+        Family.objects.filter(pk=family.pk)
+        .annotate(
+            slot_entered=Count(
+                "responses", filter=Q(responses__visit=visit, responses__form=definition.form)
+            ),
+            slot_not_done=Exists(NotDone.objects.filter(**here)),
+            slot_arm_learned=learned,
+        )
+        .values_list("slot_entered", "slot_not_done", "slot_arm_learned")
+        .get()
+    )
+    return Slot(entered, not_done, learned_arm)
 
 
 def _scored(definition: FormDefinition, checked: Checked) -> tuple[dict, list[str]]:
@@ -302,17 +333,18 @@ def response_enter(
         .get(pk=family.pk)
     )
     definition, scheduled = _slot(family, form, visit)
-    held = _may_enter(actor, family, definition)
+    taken = _slot_taken(family, definition, visit, actor)
+    held = _may_enter(actor, family, definition, learned_arm=taken.learned_arm)
     refuse_if_held(family=family, form=form)
     _reported_as_safety_event(family, form, safety_event)
-    if visit and NotDone.objects.filter(family=family, visit=visit, form=form).exists():
+    if visit and taken.not_done:
         raise Conflict(f"{definition.title} at {scheduled.label} is marked not done.", field="form")
     _may_collect(family, definition)
     checked = _checked(family, definition, values, complete=complete)
     number = 1
     if scheduled is None:
-        number = 1 + Response.objects.filter(family=family, visit="", form=form).count()
-    elif Response.objects.filter(family=family, visit=visit, form=form).exists():
+        number = 1 + taken.entered
+    elif taken.entered:
         raise Conflict(
             f"{definition.title} at {scheduled.label} is already entered: change it instead.",
             field="form",
@@ -378,15 +410,16 @@ def form_not_done(
             "Forms entered at any time are never expected: name a visit.", field="visit"
         )
     definition, scheduled = _slot(family, form, visit)
-    held = _may_enter(actor, family, definition)
+    taken = _slot_taken(family, definition, visit, actor)
+    held = _may_enter(actor, family, definition, learned_arm=taken.learned_arm)
     refuse_if_held(family=family, form=form)
     reason = given(reason, ask="Say why the form is not done.")
-    if Response.objects.filter(family=family, visit=visit, form=form).exists():
+    if taken.entered:
         raise Conflict(
             f"{definition.title} at {scheduled.label} is entered: it cannot be marked not done.",
             field="form",
         )
-    if NotDone.objects.filter(family=family, visit=visit, form=form).exists():
+    if taken.not_done:
         raise Conflict(
             f"{definition.title} at {scheduled.label} is marked not done already.", field="form"
         )

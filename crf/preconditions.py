@@ -33,8 +33,16 @@ def is_outcome_form(definition: FormDefinition) -> bool:
     return Role.OUTCOME_ASSESSOR in definition.spec.entered_by
 
 
-def refuse_unblinded_assessor(actor, family: Family, definition: FormDefinition) -> None:
-    if is_outcome_form(definition) and learned_arm(actor, family):
+def refuse_unblinded_assessor(
+    actor, family: Family, definition: FormDefinition, *, learned: bool | None = None
+) -> None:
+    """Refuse an outcome form to an assessor who learned the family's arm (`learned`, when
+    the caller has already asked, saves the query)."""
+    if not is_outcome_form(definition):
+        return
+    if learned is None:
+        learned = learned_arm(actor, family)
+    if learned:
         raise NotPermitted(UNBLINDED_REFUSAL, field="form")
 
 

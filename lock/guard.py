@@ -2,7 +2,7 @@
 freeze? The services refuse with a 409 naming the hold; the database triggers
 (lock/triggers.py) refuse whatever does not ask, such as an update by SQL."""
 
-from django.db.models import Q
+from django.db.models import Exists, Q
 
 from core.errors import Conflict
 from trial.models import Family
@@ -10,13 +10,15 @@ from trial.models import Family
 from .models import DataLock, Freeze
 
 
+def _open_locks(family: Family):
+    return DataLock.objects.filter(trial_id=family.trial_id, unlocked_at__isnull=True)
+
+
 def lock_over(*, family: Family, form: str = "") -> DataLock | None:
     """The open lock that holds this form of the family's data, or None. `form` "" asks
     about a change to no one form (a query, a signature), which only a lock of the whole
     trial holds."""
-    for lock in DataLock.objects.filter(
-        trial_id=family.trial_id, unlocked_at__isnull=True
-    ).select_related("trial", "locked_by"):
+    for lock in _open_locks(family).select_related("trial", "locked_by"):
         if lock.holds(form):
             return lock
     return None
@@ -27,17 +29,25 @@ def hold_over(
 ) -> DataLock | Freeze | None:
     """The open lock or freeze that holds this form of the family's data (a lock first),
     or None."""
-    lock = lock_over(family=family, form=form)
-    if lock is not None:
-        return lock
     held = Q(scope=Freeze.Scope.SITE) | Q(scope=Freeze.Scope.CASEBOOK, family_id=family.pk)
     if response_id is not None:
         held |= Q(scope=Freeze.Scope.RESPONSE, response_id=response_id)
-    return (
-        Freeze.objects.filter(held, site_id=family.site_id, released_at__isnull=True)
-        .select_related("site", "family", "response", "frozen_by")
-        .first()
+    freezes = Freeze.objects.filter(held, site_id=family.site_id, released_at__isnull=True)
+    # Whether there is any open lock of the trial or freeze of this data at all, in one
+    # query: the answer of nearly every write. The holds themselves are read only when so.
+    locked, frozen = (
+        Family.objects.filter(pk=family.pk)
+        .annotate(any_lock=Exists(_open_locks(family)), any_freeze=Exists(freezes))
+        .values_list("any_lock", "any_freeze")
+        .get()
     )
+    if locked:
+        lock = lock_over(family=family, form=form)
+        if lock is not None:
+            return lock
+    if not frozen:
+        return None
+    return freezes.select_related("site", "family", "response", "frozen_by").first()
 
 
 def refusal(hold: DataLock | Freeze) -> str:

@@ -56,9 +56,15 @@ def _unblinded(family: Family):
     )
 
 
+def arm_learned_by(person, family: Family):
+    """The deviations that record that this person learned the family's arm (a queryset, so
+    that a write path can ask it inside a query of its own)."""
+    return _unblinded(family).filter(person=person)
+
+
 def learned_arm(person, family: Family) -> bool:
     """Whether a deviation records that this person learned the family's arm."""
-    return _unblinded(family).filter(person=person).exists()
+    return arm_learned_by(person, family).exists()
 
 
 def blinded_assessor_needed(family: Family) -> bool:
