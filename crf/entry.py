@@ -17,7 +17,7 @@ from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict, TrialError
 from core.roles import Duty, Role
-from lock.guard import refuse_if_held
+from lock.guard import held_at_all, refuse_if_held
 from outbox.services import enqueue
 from sites.permissions import require_role, require_role_and_duty
 from trial.collection import collection_status
@@ -114,12 +114,13 @@ class Slot:
     entered: int  # responses (any-time forms are numbered on)
     not_done: bool
     learned_arm: bool  # the actor learned the family's arm (asked for outcome forms only)
+    held: tuple[bool, bool]  # any open lock of the trial, any open freeze of the family
 
 
 def _slot_taken(family: Family, definition: FormDefinition, visit: str, actor) -> Slot:
     here = {"family_id": family.pk, "visit": visit, "form": definition.form}
     learned = Exists(arm_learned_by(actor, family)) if is_outcome_form(definition) else Value(False)
-    entered, not_done, learned_arm = (
+    entered, not_done, learned_arm, any_lock, any_freeze = (
         Family.objects.filter(pk=family.pk)
         .annotate(
             slot_entered=Count(
@@ -127,11 +128,12 @@ def _slot_taken(family: Family, definition: FormDefinition, visit: str, actor) -
             ),
             slot_not_done=Exists(NotDone.objects.filter(**here)),
             slot_arm_learned=learned,
+            **held_at_all(family),
         )
-        .values_list("slot_entered", "slot_not_done", "slot_arm_learned")
+        .values_list("slot_entered", "slot_not_done", "slot_arm_learned", "any_lock", "any_freeze")
         .get()
     )
-    return Slot(entered, not_done, learned_arm)
+    return Slot(entered, not_done, learned_arm, (any_lock, any_freeze))
 
 
 def _scored(definition: FormDefinition, checked: Checked) -> tuple[dict, list[str]]:
@@ -335,7 +337,7 @@ def response_enter(
     definition, scheduled = _slot(family, form, visit)
     taken = _slot_taken(family, definition, visit, actor)
     held = _may_enter(actor, family, definition, learned_arm=taken.learned_arm)
-    refuse_if_held(family=family, form=form)
+    refuse_if_held(family=family, form=form, held=taken.held)
     _reported_as_safety_event(family, form, safety_event)
     if visit and taken.not_done:
         raise Conflict(f"{definition.title} at {scheduled.label} is marked not done.", field="form")
@@ -412,7 +414,7 @@ def form_not_done(
     definition, scheduled = _slot(family, form, visit)
     taken = _slot_taken(family, definition, visit, actor)
     held = _may_enter(actor, family, definition, learned_arm=taken.learned_arm)
-    refuse_if_held(family=family, form=form)
+    refuse_if_held(family=family, form=form, held=taken.held)
     reason = given(reason, ask="Say why the form is not done.")
     if taken.entered:
         raise Conflict(

@@ -24,30 +24,51 @@ def lock_over(*, family: Family, form: str = "") -> DataLock | None:
     return None
 
 
-def hold_over(
-    *, family: Family, form: str, response_id: int | None = None
-) -> DataLock | Freeze | None:
-    """The open lock or freeze that holds this form of the family's data (a lock first),
-    or None."""
+def _open_freezes(family: Family, response_id: int | None):
     held = Q(scope=Freeze.Scope.SITE) | Q(scope=Freeze.Scope.CASEBOOK, family_id=family.pk)
     if response_id is not None:
         held |= Q(scope=Freeze.Scope.RESPONSE, response_id=response_id)
-    freezes = Freeze.objects.filter(held, site_id=family.site_id, released_at__isnull=True)
-    # Whether there is any open lock of the trial or freeze of this data at all, in one
-    # query: the answer of nearly every write. The holds themselves are read only when so.
-    locked, frozen = (
-        Family.objects.filter(pk=family.pk)
-        .annotate(any_lock=Exists(_open_locks(family)), any_freeze=Exists(freezes))
-        .values_list("any_lock", "any_freeze")
-        .get()
-    )
+    return Freeze.objects.filter(held, site_id=family.site_id, released_at__isnull=True)
+
+
+def held_at_all(family: Family, response_id: int | None = None) -> dict[str, Exists]:
+    """Whether any lock of the trial or freeze of this data is open, as two expressions of
+    a query on the family (`any_lock`, `any_freeze`): a write path asks them with its own
+    reads, and `hold_over` reads the holds themselves only when one is."""
+    return {
+        "any_lock": Exists(_open_locks(family)),
+        "any_freeze": Exists(_open_freezes(family, response_id)),
+    }
+
+
+def hold_over(
+    *,
+    family: Family,
+    form: str,
+    response_id: int | None = None,
+    held: tuple[bool, bool] | None = None,
+) -> DataLock | Freeze | None:
+    """The open lock or freeze that holds this form of the family's data (a lock first),
+    or None. `held`: (any_lock, any_freeze) as the caller read them, else read here."""
+    if held is None:
+        held = (
+            Family.objects.filter(pk=family.pk)
+            .annotate(**held_at_all(family, response_id))
+            .values_list("any_lock", "any_freeze")
+            .get()
+        )
+    locked, frozen = held
     if locked:
         lock = lock_over(family=family, form=form)
         if lock is not None:
             return lock
     if not frozen:
         return None
-    return freezes.select_related("site", "family", "response", "frozen_by").first()
+    return (
+        _open_freezes(family, response_id)
+        .select_related("site", "family", "response", "frozen_by")
+        .first()
+    )
 
 
 def refusal(hold: DataLock | Freeze) -> str:
@@ -62,9 +83,16 @@ def refusal(hold: DataLock | Freeze) -> str:
     )
 
 
-def refuse_if_held(*, family: Family, form: str, response_id: int | None = None) -> None:
-    """For a change to a form: raise Conflict (409) naming the lock or freeze that holds it."""
-    hold = hold_over(family=family, form=form, response_id=response_id)
+def refuse_if_held(
+    *,
+    family: Family,
+    form: str,
+    response_id: int | None = None,
+    held: tuple[bool, bool] | None = None,
+) -> None:
+    """For a change to a form: raise Conflict (409) naming the lock or freeze that holds it
+    (`held` as for hold_over)."""
+    hold = hold_over(family=family, form=form, response_id=response_id, held=held)
     if hold is not None:
         raise Conflict(refusal(hold), field="lock")
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 # the same paths as production runs them.
 RANDOMISE = 17  # was 30
 RANDOMISE_THROUGH_API = 19  # was 32
-SUBMIT_THROUGH_API = 17  # was 25
+SUBMIT_THROUGH_API = 16  # was 25
 
 
 def _ready_to_randomise(world):
