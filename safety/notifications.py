@@ -103,7 +103,8 @@ def reminder_notify(*, event: SafetyEvent, step: str, label: str, due, on: date)
 
 
 def unblinding_shown_notify(*, item) -> int:
-    """The trial managers hear that a blinded person was shown a family's arm (not which)."""
+    """The trial managers hear that a blinded person was shown a family's arm (not which),
+    with a link to the request: not its reason, free text that can name the family's people."""
     family = item.family
     on = timezone.localdate()
     managers = (
@@ -119,7 +120,8 @@ def unblinding_shown_notify(*, item) -> int:
     body = (
         f"{who} was shown the arm of {family.identifier} ({family.site.code}) on "
         f"{timezone.localtime(item.shown_at):%d %B %Y at %H:%M}, after an emergency "
-        f"unblinding approved by {approver}.\n\nReason given: {item.reason}\n"
+        f"unblinding approved by {approver}.\n\nThe request and its reason:\n"
+        f"{settings.SITE_URL}{reverse('safety-unblinding')}\n"
     )
     return notify(
         recipients=sorted(set(managers)),

@@ -1,7 +1,9 @@
 """A person who holds a blinded role never learns an arm, whatever other role they also hold
 at that site. Each blinded role is paired with every other role, and the person is walked
 through every page and API endpoint (the GET rows of both permission matrices, which cover
-every route), the audit CSVs and the emails of the trial.
+every route), the audit CSVs and the emails of the trial. The trial holds what tells an arm
+beyond the allocation itself: a form that reveals it, a serious adverse event assessed as
+related to the intervention, and a deviation of a kind that tells it (contamination).
 
 The pairs are made directly in the database, as if granted before the grant rule refused
 them (tests/sites/test_blinding_grants.py): concealment must hold for them even so."""
@@ -14,11 +16,13 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.test import Client
+from django.test import Client, TestCase
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from core.channels import Channel
+from core.clock import today
 from core.roles import BLINDED_ROLES, TRIAL_WIDE_ROLES, Role
 from crf.entry import response_change
 from crf.notifications import overdue_remind
@@ -27,18 +31,37 @@ from crf.signatures import casebook_sign
 from randomisation.models import Allocation
 from randomisation.notifications import randomised_notify
 from review.selectors import events_visible_to
+from safety.models import SafetyEvent
+from safety.notifications import sae_reported_notify
+from safety.services import sae_assess, sae_review
 from tests.api.test_permissions_matrix import ENDPOINTS
 from tests.pages.test_permissions_matrix import PAGES
+from tests.safety.conftest import report
+from trial.breach_reminders import serious_breaches_remind
+from trial.deviations import deviation_record
+from trial.models import ProtocolDeviation
 
 from ..access import crf_family, crf_response, sealed_test_list
 from ..factories import PASSWORD, MembershipFactory, UserFactory
 
 # Words that would tell an arm: its codes and labels, the arm's marker on pages, and the
 # markers planted below in a form that reveals the arm (its values' keys, a change's reason,
-# a query's text).
+# a query's text), in a serious adverse event judged related to the intervention (the safety
+# form's description, the chief investigator's note on relatedness: the safety form and its
+# events are hidden where the reader is blinded) and in a contamination deviation (its
+# description: the kinds that tell the arm are hidden from readers blinded at the site).
 ARM_TEXTS = ["RECONNECT", "USUAL", "Usual care", 'data-testid="arm"']
-MARKERS = ["sessions_", "LEAK-REASON-7Q", "LEAK-QUERY-7Q"]
-EMAIL_MARKERS = [*ARM_TEXTS, *MARKERS, "Intervention receipt", "Service use"]
+MARKERS = [
+    "sessions_",
+    "LEAK-REASON-7Q",
+    "LEAK-QUERY-7Q",
+    "LEAK-SAE-7Q",
+    "LEAK-RELATED-7Q",
+    "LEAK-DEVIATION-7Q",
+]
+# Emails add the names of what tells the arm: the forms, and the deviation's kind (a serious
+# breach reminder names it, to those not blinded at the site only).
+EMAIL_MARKERS = [*ARM_TEXTS, *MARKERS, "Intervention receipt", "Service use", "contamination"]
 
 PDFTOTEXT = shutil.which("pdftotext")
 BLINDED = sorted(BLINDED_ROLES)
@@ -65,8 +88,11 @@ def person(world, roles) -> object:
 
 def leaky_trial(world, people):
     """A BUC family randomised long enough ago that its 6-month forms are overdue, with an
-    intervention receipt entered, signed, changed (with a reason) and queried; the emails
-    of randomisation, of the overdue forms, and of everything else go to `people`."""
+    intervention receipt entered, signed, changed (with a reason) and queried, a serious
+    adverse event assessed and reviewed as probably related, and a contamination deviation
+    flagged as a possible serious breach due tomorrow; the emails of randomisation, of the
+    overdue forms, of the event's report, of the breach's reminder and of everything else
+    go to `people`."""
     family = crf_family(world)
     receipt = crf_response(world, "intervention_receipt")
     crf_response(world)  # a CORE-10, which blinded people may see
@@ -95,14 +121,55 @@ def leaky_trial(world, people):
         channel=Channel.COMMAND,
     )
     query_answer(query=query, text="Checked.", actor=world.coord_buc, channel=Channel.COMMAND)
+    event = report(
+        world,
+        family,
+        relatedness="probable",
+        expectedness="unexpected",
+        description="LEAK-SAE-7Q admitted overnight after a group session",
+    )
+    sae_assess(
+        event=event,
+        seriousness=["hospitalisation"],
+        relatedness="probable",
+        expectedness="unexpected",
+        password=PASSWORD,
+        actor=world.pi_buc,
+        channel=Channel.COMMAND,
+    )
+    sae_review(
+        event=event,
+        relatedness="probable",
+        expectedness="unexpected",
+        note="LEAK-RELATED-7Q probably related: it followed the home visits",
+        actor=world.chief,
+        channel=Channel.COMMAND,
+    )
+    deviation = deviation_record(
+        family=family,
+        kind=ProtocolDeviation.Kind.CONTAMINATION,
+        severity="major",
+        occurred_on=today(),
+        description="LEAK-DEVIATION-7Q the family joined the other arm's group",
+        possible_serious_breach=True,
+        actor=world.coord_buc,
+        channel=Channel.COMMAND,
+    )
+    ProtocolDeviation.objects.filter(pk=deviation.pk).update(
+        breach_due_at=timezone.now() + timedelta(days=1)
+    )
     # Past the 6-month window: the service use form not entered is now overdue.
     allocation = Allocation.objects.get(family=family)
     Allocation.objects.filter(pk=allocation.pk).update(
         randomised_at=allocation.randomised_at - timedelta(days=70)
     )
     mail.outbox.clear()
-    randomised_notify(allocation_id=allocation.pk)
-    overdue_remind()
+    # Emails leave once their transaction commits: run what each queues, or none is sent.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        randomised_notify(allocation_id=allocation.pk)
+        overdue_remind()
+        sae_reported_notify(event_id=event.pk)
+        serious_breaches_remind()
     return family, allocation
 
 
@@ -149,6 +216,10 @@ def walk(world, user, allocation) -> dict[str, str]:
     api.force_authenticate(user)
     page.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     family = allocation.family
+    # The family's safety events and deviations, each by itself (the matrices' rows open
+    # ones of their own).
+    events = list(SafetyEvent.objects.filter(family=family).values_list("pk", flat=True))
+    deviations = list(family.deviations.values_list("pk", flat=True))
     seen = {}
     # One site's walk: OXF's rows would randomise an OXF family, whose arm a person
     # unblinded at OXF may see (blinding is per site); the scoping walks cover OXF.
@@ -165,6 +236,11 @@ def walk(world, user, allocation) -> dict[str, str]:
         "/api/v1/audit/events/export/",
         f"/api/v1/audit/events/export/?family={family.identifier}",
         f"/api/v1/families/{family.pk}/responses/?form=intervention_receipt",
+        f"/api/v1/families/{family.pk}/responses/?form=sae",
+        f"/api/v1/families/{family.pk}/safety-events/",
+        "/api/v1/safety/events/?relatedness=probable",
+        "/api/v1/deviations/?kind=contamination",
+        *(f"/api/v1/safety/events/{pk}/" for pk in events),
     ]:
         seen[f"API {path}"] = body(api.get(path))
     for path in [
@@ -172,6 +248,11 @@ def walk(world, user, allocation) -> dict[str, str]:
         f"/audit/?family={family.identifier}",
         "/audit/export.csv",
         f"/families/{family.pk}/allocations/{allocation.pk}/",
+        f"/families/{family.pk}/",
+        "/safety/?relatedness=probable&format=csv",
+        "/deviations/?kind=contamination",
+        *(f"/safety/{pk}/" for pk in events),
+        *(f"/deviations/{pk}/" for pk in deviations),
     ]:
         seen[f"page {path}"] = body(page.get(path))
     seen["API POST randomise"] = body(api.post(f"/api/v1/families/{family.pk}/randomise/"))
@@ -227,3 +308,7 @@ def test_the_walk_would_see_an_arm_if_one_were_shown(world, api):
     assert allocation.arm in everything
     assert all(marker in everything for marker in MARKERS)
     assert AuditEvent.objects.exclude(conceal="").exists()
+    # The emails the walk reads were sent: the event's report, and the breach's reminder,
+    # which names the deviation's kind to those not blinded at the site.
+    assert any("Serious adverse event reported" in m.subject for m in mail.outbox)
+    assert any("contamination" in m.body for m in mail.outbox)

@@ -1,5 +1,6 @@
-"""Shared set-up for the safety tests: a family at a site, and the safety form's answers for
-an event the site learned of some time ago."""
+"""Shared set-up for the safety tests: a family at a site, the safety form's answers for
+an event the site learned of some time ago, and what the family's identity records hold (for
+the emails' checks)."""
 
 import random
 from datetime import timedelta
@@ -57,3 +58,26 @@ def report(
         referral_to=referral_to,
         referral_on=referral_on,
     )
+
+
+def identity_texts(family) -> list[str]:
+    """Everything the family's identity records hold, as an email might spell it."""
+    texts = []
+    for participant in family.participants.select_related("identity"):
+        person = participant.identity
+        texts += [person.given_name, person.family_name]
+        if person.nhs_number:
+            nhs = person.nhs_number
+            texts += [nhs, f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}"]
+        for born in (person.date_of_birth, person.expected_due_date):
+            if born:
+                texts += [
+                    born.isoformat(),
+                    f"{born:%d/%m/%Y}",
+                    f"{born:%d %B %Y}",
+                    f"{born:%d %b %Y}",
+                ]
+    contact = family.identity
+    texts += [contact.address, *contact.address.split(","), contact.phone]
+    texts += [contact.social_worker_name, contact.social_worker_contact]
+    return [t.strip() for t in texts if t and t.strip()]

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from django.conf import settings
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
 from audit.events import EventType
 from audit.models import AuditEvent
+from config.celery import app
 from core.channels import Channel
 from core.clock import today
 from core.errors import Conflict, NotPermitted, TrialError
@@ -393,6 +395,26 @@ def test_a_reminder_of_a_deviation_that_tells_the_arm_says_only_its_kind(
     assert len(mail.outbox) == 2  # one email per recipient
     assert "contamination" in sent.body and deviation.family.identifier in sent.body
     assert "PRIVATE-TEXT" not in sent.body and "usual" not in sent.body.lower()
+
+
+def test_beat_runs_the_serious_breach_reminder_daily_through_a_registered_task(
+    world, django_capture_on_commit_callbacks
+):
+    entry = settings.CELERY_BEAT_SCHEDULE["serious-breaches-daily"]
+    assert entry["task"] == "trial.tasks.remind_serious_breaches"
+    # Registered as the worker registers it: by autodiscovery, with no import of our own.
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
+    assert entry["schedule"].hour == {7} and entry["schedule"].minute == {5}
+    # The task is the reminder: run as beat runs it, it reminds of a breach due tomorrow.
+    deviation = record(world, possible_serious_breach=True)
+    ProtocolDeviation.objects.filter(pk=deviation.pk).update(
+        breach_due_at=timezone.now() + timedelta(days=1)
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert app.tasks[entry["task"]].apply().get() == 2
+    assert sorted(m.to for m in mail.outbox) == sorted([[world.manager.email], [world.chief.email]])
 
 
 # Listings: scoped by site and role, filtered, downloaded
