@@ -3,6 +3,7 @@ scoping as the pages: another site's family, or a form that would unblind a blin
 reader, is not found."""
 
 import yaml
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -24,6 +25,7 @@ from crf.selectors import (
     signatures_of,
 )
 from crf.signatures import MEANINGS, casebook_sign, signature_intact
+from trial.models import Family
 from trial.selectors import families_visible_to
 
 from .fields import identifier_param, identifier_parameter
@@ -187,18 +189,21 @@ class FamilyResponsesView(APIView):
         summary="Enter a form at a visit (complete, or a draft)",
     )
     def post(self, request, family_id: int):
-        family = _family(request, family_id)
         data = ResponseIn(data=request.data)
         data.is_valid(raise_exception=True)
-        saved = response_submit(
-            family=family,
-            form=data.validated_data["form"],
-            visit=data.validated_data["visit"],
-            values=data.validated_data["values"],
-            complete=data.validated_data["complete"],
-            actor=request.user,
-            channel=Channel.API,
-        )
+        try:  # the family read through the caller's sites with its lock, not before it
+            saved = response_submit(
+                family=Family(pk=family_id),
+                within=families_visible_to(request.user),
+                form=data.validated_data["form"],
+                visit=data.validated_data["visit"],
+                values=data.validated_data["values"],
+                complete=data.validated_data["complete"],
+                actor=request.user,
+                channel=Channel.API,
+            )
+        except Family.DoesNotExist:
+            raise Http404 from None
         # The caller just entered it, so may see it: no second scoped read. A response just
         # entered has no query but the one its window may have raised with it.
         shown = ResponseOut(saved.response, context={"open_queries": int(saved.out_of_window)})

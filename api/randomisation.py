@@ -1,3 +1,4 @@
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -22,6 +23,7 @@ from randomisation.services import (
 )
 from randomisation.simulation import simulate
 from sites.selectors import open_memberships, sites_visible_to
+from trial.models import Family
 from trial.selectors import families_visible_to, trial_named
 
 from .openapi import BODY_NAMES_A_RECORD
@@ -61,8 +63,15 @@ class RandomiseView(APIView):
         summary="Randomise a family (idempotent: the same allocation again)",
     )
     def post(self, request, family_id: int):
-        family = get_object_or_404(families_visible_to(request.user), pk=family_id)
-        allocation = family_randomise(family=family, actor=request.user, channel=Channel.API)
+        try:  # the family read through the caller's sites with its lock, not before it
+            allocation = family_randomise(
+                family=Family(pk=family_id),
+                within=families_visible_to(request.user),
+                actor=request.user,
+                channel=Channel.API,
+            )
+        except Family.DoesNotExist:
+            raise Http404 from None
         shaped = allocations_visible_to(request.user).get(pk=allocation.pk)
         return Response(AllocationOut(shaped).data)
 

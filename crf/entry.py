@@ -6,7 +6,8 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Exists, Q, Value
+from django.db.models import Count, Exists, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.events import Concealed, EditAfter, EventType
@@ -38,7 +39,7 @@ from .models import (
 from .preconditions import is_outcome_form, refuse_unblinded_assessor
 from .scoring import alerts as alert_keys
 from .scoring import scores as score_results
-from .selectors import DONE, current_definition, randomised_on, schedule_of
+from .selectors import DONE, randomised_on, schedule_of
 from .tasks import send_alert
 from .validation import Checked, check
 
@@ -108,32 +109,41 @@ def _may_enter(
 
 @dataclass(frozen=True)
 class Slot:
-    """What a family already has at one visit's form: read in one query, after the family's
-    lock is granted, so that two entries of the same form cannot both find it free."""
+    """What a family already has at one visit's form, read with the form's definition in
+    one query after the family's lock is granted, so that two entries of the same form
+    cannot both find it free."""
 
     entered: int  # responses (any-time forms are numbered on)
     not_done: bool
-    learned_arm: bool  # the actor learned the family's arm (asked for outcome forms only)
+    learned_arm: bool  # the actor learned the family's arm (outcome forms only)
     held: tuple[bool, bool]  # any open lock of the trial, any open freeze of the family
 
 
-def _slot_taken(family: Family, definition: FormDefinition, visit: str, actor) -> Slot:
-    here = {"family_id": family.pk, "visit": visit, "form": definition.form}
-    learned = Exists(arm_learned_by(actor, family)) if is_outcome_form(definition) else Value(False)
-    entered, not_done, learned_arm, any_lock, any_freeze = (
-        Family.objects.filter(pk=family.pk)
+def _definition_and_slot(
+    family: Family, form: str, visit: str, actor
+) -> tuple[FormDefinition | None, Slot]:
+    """The form's current definition, with what the family has at its slot."""
+    here = {"family_id": family.pk, "visit": visit, "form": form}
+    entered = Response.objects.filter(**here).order_by().values("family_id").annotate(n=Count("pk"))
+    definition = (
+        FormDefinition.objects.filter(trial=family.trial, form=form)
+        .order_by("-version")
         .annotate(
-            slot_entered=Count(
-                "responses", filter=Q(responses__visit=visit, responses__form=definition.form)
-            ),
+            slot_entered=Coalesce(Subquery(entered.values("n")), 0),
             slot_not_done=Exists(NotDone.objects.filter(**here)),
-            slot_arm_learned=learned,
+            slot_arm_learned=Exists(arm_learned_by(actor, family)),
             **held_at_all(family),
         )
-        .values_list("slot_entered", "slot_not_done", "slot_arm_learned", "any_lock", "any_freeze")
-        .get()
+        .first()
     )
-    return Slot(entered, not_done, learned_arm, (any_lock, any_freeze))
+    if definition is None:
+        return None, Slot(0, False, False, (False, False))
+    return definition, Slot(
+        definition.slot_entered,
+        definition.slot_not_done,
+        definition.slot_arm_learned and is_outcome_form(definition),
+        (definition.any_lock, definition.any_freeze),
+    )
 
 
 def _scored(definition: FormDefinition, checked: Checked) -> tuple[dict, list[str]]:
@@ -272,15 +282,18 @@ def _alerted(
     return new
 
 
-def _slot(family: Family, form: str, visit: str) -> tuple[FormDefinition, Visit | None]:
+def _slot(
+    family: Family, form: str, visit: str, actor
+) -> tuple[FormDefinition, Visit | None, Slot]:
+    """The form's definition and scheduled visit, checked, and what the family has there."""
     schedule = schedule_of(family.trial)
-    definition = current_definition(family.trial, form)
+    definition, taken = _definition_and_slot(family, form, visit, actor)
     if definition is None:
         raise TrialError(f"There is no form '{form}' in this trial.", field="form")
     if not visit:
         if form not in schedule.any_time:
             raise TrialError(f"{definition.title} is entered at a visit; name it.", field="visit")
-        return definition, None
+        return definition, None, taken
     scheduled = schedule.visit(visit)
     if scheduled is None:
         raise TrialError(f"There is no visit '{visit}' in this trial.", field="visit")
@@ -293,7 +306,7 @@ def _slot(family: Family, form: str, visit: str) -> tuple[FormDefinition, Visit 
             f"{family.identifier} is not randomised: only baseline forms can be entered.",
             field="visit",
         )
-    return definition, scheduled
+    return definition, scheduled, taken
 
 
 def _reported_as_safety_event(family: Family, form: str, safety_event: bool) -> None:
@@ -317,11 +330,14 @@ def response_enter(
     channel: Channel,
     complete: bool = True,
     safety_event: bool = False,
+    within: QuerySet[Family] | None = None,
 ) -> Saved:
     """Enter a form for a family at a visit (or an any-time form), inside the caller's
     transaction: saved as a draft, or as complete when every check passes. Errors name each
     field; nothing is written. The trial's safety form is entered only as the report of a
-    safety event (`safety_event`, by the safety workflow), which starts its clock."""
+    safety event (`safety_event`, by the safety workflow), which starts its clock.
+    `within`: the families the caller may reach, the family read through them with its
+    lock; one outside them raises Family.DoesNotExist."""
     # The family row alone (of=self: without it PostgreSQL also locks the joined site and
     # trial rows, serialising a whole site's entry), and NO KEY UPDATE: a concurrent
     # transaction that holds the ledger's head and inserts a row referring to this family
@@ -329,13 +345,13 @@ def response_enter(
     # withdrawals and allocations, read once after the lock is granted, answer every check
     # below and the response's window.
     family = (
-        Family.objects.select_for_update(of=("self",), no_key=True)
+        (Family.objects if within is None else within)
+        .select_for_update(of=("self",), no_key=True)
         .select_related("site", "trial", "screening")
         .prefetch_related("consents", "withdrawals", "allocations")
         .get(pk=family.pk)
     )
-    definition, scheduled = _slot(family, form, visit)
-    taken = _slot_taken(family, definition, visit, actor)
+    definition, scheduled, taken = _slot(family, form, visit, actor)
     held = _may_enter(actor, family, definition, learned_arm=taken.learned_arm)
     refuse_if_held(family=family, form=form, held=taken.held)
     _reported_as_safety_event(family, form, safety_event)
@@ -411,8 +427,7 @@ def form_not_done(
         raise TrialError(
             "Forms entered at any time are never expected: name a visit.", field="visit"
         )
-    definition, scheduled = _slot(family, form, visit)
-    taken = _slot_taken(family, definition, visit, actor)
+    definition, scheduled, taken = _slot(family, form, visit, actor)
     held = _may_enter(actor, family, definition, learned_arm=taken.learned_arm)
     refuse_if_held(family=family, form=form, held=taken.held)
     reason = given(reason, ask="Say why the form is not done.")

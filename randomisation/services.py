@@ -5,7 +5,7 @@ import itertools
 import json
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from audit.events import EventType
@@ -306,19 +306,22 @@ def randomisation_go_live(*, trial: Trial, actor, channel: Channel) -> Trial:
 
 
 class _Exhausted(Exception):
-    def __init__(self, stratum: Stratum, role: str) -> None:
-        self.stratum, self.role = stratum, role
+    def __init__(self, stratum: Stratum, role: str, family: Family) -> None:
+        self.stratum, self.role, self.family = stratum, role, family
 
 
 @transaction.atomic(durable=True)
-def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
+def _allocate(
+    *, family: Family, actor, channel: Channel, within: QuerySet[Family] | None
+) -> Allocation:
     on = today()
     # The family row alone (of=self: the joined trial and site rows are every family's), with
     # what the checks below read joined or prefetched once: its trial (read afresh, since a
     # trial object held by the caller may predate going live), site and screening; its
     # consents and withdrawals, read after the lock is granted.
     family = (
-        Family.objects.select_for_update(of=("self",), no_key=True)
+        (Family.objects if within is None else within)
+        .select_for_update(of=("self",), no_key=True)
         .select_related("trial", "site", "screening")
         .prefetch_related("consents", "withdrawals")
         .get(pk=family.pk)
@@ -356,7 +359,7 @@ def _allocate(*, family: Family, actor, channel: Channel) -> Allocation:
         stratum = strata.first()
         if stratum is None:
             raise TrialError(f"There is no sealed {mode} list for stratum {key}.", field="stratum")
-        raise _Exhausted(stratum, role)
+        raise _Exhausted(stratum, role, family)
     # The slot at the position just counted, read under that lock.
     slot = Slot.objects.select_related("stratum").get(
         stratum__in=strata, position=F("stratum__used")
@@ -417,16 +420,20 @@ def _record_exhausted(
     enqueue(alert_exhausted, stratum_id, family_id)
 
 
-def family_randomise(*, family: Family, actor, channel: Channel) -> Allocation:
+def family_randomise(
+    *, family: Family, actor, channel: Channel, within: QuerySet[Family] | None = None
+) -> Allocation:
     """Allocate the family from its stratum's sealed list. Randomising twice returns the
     same allocation. An exhausted stratum refuses (nothing falls back to another method),
     and the refusal is recorded and the unblinded statistician alerted, in a transaction of
-    its own since the allocation's rolled back."""
+    its own since the allocation's rolled back. `within`: the families the caller may
+    reach, the family read through them with its lock (one read, not a scoped read and
+    then the lock); one outside them raises Family.DoesNotExist and nothing is written."""
     try:
-        return _allocate(family=family, actor=actor, channel=channel)
+        return _allocate(family=family, actor=actor, channel=channel, within=within)
     except _Exhausted as exhausted:
         _record_exhausted(
-            family=family,
+            family=exhausted.family,
             stratum=exhausted.stratum,
             actor=actor,
             actor_role=exhausted.role,

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.django_db
 # before repeated reads were removed. tests/postgres/test_write_path_queries_batched.py counts
 # the same paths as production runs them.
 RANDOMISE = 17  # was 30
-RANDOMISE_THROUGH_API = 19  # was 32
-SUBMIT_THROUGH_API = 16  # was 25
+RANDOMISE_THROUGH_API = 18  # was 32
+SUBMIT_THROUGH_API = 14  # was 25
 
 
 def _ready_to_randomise(world):

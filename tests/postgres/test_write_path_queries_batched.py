@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 # Each with the count before (30, 32 and 25 statements, the ledger's three among them).
 RANDOMISE = 15
-RANDOMISE_THROUGH_API = 17
-SUBMIT_THROUGH_API = 14
+RANDOMISE_THROUGH_API = 16
+SUBMIT_THROUGH_API = 12
 
 
 @pytest.fixture
