@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -165,10 +167,42 @@ def _client(url, family_ids, coordinator_id, seconds, ready, queue) -> None:
     queue.put((latencies, time.time()))
 
 
+def _http_client(port, token, family_ids, seconds, ready, queue) -> None:
+    """POST each family's randomisation to the API served by gunicorn (stdlib HTTP: the
+    client's own cost stays small beside the server's)."""
+    import http.client
+
+    ready.wait()
+    deadline = time.time() + seconds
+    latencies, failures = [], 0
+    for family_id in family_ids:
+        if time.time() >= deadline:
+            break
+        t0 = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn.request(
+            "POST",
+            f"/api/v1/families/{family_id}/randomise/",
+            headers={"Authorization": f"Token {token}", "Content-Length": "0"},
+        )
+        answer = conn.getresponse()
+        answer.read()
+        conn.close()
+        latencies.append(time.perf_counter() - t0)
+        failures += answer.status != 200
+    queue.put((latencies, time.time(), failures))
+
+
 def randomise_run(
-    url: str, ids: list[int], coordinator: int, clients: int, seconds: float
+    url: str,
+    ids: list[int],
+    coordinator: int,
+    clients: int,
+    seconds: float,
+    server: tuple[int, list[str]] | None = None,
 ) -> tuple[float, float, int]:
-    """(randomisations per second, p95 ms, randomisations done) with `clients` processes."""
+    """(randomisations per second, p95 ms, randomisations done) with `clients` processes:
+    calling the service, or through the API when `server` is (port, tokens) of gunicorn."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     # On a busy machine 32 processes take longer than any fixed delay to start Django: the
@@ -176,6 +210,11 @@ def randomise_run(
     ready = ctx.Barrier(clients + 1)
     procs = [
         ctx.Process(target=_client, args=(url, ids[i::clients], coordinator, seconds, ready, queue))
+        if server is None
+        else ctx.Process(
+            target=_http_client,
+            args=(server[0], server[1][i], ids[i::clients], seconds, ready, queue),
+        )
         for i in range(clients)
     ]
     for p in procs:
@@ -185,8 +224,11 @@ def randomise_run(
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
-    latencies = sorted(x for r, _ in results for x in r)
-    elapsed = max(finished for _, finished in results) - start_at
+    failed = sum(r[2] for r in results if len(r) > 2)
+    if failed:
+        sys.exit(f"{failed} randomisations through the API were refused")
+    latencies = sorted(x for r in results for x in r[0])
+    elapsed = max(r[1] for r in results) - start_at
     return (
         len(latencies) / elapsed,
         latencies[int(0.95 * (len(latencies) - 1))] * 1000,
@@ -253,6 +295,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", type=int, default=4000)
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument(
+        "--http",
+        type=int,
+        metavar="WORKERS",
+        help="through the API, served by gunicorn with this many workers (as deployed)",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -268,17 +316,52 @@ def main() -> None:
     for method in ("blocks", "minimisation"):
         built = build(url, args.families, method=method)
         ids, used = built["families"], 0
-        for clients in (8, 32):
-            rate, p95, done = randomise_run(
-                url, ids[used:], built["coordinator"], clients, args.seconds
-            )
-            used += done
-            tps = pgbench(url, clients, int(args.seconds))
-            print(f"{method:>13} {clients:>8} {rate:>18,.0f} {p95:>8.1f} {tps:>12,.0f}")
+        with served(url, built["coordinator"], args.http) as server:
+            for clients in (8, 32):
+                rate, p95, done = randomise_run(
+                    url, ids[used:], built["coordinator"], clients, args.seconds, server
+                )
+                used += done
+                tps = pgbench(url, clients, int(args.seconds))
+                print(f"{method:>13} {clients:>8} {rate:>18,.0f} {p95:>8.1f} {tps:>12,.0f}")
     print(
         f"\n{args.families:,} enrolled families per trial at one site: blocks from a sealed "
         "list of 4 strata, minimisation from a sealed seed on 3 factors."
     )
+    if args.http:
+        print(
+            f"Through the API (POST /api/v1/families/<id>/randomise/, token auth) served by "
+            f"gunicorn with {args.http} sync workers: at most {args.http} randomisations in "
+            "progress at once, whatever the clients."
+        )
+
+
+@contextmanager
+def served(url: str, coordinator: int, workers: int | None):
+    """None (clients call the service), or gunicorn's (port, a token per client)."""
+    if not workers:
+        yield None
+        return
+    from django.contrib.auth import get_user_model
+    from knox.models import AuthToken
+    from serving import gunicorn
+
+    actor = get_user_model().objects.get(pk=coordinator)
+    tokens = [AuthToken.objects.create(actor)[1] for _ in range(32)]
+    with gunicorn(url, workers) as port:
+        # Every worker loads the API's URLs, views and serializers before the clock starts.
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda token: _warm(port, token), tokens[: workers * 4]))
+        yield port, tokens
+
+
+def _warm(port: int, token: str) -> None:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("GET", "/api/v1/allocations/", headers={"Authorization": f"Token {token}"})
+    conn.getresponse().read()
+    conn.close()
 
 
 if __name__ == "__main__":

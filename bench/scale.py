@@ -28,12 +28,10 @@ import argparse
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 from pathlib import Path
@@ -41,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from serving import environment, gunicorn  # noqa: E402
 
 PYTHON = str(ROOT / ".venv/bin/python")
 PASSWORD = "bench-Password-2026"
@@ -500,43 +500,10 @@ def prepare(args) -> None:
     fixtures(Path(args.fixtures))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _environment(url: str) -> dict:
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-        "DEBUG": "0",
-        "CELERY_BROKER_URL": "memory://",
-        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        "IDENTITY_KEYS": os.environ.get(
-            "IDENTITY_KEYS", "ZGVtby1vbmx5LWtleS1ub3QtZm9yLXJlYWwtZGF0YSE="
-        ),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    }
-
-
 def load(url: str, fixtures_path: Path, args, csv_prefix: Path) -> dict[str, dict]:
     """gunicorn on the database, the locust scenario against it; stats by request name."""
-    port = _free_port()
-    env = _environment(url)
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-w", str(args.workers),
-         "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5)
-                break
-            except OSError:
-                time.sleep(0.5)
+    env = environment(url)
+    with gunicorn(url, args.workers) as port:
         spawn = max(args.users // 10, 1)  # ten seconds of spawning and signing in
         run = subprocess.run(
             [str(ROOT / ".venv/bin/locust"), "-f", str(ROOT / "bench/locustfile.py"),
@@ -550,9 +517,6 @@ def load(url: str, fixtures_path: Path, args, csv_prefix: Path) -> dict[str, dic
         )  # fmt: skip
         if not Path(f"{csv_prefix}_stats.csv").exists():
             sys.exit(f"locust wrote no stats:\n{run.stdout}\n{run.stderr}")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     with open(f"{csv_prefix}_stats.csv", newline="") as f:
         # Signing in is each user's start, not the load: left out.
         rows = [
