@@ -39,7 +39,7 @@ from .models import (
 from .preconditions import is_outcome_form, refuse_unblinded_assessor
 from .scoring import alerts as alert_keys
 from .scoring import scores as score_results
-from .selectors import DONE, randomised_on, schedule_of
+from .selectors import DONE, randomised_on, schedule_of, versions_of
 from .tasks import send_alert
 from .validation import Checked, check
 
@@ -122,12 +122,12 @@ class Slot:
 def _definition_and_slot(
     family: Family, form: str, visit: str, actor
 ) -> tuple[FormDefinition | None, Slot]:
-    """The form's current definition, with what the family has at its slot."""
+    """The form's current definition (None: the trial has no such form), with what the
+    family has at its slot."""
     here = {"family_id": family.pk, "visit": visit, "form": form}
     entered = Response.objects.filter(**here).order_by().values("family_id").annotate(n=Count("pk"))
     definition = (
-        FormDefinition.objects.filter(trial=family.trial, form=form)
-        .order_by("-version")
+        versions_of(family.trial, form)
         .annotate(
             slot_entered=Coalesce(Subquery(entered.values("n")), 0),
             slot_not_done=Exists(NotDone.objects.filter(**here)),

@@ -44,9 +44,14 @@ def current_definitions(trial: Trial) -> dict[str, FormDefinition]:
     return latest
 
 
+def versions_of(trial: Trial, form: str) -> QuerySet[FormDefinition]:
+    """One form's versions, the newest (the current one) first."""
+    return FormDefinition.objects.filter(trial=trial, form=form).order_by("-version")
+
+
 def current_definition(trial: Trial, form: str) -> FormDefinition | None:
     """The newest version of one form (None when the trial has no such form)."""
-    return FormDefinition.objects.filter(trial=trial, form=form).order_by("-version").first()
+    return versions_of(trial, form).first()
 
 
 def scheduled_forms_without_definition(trial: Trial) -> list[str]:
