@@ -36,7 +36,6 @@ class Box:
     who: str  # the World account that uses it
     method: str = "get"
     others: dict = field(default_factory=dict)  # what else the form sends with it
-    beside: bool = True  # the message is beside the box as well as in the error summary
 
 
 BOXES = [
@@ -44,8 +43,7 @@ BOXES = [
     Box("trial/family_list.html:q", "/families/", "q", "coord_buc"),
     Box("crf/dashboard.html:q", "/forms/", "q", "coord_buc"),
     Box("review.forms.EventFilterForm.family", "/audit/", "family", "monitor_buc"),
-    # The deviation log's filter names the family in the error summary only.
-    Box("trial/deviations.html:family", "/deviations/", "family", "manager", beside=False),
+    Box("trial/deviations.html:family", "/deviations/", "family", "manager"),
     Box(
         "safety/unblinding.html:family",
         "/safety/unblinding/",
@@ -223,7 +221,7 @@ def test_every_box_refuses_a_mistyped_identifier(world, page, box, whose):
     answer = getattr(client, box.method)(box.url, {**box.others, box.name: typed})
     assert answer.status_code == 400, answer.status_code
     body = answer.content.decode()
-    assert body.count(WRONG) == (2 if box.beside else 1)
+    assert body.count(WRONG) == 2, "once in the error summary, once beside the box"
     assert "There is a problem" in body  # the error summary
     assert typed in body  # kept in the box, to be put right
     if ":" in box.where:  # a template's own <input>: the page is that template's
