@@ -119,6 +119,9 @@ def test_a_worker_killed_mid_task_sends_each_email_once_after_the_rerun(world, b
     # and sent the two not yet delivered: one email per recipient, none twice.
     rerun = [line for line in second.output().splitlines() if "notify_sae_reported" in line]
     assert any("received" in line for line in rerun), second.output()
+    # The file backend writes a message in parts: read the folder once every message in it
+    # is whole (each with its recipient), not while the last is being written.
+    assert wait_for(lambda: all(m["To"] for m in emails_in(workers.mail_dir)), 30)
     sent = emails_in(workers.mail_dir)
     assert sorted(m["To"] for m in sent) == recipients
     assert len({m["Message-ID"] for m in sent}) == 3
