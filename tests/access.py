@@ -119,6 +119,20 @@ def family_at(world, code: str):
     return cache[code]
 
 
+def another_family_at_buc(world):
+    """A further family enrolled at BUC, after `family_at(world, "BUC")` (not cached)."""
+    from tests.trial.conftest import consent, enrol
+
+    version = consent_v1(world)
+    return enrol(
+        world,
+        version,
+        screening=open_screening(world, "BUC"),
+        actor=world.coord_buc,
+        consents=[(1, consent(world, version, taken_by=world.coord_buc))],
+    )
+
+
 def enrol_body(world, code: str) -> dict:
     screening = open_screening(world, code)
     coordinator = {"BUC": world.coord_buc, "OXF": world.coord_oxf}[code]

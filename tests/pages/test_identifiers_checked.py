@@ -20,7 +20,7 @@ from django.apps import apps
 from django.conf import settings
 from django.urls import get_resolver
 
-from tests.access import consent_v1, crf_family, family_at, open_screening
+from tests.access import another_family_at_buc, crf_family, family_at
 from trial.identifiers import CHECK_SYMBOLS
 
 WRONG = "The check character does not match: look at the last character."
@@ -246,20 +246,6 @@ def test_every_filter_takes_the_right_identifier_in_any_case(world, page, box):
 # The searches and the audit trail in more detail
 
 
-def _second_family(world):
-    """Another family at BUC, enrolled after the first (RC-BUC-0002-?)."""
-    from tests.trial.conftest import consent, enrol
-
-    version = consent_v1(world)
-    return enrol(
-        world,
-        version,
-        screening=open_screening(world, "BUC"),
-        actor=world.coord_buc,
-        consents=[(1, consent(world, version, taken_by=world.coord_buc))],
-    )
-
-
 def _shows_the_error(answer, field: str) -> None:
     assert answer.status_code == 400
     body = answer.content.decode()
@@ -288,7 +274,7 @@ def test_a_referral_s_identifier_mistyped_is_400_on_the_screening_log(world, pag
 @pytest.mark.parametrize("url", SEARCHES)
 def test_part_of_an_identifier_still_searches(world, page, url):
     family = crf_family(world, "BUC")
-    other = _second_family(world)
+    other = another_family_at_buc(world)
     client = page(world.coord_buc)
     answer = client.get(url, {"q": family.identifier[:-2]})  # RC-BUC-0001, no check character
     assert answer.status_code == 200
@@ -300,7 +286,7 @@ def test_part_of_an_identifier_still_searches(world, page, url):
 
 def test_the_right_identifier_finds_the_family(world, page):
     family = crf_family(world, "BUC")
-    other = _second_family(world)
+    other = another_family_at_buc(world)
     client = page(world.coord_buc)
     for url in ("/families/", "/forms/"):
         for typed in (family.identifier, family.identifier.lower()):

@@ -16,7 +16,7 @@ from django.utils.dateformat import format as date_format
 from core.channels import Channel
 from safety.selectors import CSV_HEADER
 from safety.services import sae_assess
-from tests.access import consent_v1, family_at, open_screening
+from tests.access import another_family_at_buc, family_at
 from tests.factories import PASSWORD
 
 from .conftest import report
@@ -181,19 +181,6 @@ def test_a_pi_sees_only_their_own_sites_events(world, page, events):
 # The family's page
 
 
-def _second_buc_family(world):
-    from tests.trial.conftest import consent, enrol
-
-    version = consent_v1(world)
-    return enrol(
-        world,
-        version,
-        screening=open_screening(world, "BUC"),
-        actor=world.coord_buc,
-        consents=[(1, consent(world, version, taken_by=world.coord_buc))],
-    )
-
-
 def _family_safety_rows(answer) -> dict[int, tuple[str, str]]:
     """The family page's safety table: event id -> (when the site became aware, status)."""
     body = answer.content.decode()
@@ -209,7 +196,7 @@ def _family_safety_rows(answer) -> dict[int, tuple[str, str]]:
 
 def test_the_family_page_lists_its_own_safety_events_with_their_status(world, page):
     family = family_at(world, "BUC")
-    other = _second_buc_family(world)
+    other = another_family_at_buc(world)
     waiting = report(world, family, ago=timedelta(hours=3))
     assessed = sae_assess(
         event=report(world, family, ago=timedelta(hours=5)),
