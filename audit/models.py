@@ -63,6 +63,8 @@ class AuditEvent(models.Model):
                 fields=["seq"], condition=models.Q(pos__isnull=True), name="audit_event_unsealed"
             ),
             models.Index(fields=["site_id", "seq"]),
+            # A site's last sealed event (reports.kept): its place, in commit order.
+            models.Index(fields=["site_id", "pos"]),
             models.Index(fields=["actor_id", "seq"]),
             models.Index(fields=["object_type", "object_id"]),
             models.Index(fields=["family", "seq"]),

@@ -15,8 +15,11 @@ Bounded queries whatever the size of the trial: the families are counted per sit
 (window opened and closed against cut-off instants of the randomisation time), responses,
 forms not done, withdrawals and queries are aggregated in SQL by site, visit and form (the
 days from randomisation to a form's date computed by the database), and only the few
-families whose consent or withdrawal stops some source are read one by one."""
+families whose consent or withdrawal stops some source are read one by one. Each site's
+counts are kept between views while the site's data stand as they were (reports.kept), so a
+view after a change at one site counts that site again, not every site in scope."""
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
@@ -29,7 +32,17 @@ from crf.models import FormDefinition, NotDone, Response
 from crf.selectors import AGE_BANDS, DONE, current_definitions
 from trial.models import Family
 
-from .quality_sites import FormCounts, Retention, SiteQuality, retention_of, site_summaries
+from .kept import kept_by_site
+from .quality_sites import (
+    FormCounts,
+    Retention,
+    SiteFigures,
+    SiteQuality,
+    queries_by_site,
+    retention_of,
+    site_summaries,
+    withdrawn_by_site,
+)
 from .quality_stops import stopped_slots
 from .scope import ReportScope
 from .windows import Cuts, DayNumber, randomised_in
@@ -44,6 +57,9 @@ CSV_HEADER = (
     "not_done",
     "out_of_window",
 )
+
+# Changed whenever what a site's kept figures hold changes (reports.kept).
+KEPT_AS = "quality-1"
 
 SITE_FIGURES = {
     f.name for f in fields(SiteQuality) if f.name not in ("open_by_age", "verification")
@@ -193,29 +209,26 @@ def _by_visit(visits: list, number) -> Case:
     )
 
 
-def _by_slot(rows, keys=("family__site_id", "visit", "form")) -> dict[tuple, dict]:
-    return {tuple(row[k] for k in keys): row for row in rows}
+def _by_slot(rows) -> dict[int, dict[tuple, dict]]:
+    """Rows grouped by site, visit and form as {site id: {(visit, form): row}}."""
+    found: dict[int, dict[tuple, dict]] = defaultdict(dict)
+    for row in rows:
+        found[row["family__site_id"]][(row["visit"], row["form"])] = row
+    return found
 
 
-def quality_of(scope: ReportScope) -> Quality:
-    """The data quality report for the scope, in a fixed number of queries."""
-    on = scope.on
-    schedule = scope.config.schedule
-    visits = list(schedule.visits) if schedule else []
-    definitions = current_definitions(scope.trial)
-    scheduled = schedule.form_keys() if schedule else set()
+def _by_site(slots: dict[tuple, int]) -> dict[int, dict[tuple, int]]:
+    """{(site id, visit, form): n} as {site id: {(visit, form): n}}."""
+    found: dict[int, dict[tuple, int]] = defaultdict(dict)
+    for (site_id, visit, form), n in slots.items():
+        found[site_id][(visit, form)] = n
+    return found
 
-    def hidden(definition: FormDefinition) -> bool:
-        return definition.reveals_arm and not scope.by_arm
 
-    shown = {k: d for k, d in definitions.items() if k in scheduled and not hidden(d)}
-    left_out = tuple(
-        sorted(d.title for k, d in definitions.items() if k in scheduled and hidden(d))
-    )
-    cuts = [Cuts.of(v, on) for v in visits]
-    # Every form the trial has is shown (nothing left out, nothing unscheduled): no test of
-    # each response's form then, as every one of the trial's responses passes it.
-    every_form = set(definitions) <= set(shown)
+def _figures(
+    scope: ReportScope, visits: list, cuts: list[Cuts], shown: dict, every_form: bool
+) -> dict[int, SiteFigures]:
+    """The counts of every site in scope, in a fixed number of queries."""
     of_shown = Q() if every_form else Q(form__in=shown)
     at = "allocations__randomised_at"
     family_at = f"family__{at}"
@@ -279,17 +292,73 @@ def quality_of(scope: ReportScope) -> Quality:
         .order_by()
     )
 
-    less_expected, less_overdue = stopped_slots(scope, visits, shown)
+    less_expected, less_overdue = (_by_site(s) for s in stopped_slots(scope, visits, shown))
+    queries = queries_by_site(scope, shown, every_form)
+    withdrawn = withdrawn_by_site(scope, cuts, shown)
+    return {
+        pk: SiteFigures(
+            families=families.get(pk, {}),
+            responses=responses.get(pk, {}),
+            not_done=not_done.get(pk, {}),
+            less_expected=less_expected.get(pk, {}),
+            less_overdue=less_overdue.get(pk, {}),
+            queries=queries.get(pk, {}),
+            withdrawn=withdrawn.get(pk, {}),
+        )
+        for pk in scope.site_ids
+    }
+
+
+def quality_of(scope: ReportScope) -> Quality:
+    """The data quality report for the scope, in a fixed number of queries: each site's
+    counts are kept between views while its data stand as they were (reports.kept)."""
+    on = scope.on
+    schedule = scope.config.schedule
+    visits = list(schedule.visits) if schedule else []
+    definitions = current_definitions(scope.trial)
+    scheduled = schedule.form_keys() if schedule else set()
+
+    def hidden(definition: FormDefinition) -> bool:
+        return definition.reveals_arm and not scope.by_arm
+
+    shown = {k: d for k, d in definitions.items() if k in scheduled and not hidden(d)}
+    left_out = tuple(
+        sorted(d.title for k, d in definitions.items() if k in scheduled and hidden(d))
+    )
+    cuts = [Cuts.of(v, on) for v in visits]
+    # Every form the trial has is shown (nothing left out, nothing unscheduled): no test of
+    # each response's form then, as every one of the trial's responses passes it.
+    every_form = set(definitions) <= set(shown)
+    given = (
+        KEPT_AS,
+        scope.trial.pk,
+        scope.trial.definition_sha256,
+        scope.mode,
+        on,
+        scope.start,
+        scope.end,
+        scope.by_arm,
+        tuple(sorted((k, d.pk) for k, d in shown.items())),
+        every_form,
+    )
+    figures = kept_by_site(
+        scope,
+        "quality",
+        given,
+        lambda narrowed: _figures(narrowed, visits, cuts, shown, every_form),
+    )
 
     rows: list[FormCounts] = []
     for site in scope.sites:
-        counts = families.get(site.pk, {})
+        site_figures = figures[site.pk]
+        counts = site_figures.families
         for i, visit in enumerate(visits):
             for form in visit.forms:
                 if form not in shown:
                     continue
-                slot = (site.pk, visit.key, form)
-                done, marked = responses.get(slot, {}), not_done.get(slot, {})
+                slot = (visit.key, form)
+                done = site_figures.responses.get(slot, {})
+                marked = site_figures.not_done.get(slot, {})
                 opened = counts.get(f"opened{i}", 0)
                 rows.append(
                     FormCounts(
@@ -301,12 +370,12 @@ def quality_of(scope: ReportScope) -> Quality:
                         expected=opened
                         + done.get("unopened", 0)
                         + marked.get("unopened", 0)
-                        - less_expected.get(slot, 0),
+                        - site_figures.less_expected.get(slot, 0),
                         complete=done.get("complete", 0),
                         overdue=counts.get(f"closed{i}", 0)
                         - done.get("closed", 0)
                         - marked.get("closed", 0)
-                        - less_overdue.get(slot, 0),
+                        - site_figures.less_overdue.get(slot, 0),
                         not_done=marked.get("marked", 0),
                         out_of_window=done.get("out_of_window", 0),
                     )
@@ -316,11 +385,11 @@ def quality_of(scope: ReportScope) -> Quality:
         start=scope.start,
         end=scope.end,
         by_arm=scope.by_arm,
-        randomised=sum(row["randomised"] for row in families.values()),
+        randomised=sum(f.families.get("randomised", 0) for f in figures.values()),
         rows=tuple(rows),
         totals=_totals(rows),
-        sites=site_summaries(scope, rows, families, responses, shown, every_form=every_form),
-        retention=retention_of(scope, cuts, families, shown),
+        sites=site_summaries(scope, rows, figures),
+        retention=retention_of(cuts, figures),
         left_out=left_out,
         key_forms=tuple(
             shown[k].title

@@ -39,6 +39,22 @@ class FormCounts:
 
 
 @dataclass(frozen=True)
+class SiteFigures:
+    """One site's counts as the report's queries give them, kept between views while the
+    site's data stand as they were (reports.kept). Slots are (visit, form)."""
+
+    # randomised; at visit i: window opened{i}, closed{i}, and retained{i} (closed, with a
+    # form complete there)
+    families: dict
+    responses: dict  # slot: complete, verified, out_of_window, unopened, closed
+    not_done: dict  # slot: marked, unopened, closed
+    less_expected: dict  # slot: forms whose source the family's consent or withdrawal stops
+    less_overdue: dict  # slot: the same, among those with the window closed
+    queries: dict  # raised, open, closed, band{i} (open, by age)
+    withdrawn: dict  # w{i}: families withdrawn by the close of follow-up visit i's window
+
+
+@dataclass(frozen=True)
 class Verification:
     """Source-data verification at a site against the monitoring plan."""
 
@@ -93,7 +109,7 @@ class Retention:
         return round(100 * self.retained / self.due) if self.due else None
 
 
-def _queries(scope: ReportScope, shown: dict, every_form: bool) -> dict[int, dict]:
+def queries_by_site(scope: ReportScope, shown: dict, every_form: bool) -> dict[int, dict]:
     """Queries per site: raised, open (not yet closed: open or answered), closed, and the
     open ones by age band (days since raised, in the trial's calendar). When every form the
     trial has is shown, the queries' responses are not read (a join of a few thousand
@@ -125,34 +141,27 @@ def _queries(scope: ReportScope, shown: dict, every_form: bool) -> dict[int, dic
 
 
 def site_summaries(
-    scope: ReportScope,
-    rows: list[FormCounts],
-    families: dict,
-    responses: dict,
-    shown: dict,
-    every_form: bool = False,
+    scope: ReportScope, rows: list[FormCounts], figures: dict[int, SiteFigures]
 ) -> tuple[SiteQuality, ...]:
     plan = scope.config.monitoring.source_verification
-    queries = _queries(scope, shown, every_form)
     by_site: dict[str, list] = defaultdict(list)
     for row in rows:
         by_site[row.site].append(row)
-    key: dict[int, list] = defaultdict(list)
-    other: dict[int, list] = defaultdict(list)
-    for (site_id, _, form), counts in responses.items():
-        (key if form in plan.key_forms else other)[site_id].append(counts)
     found = []
     for site in scope.sites:
         own = by_site[site.code]
-        key_counts, other_counts = key[site.pk], other[site.pk]
+        site_figures = figures[site.pk]
+        key_counts, other_counts = [], []
+        for (_, form), counts in site_figures.responses.items():
+            (key_counts if form in plan.key_forms else other_counts).append(counts)
         other_complete = sum(v["complete"] for v in other_counts)
         percent = plan.percent_at(site.code)
-        asked = queries.get(site.pk, {})
+        asked = site_figures.queries
         found.append(
             SiteQuality(
                 site=site.code,
                 name=site.name,
-                randomised=families.get(site.pk, {}).get("randomised", 0),
+                randomised=site_figures.families.get("randomised", 0),
                 expected=sum(r.expected for r in own),
                 complete=sum(r.complete for r in own),
                 overdue=sum(r.overdue for r in own),
@@ -176,15 +185,12 @@ def site_summaries(
     return tuple(found)
 
 
-def retention_of(
-    scope: ReportScope, cuts: list[Cuts], families: dict, shown: dict
-) -> tuple[Retention, ...]:
-    """At each follow-up visit, the families whose window has closed: how many of them have a
-    form complete there (counted with the families, `quality_of`), and how many withdrew on
-    or before the window closed."""
+def withdrawn_by_site(scope: ReportScope, cuts: list[Cuts], shown: dict) -> dict[int, dict]:
+    """By site, at each follow-up visit i (`w{i}`): the families whose window has closed and
+    who withdrew on or before it closed."""
     follow_ups = [(i, c) for i, c in enumerate(cuts) if not c.visit.before_randomisation]
     if not follow_ups:
-        return ()
+        return {}
     at = "family__allocations__randomised_at"
     # A level that stops only sources no shown form collects (withdrawal from the
     # intervention alone) would tell a blinded viewer about the arm: it is not counted then.
@@ -199,18 +205,27 @@ def retention_of(
         )
         for i, c in follow_ups
     }
-    withdrawn = (
-        Withdrawal.objects.filter(randomised_in(scope, "family__"), level__in=levels)
+    return {
+        row["family__site_id"]: row
+        for row in Withdrawal.objects.filter(randomised_in(scope, "family__"), level__in=levels)
         .annotate(days=days)
-        .aggregate(**gone)
-    )
+        .values("family__site_id")
+        .annotate(**gone)
+        .order_by()
+    }
+
+
+def retention_of(cuts: list[Cuts], figures: dict[int, SiteFigures]) -> tuple[Retention, ...]:
+    """At each follow-up visit, the families whose window has closed: how many of them have a
+    form complete there, and how many withdrew on or before the window closed."""
     return tuple(
         Retention(
             visit=c.visit.key,
             label=c.visit.label,
-            due=sum(row.get(f"closed{i}", 0) for row in families.values()),
-            retained=sum(row.get(f"retained{i}", 0) for row in families.values()),
-            withdrawn=withdrawn[f"w{i}"] or 0,
+            due=sum(f.families.get(f"closed{i}", 0) for f in figures.values()),
+            retained=sum(f.families.get(f"retained{i}", 0) for f in figures.values()),
+            withdrawn=sum(f.withdrawn.get(f"w{i}", 0) for f in figures.values()),
         )
-        for i, c in follow_ups
+        for i, c in enumerate(cuts)
+        if not c.visit.before_randomisation
     )

@@ -14,6 +14,7 @@ from datetime import timedelta
 import hypothesis
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections, transaction
 from rest_framework.test import APIClient
 
@@ -95,6 +96,13 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_sessionfinish(session, exitstatus):
     if _required_skips and session.exitstatus == 0:
         session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _nothing_kept():
+    # Reports keep figures under the hash of a site's last ledger event (reports.kept); a
+    # test's database is rolled back, so another test may reach the same hash with other data.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

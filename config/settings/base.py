@@ -270,6 +270,13 @@ LEDGER_HEAD_DIR = Path(env.str("LEDGER_HEAD_DIR", default=str(VAR_DIR / "ledger-
 # Where `manage.py backup` writes its dumps and their manifests.
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 
+# Figures kept between views (reports.kept, the work list's counts): shared by every web
+# worker with Redis (e.g. redis://127.0.0.1:6379/1), one memory per process otherwise.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://reconnect")}
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # A 100-site report keeps a hundred entries for each way of viewing it.
+    CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 20_000
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # With no broker, tasks run in-process at once: the demo needs no server.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

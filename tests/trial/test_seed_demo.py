@@ -66,6 +66,16 @@ def test_the_demo_ledger_is_a_real_unbroken_chain(seeded):
     assert {e.channel for e in events} >= {"command", "task"}
 
 
+def test_every_event_about_a_family_names_its_site(seeded):
+    # Reports keep a site's figures while its last event stands (reports.kept): a change to
+    # a family's data whose event named no site would leave them stale.
+    about_families = AuditEvent.objects.exclude(family="")
+    assert about_families.count() > 50
+    assert (
+        list(about_families.filter(site_id__isnull=True).values_list("event_type", flat=True)) == []
+    )
+
+
 def test_seed_demo_a_second_time_changes_nothing(seeded, capsys):
     before = AuditEvent.objects.count()
     call_command("seed_demo")
