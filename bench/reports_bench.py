@@ -490,17 +490,29 @@ def _one_site_changed():
     from core.errors import TrialError
     from crf.entry import form_not_done
     from crf.selectors import schedule_of
-    from sites.models import Site
+    from sites.memberships import delegation_grant
+    from sites.models import Membership, Site
     from trial.models import Family
 
     coord = get_user_model().objects.get(username="coord")
+    manager = get_user_model().objects.get(username="manager")
     trial = Site.objects.first().trial
+    # The coordinator enters data at every site: the duty delegated once, by the manager.
+    for membership in Membership.objects.filter(user=coord).exclude(delegations__duty="enter_data"):
+        delegation_grant(
+            membership=membership, duty="enter_data", actor=manager, channel=Channel.COMMAND
+        )
+    seal_waiting()
     slots = [(v.key, f) for v in schedule_of(trial).visits for f in v.forms]
-    sites = itertools.cycle(list(Site.objects.order_by("code")))
+    randomising = Site.objects.filter(families__allocations__isnull=False).distinct()
+    sites = itertools.cycle(list(randomising.order_by("code")))
 
     def change() -> None:
         site = next(sites)
-        for family in Family.objects.filter(site=site, allocations__isnull=False)[:20]:
+        oldest_first = Family.objects.filter(site=site, allocations__isnull=False).order_by(
+            "allocations__randomised_at"
+        )
+        for family in oldest_first:
             for visit, form in slots:
                 try:
                     form_not_done(

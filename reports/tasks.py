@@ -1,6 +1,20 @@
-"""The DMC report's job lives beside the service that queues it (reports.dmc); it is named
-here so that the worker's task discovery finds it."""
+"""The reports' background jobs. The DMC report's job lives beside the service that queues
+it (reports.dmc); it is named here so that the worker's task discovery finds it."""
+
+from celery import shared_task
+
+from trial.models import Trial
 
 from .dmc import build_dmc_report
+from .quality import keep_figures
 
-__all__ = ["build_dmc_report"]
+__all__ = ["build_dmc_report", "keep_quality_figures"]
+
+
+@shared_task
+def keep_quality_figures() -> int:
+    """Each trial's data quality figures for the new day, counted and kept (reports.kept)."""
+    trials = list(Trial.objects.all())
+    for trial in trials:
+        keep_figures(trial)
+    return len(trials)

@@ -328,6 +328,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "outbox.tasks.sweep_outbox",
         "schedule": timedelta(minutes=1),
     },
+    # The data quality report's figures for the new day, counted before anyone looks
+    # (reports.kept; with a cache shared by the web workers, CACHE_URL).
+    "quality-figures-nightly": {
+        "task": "reports.tasks.keep_quality_figures",
+        "schedule": crontab(hour=0, minute=5),
+    },
     # Safety steps due within the day or overdue: the 24-hour clock needs more than a daily
     # look; each reminder goes at most once a day per step.
     "safety-due-hourly": {

@@ -7,6 +7,7 @@ with an event waiting to be sealed is counted on every view."""
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -22,6 +23,7 @@ from crf.queries import query_close, query_raise
 from reports.kept import site_marks
 from reports.quality import quality_of
 from reports.scope import report_scope
+from reports.tasks import keep_quality_figures
 from tests.reports.test_quality import ON, day, known, put, randomised, response
 from trial.config import config_of
 from trial.consents import consent_version_activate, consent_version_create
@@ -221,3 +223,19 @@ def test_an_unreachable_cache_costs_time_never_the_report(known, world, settings
     }
     assert quality_of(scope).as_dict() == expected
     assert "Report cache unreachable" in caplog.text
+
+
+def test_the_nightly_count_leaves_the_days_first_views_nothing_to_count(known, world, monkeypatch):
+    assert (
+        settings.CELERY_BEAT_SCHEDULE["quality-figures-nightly"]["task"]
+        == keep_quality_figures.name
+    )
+    calls = counted_sites(monkeypatch)
+    assert keep_quality_figures() == 1
+    assert len(calls) == 2  # pooled, and by arm
+    for viewer in (world.manager, world.stats_blind, world.coord_buc, world.monitor_buc):
+        calls.clear()
+        seen = quality_of(report_scope(viewer, world.trial)).as_dict()
+        assert calls == []  # nothing left to count
+        assert seen == afresh(report_scope(viewer, world.trial))
+        keep_quality_figures()
