@@ -15,6 +15,7 @@ docs/ledger.md gives the choice and the threats each mode covers.
 """
 
 import functools
+import math
 import time
 
 from django.conf import settings
@@ -40,7 +41,7 @@ BATCH = 5000
 # that a ledger without the sealer process is sealed within the second, rarely enough that
 # under load the sealer takes events in batches, not one by one.
 NUDGE_EVERY = 0.5
-_nudged = [0.0]
+_nudged = [-math.inf]  # never: monotonic time starts near 0 at boot
 # The advisory lock that admits one sealer at a time (any fixed number unique to it).
 SEALER_LOCK = 0x5EA1ED
 HASHED = (*CHAINED_FIELDS, *CHAINED_WHEN_SET)

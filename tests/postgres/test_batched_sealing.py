@@ -6,6 +6,7 @@ sealer, a checkpoint removed or altered)."""
 
 import io
 import itertools
+import math
 
 import pytest
 from django.core.management import call_command
@@ -269,7 +270,7 @@ def test_the_sealer_process_seals_what_waits(batched):
 
 def test_a_process_nudges_at_most_once_in_its_pause(batched, monkeypatch):
     monkeypatch.setattr("audit.sealing.NUDGE_EVERY", 3600)
-    monkeypatch.setattr("audit.sealing._nudged", [0.0])
+    monkeypatch.setattr("audit.sealing._nudged", [-math.inf])  # never nudged yet
     write(batched, 1, target=40)  # nudges, and starts the pause
     write(batched, 1, target=50)  # within the pause: waits for the sealer process or the beat
     assert waiting_count() == 1

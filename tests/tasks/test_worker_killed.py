@@ -79,6 +79,13 @@ def workers(tmp_path, broker):
         worker.stop()
 
 
+def whole_emails_in(folder: Path) -> list[email.message.Message]:
+    """The messages in the folder, once every one is whole: the file backend writes a message
+    in parts, and a worker may still be writing the last (its recipient not yet there)."""
+    assert wait_for(lambda: all(m["To"] for m in emails_in(folder)), 30), emails_in(folder)
+    return emails_in(folder)
+
+
 def emails_in(folder: Path) -> list[email.message.Message]:
     found = []
     for path in sorted(folder.glob("*.log")):
@@ -119,10 +126,7 @@ def test_a_worker_killed_mid_task_sends_each_email_once_after_the_rerun(world, b
     # and sent the two not yet delivered: one email per recipient, none twice.
     rerun = [line for line in second.output().splitlines() if "notify_sae_reported" in line]
     assert any("received" in line for line in rerun), second.output()
-    # The file backend writes a message in parts: read the folder once every message in it
-    # is whole (each with its recipient), not while the last is being written.
-    assert wait_for(lambda: all(m["To"] for m in emails_in(workers.mail_dir)), 30)
-    sent = emails_in(workers.mail_dir)
+    sent = whole_emails_in(workers.mail_dir)
     assert sorted(m["To"] for m in sent) == recipients
     assert len({m["Message-ID"] for m in sent}) == 3
     assert Notification.objects.count() == notes_before + 3
@@ -148,6 +152,6 @@ def test_a_pool_child_killed_mid_task_is_run_again_by_its_worker(world, broker, 
         lambda: notes.count() == 3 and not notes.filter(delivered_at__isnull=True).exists(), 60
     ), worker.output()
     assert "WorkerLostError" in worker.output() or "exited with 'signal 9" in worker.output()
-    sent = emails_in(workers.mail_dir)
+    sent = whole_emails_in(workers.mail_dir)
     assert sorted(m["To"] for m in sent) == sorted(n.recipient for n in notes)
     assert verify_ledger().intact
