@@ -6,9 +6,10 @@ What says a site's data still stand is its mark: the hash of the site's last sea
 the audit ledger. Every change of state at a site writes an event carrying the site (the one
 rule), and an event's hash covers the whole chain before it, so the same mark means the same
 history at that site (after a restore from backup as well: a reused place in the chain has
-another hash). Marks come from sealed events only, in the order of their places, which is
-the order in which they committed; a site with an event waiting to be sealed has no mark,
-and its figures are computed on every view until the sealer has run (a tenth of a second).
+another hash). Marks come from sealed events only: an event is sealed once its transaction
+has committed, and one sealed later takes a later place, so a change committed after the
+mark was read moves it. A site with an event committed but not yet sealed has no mark, and
+its figures are computed on every view until the sealer has run (a tenth of a second).
 
 The mark is read before the figures, so what is kept under a mark was computed from data at
 least as new as the mark: nothing shown is older than the ledger says. What a figure depends
