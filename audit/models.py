@@ -63,8 +63,13 @@ class AuditEvent(models.Model):
                 fields=["seq"], condition=models.Q(pos__isnull=True), name="audit_event_unsealed"
             ),
             models.Index(fields=["site_id", "seq"]),
-            # A site's last sealed event (reports.kept): its place, in commit order.
-            models.Index(fields=["site_id", "pos"]),
+            # A site's last sealed event (reports.kept). Only sealed events are in it: an
+            # event enters it once, when sealed, not also as it is written.
+            models.Index(
+                fields=["site_id", "pos"],
+                condition=models.Q(pos__isnull=False),
+                name="audit_event_site_sealed",
+            ),
             models.Index(fields=["actor_id", "seq"]),
             models.Index(fields=["object_type", "object_id"]),
             models.Index(fields=["family", "seq"]),
