@@ -78,8 +78,13 @@ def responses_visible_to(user) -> QuerySet[Response]:
 
 
 def queries_visible_to(user) -> QuerySet[Query]:
-    return Query.objects.filter(response__in=responses_visible_to(user)).select_related(
-        "response", "family", "site"
+    """The queries on responses_visible_to(user), by the query's own family (always its
+    response's): filtering on "response in the visible responses" has PostgreSQL read every
+    response of the installation to find a site's few queries."""
+    return (
+        Query.objects.filter(family__in=families_visible_to(user))
+        .exclude(response__definition__reveals_arm=True, family__site__in=blinded_sites(user))
+        .select_related("response", "family", "site")
     )
 
 
