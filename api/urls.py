@@ -215,6 +215,11 @@ urlpatterns = [
         name="api-deviation-breach-reported",
     ),
     path("worklist/", worklist.WorklistView.as_view(), name="api-worklist"),
+    path(
+        "worklist/<str:role>/<str:key>/",
+        worklist.WorklistSectionView.as_view(),
+        name="api-worklist-section",
+    ),
     path("reports/dmc/", report_dmc.DmcReportsView.as_view(), name="api-dmc-reports"),
     path("reports/dmc/<int:report_id>/", report_dmc.DmcReportView.as_view(), name="api-dmc-report"),
     path(

@@ -337,13 +337,19 @@ def outstanding_forms(
     )
     ids = [f.pk for f in families]
     done = Counter()
-    for family_id, visit, form in Response.objects.filter(
-        family_id__in=ids, status__in=DONE
-    ).values_list("family_id", "visit", "form"):
+    # Unordered: the responses' default order joins their family and site to sort ten
+    # thousand rows at a site of 200 families, four fifths of the read.
+    for family_id, visit, form in (
+        Response.objects.filter(family_id__in=ids, status__in=DONE)
+        .order_by()
+        .values_list("family_id", "visit", "form")
+    ):
         done[(family_id, visit, form)] += 1
     # A form marked not done is no longer expected.
-    for family_id, visit, form in NotDone.objects.filter(family_id__in=ids).values_list(
-        "family_id", "visit", "form"
+    for family_id, visit, form in (
+        NotDone.objects.filter(family_id__in=ids)
+        .order_by()
+        .values_list("family_id", "visit", "form")
     ):
         done[(family_id, visit, form)] += 1
     specs: dict[int, dict[str, FormDefinition]] = {}

@@ -588,6 +588,9 @@ LISTS: dict[str, Listing] = {
         ("manager", "coord.buc", "assessor.buc", "monitor.buc", "pi.buc"),
         True,
     ),
+    "api-worklist-section": Listing(
+        fixed("/api/v1/worklist/site_coordinator/forms_due/"), families, ("coord.buc",), True
+    ),
     "api-exports": Listing(
         fixed("/api/v1/exports/"), exports, ("stats.blind", "stats.unblind"), True
     ),

@@ -2,8 +2,10 @@
 so an item is never one the person cannot open; a form the person cannot enter says who
 enters it instead of linking to a refusal."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from urllib.parse import urlencode
 
 from django.core.cache import cache
@@ -14,9 +16,10 @@ from django.utils import timezone
 from core.clock import today
 from core.errors import TrialError
 from core.roles import Role
-from crf.models import Query, QueryStatus, ResponseStatus, Signature
+from crf.models import FormDefinition, Query, QueryStatus, ResponseStatus, Signature
 from crf.preconditions import is_outcome_form
 from crf.selectors import (
+    Outstanding,
     current_definitions,
     outstanding_forms,
     queries_visible_to,
@@ -37,6 +40,7 @@ from randomisation.services import lists_per_site
 from review.selectors import awaiting_review, events_visible_to
 from safety.models import SafetyStatus
 from safety.selectors import safety_events_visible_to, steps_of
+from sites.models import Site
 from sites.selectors import open_memberships, sites_where
 from trial.collection import families_needing_reconsent
 from trial.config import config_of
@@ -61,12 +65,64 @@ class Item:
 ON_HOME = 20
 
 
+SortKey = tuple[date, str, str, str]
+
+
+def _key(item: Item) -> SortKey:
+    return (item.since or date.max, item.site, item.family, item.title)
+
+
+class Items(Sequence[Item]):
+    """A section's items, each made when first read. A coordinator at a site of 200
+    families has over a thousand forms due: they are all counted and sorted, but only the
+    20 on the home page or the 50 of a page are written out (a link, a note)."""
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[SortKey, Callable[[], Item]]] = []
+        self._made: dict[int, Item] = {}
+
+    def append(self, item: Item) -> None:
+        self._rows.append((_key(item), lambda: item))
+
+    def defer(self, key: SortKey, make: Callable[[], Item]) -> None:
+        """An item known by its place in the list (its since, site, family and title, as
+        the item made will have them) and made only if read."""
+        self._rows.append((key, make))
+
+    def sort(self) -> None:
+        self._rows.sort(key=lambda row: row[0])
+        self._made.clear()
+
+    def _item(self, index: int) -> Item:
+        if index not in self._made:
+            self._made[index] = self._rows[index][1]()
+        return self._made[index]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(len(self._rows)))]
+        return self._item(range(len(self._rows))[index])
+
+    def __add__(self, other) -> list[Item]:
+        return [*self, *other]
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # a list's equality, a list's unhashability
+
+
 @dataclass
 class Section:
     key: str
     label: str
     role: str
-    items: list[Item] = field(default_factory=list)
+    items: Items = field(default_factory=Items)
 
     @property
     def first(self) -> list[Item]:
@@ -77,12 +133,15 @@ class Section:
         return max(len(self.items) - ON_HOME, 0)
 
     def sorted(self) -> "Section":
-        self.items.sort(key=lambda i: (i.since or date.max, i.site, i.family, i.title))
+        self.items.sort()
         return self
 
 
-def _sites(user, role: str):
-    return sites_where(user, roles={role})
+def _sites(user, role: str) -> list[int]:
+    """The ids of the sites where the person holds the role, read once: as a subquery (an
+    OR of two membership subqueries) PostgreSQL cannot use it to look up a site's rows, and
+    reads the rows of every site."""
+    return list(sites_where(user, roles={role}).values_list("pk", flat=True))
 
 
 def _families(user, role: str):
@@ -189,24 +248,30 @@ def _forms_due(user, families, role: str, day: date) -> _Due:
             mine = False
         if role == Role.OUTCOME_ASSESSOR and not mine:
             continue
-        when = (
-            f"overdue since {o.latest:%-d %b %Y}"
-            if o.overdue
-            else (f"due by {o.latest:%-d %b %Y}" if o.latest else "due before randomisation")
-        )
-        note = when if mine else f"{when}; {who_enters(definition)} enters this form"
-        section.items.append(
-            Item(
-                f"{o.title}, {o.visit.label}",
-                reverse("crf-entry", args=[o.family.pk, o.visit.key, o.form]) if mine else "",
-                o.family.identifier,
-                o.family.site.code,
-                o.latest or o.family.enrolled_on,
-                note,
-                o.overdue,
-            )
-        )
+        title = f"{o.title}, {o.visit.label}"
+        since = o.latest or o.family.enrolled_on
+        key = (since, o.family.site.code, o.family.identifier, title)
+        section.items.defer(key, partial(_due_item, o, definition, title, since, mine))
     return _Due(section, found)
+
+
+def _due_item(
+    o: Outstanding, definition: FormDefinition, title: str, since: date, mine: bool
+) -> Item:
+    when = (
+        f"overdue since {o.latest:%-d %b %Y}"
+        if o.overdue
+        else (f"due by {o.latest:%-d %b %Y}" if o.latest else "due before randomisation")
+    )
+    return Item(
+        title,
+        reverse("crf-entry", args=[o.family.pk, o.visit.key, o.form]) if mine else "",
+        o.family.identifier,
+        o.family.site.code,
+        since,
+        when if mine else f"{when}; {who_enters(definition)} enters this form",
+        o.overdue,
+    )
 
 
 def _query_item(q: Query, verb: str) -> Item:
@@ -228,7 +293,7 @@ def _assessor(user, day: date) -> list[Section]:
 
 def _monitor(user, day: date) -> list[Section]:
     role = Role.MONITOR
-    sites = list(_sites(user, role).order_by("code"))
+    sites = list(Site.objects.filter(pk__in=_sites(user, role)).order_by("code"))
     events = Section("events_to_review", "Audit events you have not signed off", role)
     # The same events the review page lists with `to_review`: those none of this monitor's
     # sign-offs at the site covers, no sign-off's own event among them.
@@ -495,6 +560,12 @@ def work_for(user, *, on: date | None = None) -> list[Section]:
             sections += make(user, day)
     sections += _trial_wide(user, day)
     return [s.sorted() for s in sections]
+
+
+def section_of(user, role: str, key: str) -> Section | None:
+    """One section of the person's own work list, whole; None for a role they do not hold
+    or a section their roles do not have."""
+    return next((s for s in work_for(user) if (s.role, s.key) == (role, key)), None)
 
 
 def remember_waiting(user, sections: list[Section]) -> int:

@@ -11,7 +11,7 @@ from sites.models import Delegation, SiteStatus
 from sites.pagekit import paged
 from sites.selectors import open_memberships, sites_visible_to, sites_where
 
-from .selectors import remember_waiting, work_for
+from .selectors import remember_waiting, section_of, work_for
 
 
 @login_required
@@ -49,7 +49,7 @@ def home(request):
 def section_page(request, role: str, key: str):
     """One section of the person's own work list, whole: a role they do not hold, or a
     section their roles do not have, is not found."""
-    section = next((s for s in work_for(request.user) if (s.role, s.key) == (role, key)), None)
+    section = section_of(request.user, role, key)
     if section is None:
         raise Http404("No such list of work of yours.")
     return render(

@@ -720,6 +720,13 @@ ENDPOINTS |= {
     ),
     "export list": ("get", lambda w: "/api/v1/exports/", None, EVERYONE),
     "work list": ("get", lambda w: "/api/v1/worklist/", None, EVERYONE),
+    # A section is one's own: another role's is not found, as on the site.
+    "a section of the work list": (
+        "get",
+        lambda w: "/api/v1/worklist/site_coordinator/to_consent/",
+        None,
+        only({"coord.buc": 200}, refused=404, signed_out=401),
+    ),
     "ask for an export": (
         "post",
         lambda w: "/api/v1/exports/",
@@ -990,6 +997,7 @@ CHIEF_INVESTIGATOR = {
     "download an unblinded export": 404,
     # Their home work list.
     "work list": 200,
+    "a section of the work list": 404,
 }
 # Each row's expectations with the chief investigator's answer from the table (a row the
 # table lacks expects nothing a response can give, so its case fails until it is added).

@@ -15,7 +15,7 @@ from crf.signatures import casebook_sign
 from dataset.services import data_lock, lock_unlock_request
 from review.services import review_signoff
 from sites.models import SiteStatus
-from tests.access import family_at, one_event, open_screening
+from tests.access import another_family_at_buc, family_at, one_event, open_screening
 from tests.crf.conftest import enter, enter_baseline, load_forms, randomised
 from tests.factories import PASSWORD
 from worklist.selectors import ON_HOME, work_for
@@ -176,6 +176,7 @@ def test_the_api_gives_the_same_lists(world, api):
     sections = work_for(world.coord_buc)
     assert [s["key"] for s in body["sections"]] == [s.key for s in sections]
     assert body["waiting"] == sum(len(s.items) for s in sections)
+    assert [s["count"] for s in body["sections"]] == [len(s.items) for s in sections]
     assert [i["title"] for i in body["sections"][2]["items"]] == [
         i.title for i in sections[2].items
     ]
@@ -246,6 +247,47 @@ def test_the_home_page_shows_the_oldest_of_a_long_section_and_its_page_shows_all
     assert all(s.identifier in shown for s in referrals)
     assert all(f'href="{i.url}"' in shown for i in items)
     opens(world.coord_buc, items[:2])
+
+
+def test_the_api_gives_a_long_sections_oldest_and_the_whole_section_a_page_at_a_time(world, api):
+    referrals = [open_screening(world, "BUC") for _ in range(ON_HOME + 3)]
+    items = section(world.coord_buc, "to_consent").items
+    client = api(world.coord_buc)
+    body = client.get("/api/v1/worklist/").json()
+    (listed,) = [s for s in body["sections"] if s["key"] == "to_consent"]
+    assert listed["count"] == len(referrals) == ON_HOME + 3
+    assert [i["family"] for i in listed["items"]] == [i.family for i in items[:ON_HOME]]
+    assert listed["all"] == "/api/v1/worklist/site_coordinator/to_consent/"
+    first = client.get(listed["all"], {"page_size": 10}).json()
+    pages = [first] + [
+        client.get(listed["all"], {"page_size": 10, "page": n}).json() for n in (2, 3)
+    ]
+    assert first["count"] == ON_HOME + 3 and pages[-1]["next"] is None
+    assert [i["family"] for p in pages for i in p["results"]] == [i.family for i in items]
+    assert [i["url"] for p in pages for i in p["results"]] == [i.url for i in items]
+    assert client.get("/api/v1/worklist/monitor/events_to_review/").status_code == 404
+
+
+def test_a_section_makes_only_the_items_it_shows(world, page, monkeypatch):
+    """A site's hundreds of forms due are counted and sorted, and only the ones a page shows
+    are written out."""
+    from worklist import selectors
+
+    load_forms(world)
+    family_at(world, "BUC")
+    for _ in range(4):
+        another_family_at_buc(world)  # each with its baseline forms due
+    made = []
+    real = selectors._due_item
+    monkeypatch.setattr(selectors, "_due_item", lambda *a: made.append(a) or real(*a))
+    due = section(world.coord_buc, "forms_due").items
+    assert len(due) > ON_HOME and made == []
+    home = page(world.coord_buc).get("/").content.decode()
+    assert len(made) == ON_HOME
+    assert f"The oldest {ON_HOME} of {len(due)}." in home
+    made.clear()
+    assert page(world.coord_buc).get("/work/site_coordinator/forms_due/").status_code == 200
+    assert len(made) == min(len(due), 50)
 
 
 def test_a_short_section_has_no_link_and_a_section_of_another_role_is_not_found(world, page):
