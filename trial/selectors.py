@@ -66,7 +66,11 @@ def with_records(families: Iterable[Family], *relations: str) -> list[Family]:
     for name in relations:
         relation = Family._meta.get_field(name)
         rows: dict[int, list] = defaultdict(list)
-        for record in relation.related_model.objects.filter(family_id__in=ids):
+        model = relation.related_model
+        # Their own order, by the family's id: ordering by "family" would join the family
+        # and its site to sort by the family's own order, for nothing (they are grouped here).
+        order = ["family_id" if key == "family" else key for key in model._meta.ordering]
+        for record in model.objects.filter(family_id__in=ids).order_by(*order):
             rows[record.family_id].append(record)
         found[name] = rows
     for family in families:
