@@ -2,6 +2,7 @@
 so an item is never one the person cannot open; a form the person cannot enter says who
 enters it instead of linking to a refusal."""
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -46,6 +47,8 @@ from trial.collection import families_needing_reconsent
 from trial.config import config_of
 from trial.models import Family, ProtocolDeviation, ScreeningRecord
 from trial.models.screening import ScreeningOutcome
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -572,12 +575,19 @@ def remember_waiting(user, sections: list[Section]) -> int:
     """Kept for the header of the person's other pages, which show it without working the
     list out again (the home page does that)."""
     count = sum(len(s.items) for s in sections)
-    cache.set(f"waiting:{user.pk}", count, WAITING_KEPT)
+    try:
+        cache.set(f"waiting:{user.pk}", count, WAITING_KEPT)
+    except Exception:  # an unreachable cache loses the header's count, never the page
+        logger.warning("Cache unreachable: the work list's count not kept", exc_info=True)
     return count
 
 
 def remembered_waiting(user) -> int | None:
-    return cache.get(f"waiting:{user.pk}")
+    try:
+        return cache.get(f"waiting:{user.pk}")
+    except Exception:  # as above: the header shows no count
+        logger.warning("Cache unreachable: the work list's count not read", exc_info=True)
+        return None
 
 
 WAITING_KEPT = 15 * 60  # seconds

@@ -167,6 +167,26 @@ def test_the_home_page_shows_the_list_and_the_header_keeps_its_count(world):
     assert f'data-testid="nav-waiting" aria-label="{count} waiting for you">{count}<' in other
 
 
+def test_an_unreachable_cache_loses_the_headers_count_never_a_page(world, settings, caplog):
+    family = family_at(world, "BUC")
+    # Nothing listens on port 9: every read and write of the cache fails.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
+    client = Client()
+    client.force_login(world.coord_buc)
+    home = client.get("/")
+    assert home.status_code == 200 and family.identifier in home.content.decode()
+    other = client.get("/families/")
+    assert other.status_code == 200 and 'data-testid="nav-waiting"' not in other.content.decode()
+    assert "the work list's count not kept" in caplog.text
+    assert "the work list's count not read" in caplog.text
+
+
 def test_the_api_gives_the_same_lists(world, api):
     family_at(world, "BUC")
     load_forms(world)
