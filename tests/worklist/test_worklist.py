@@ -9,7 +9,7 @@ from django.test import Client
 from audit.events import EventType
 from audit.models import AuditEvent
 from core.channels import Channel
-from crf.entry import response_verify
+from crf.entry import response_update, response_verify
 from crf.queries import query_answer, query_raise
 from crf.signatures import casebook_sign
 from dataset.services import data_lock, lock_unlock_request
@@ -134,6 +134,41 @@ def test_the_pi_sees_casebooks_to_sign_and_a_change_brings_one_back(world):
     )
     assert [i.family for i in back] == [family.identifier]
     assert back[0].note == "1 form not covered by a signature"
+
+
+def test_a_casebook_whose_signature_a_change_invalidated_is_listed_apart(world):
+    signed = randomised(world, "BUC", days_ago=182)
+    response = enter(world, signed, "core10", "month_6", actor=world.assessor_buc)
+    casebook_sign(
+        family=signed,
+        actor=world.pi_buc,
+        password=PASSWORD,
+        meaning="approved",
+        channel=Channel.COMMAND,
+    )
+    never = another_family_at_buc(world)
+    enter(world, never, "demographics", "baseline")
+    assert [i.family for i in section(world.pi_buc, "casebooks_to_sign").items] == [
+        never.identifier
+    ]
+    assert not section(world.pi_buc, "signatures_invalidated").items
+    response_update(
+        response=response,
+        values={"item_1": (response.values["item_1"] + 1) % 5},
+        replace=False,
+        reason="Recoded after review",
+        actor=world.assessor_buc,
+        channel=Channel.WEB,
+    )
+    (item,) = section(world.pi_buc, "signatures_invalidated").items
+    # No valid signature covers the family now: every form it has finished is to sign.
+    finished = signed.responses.filter(status__in=("complete", "verified")).count()
+    assert item.family == signed.identifier and finished > 1
+    assert item.note == f"{finished} forms not covered by a signature"
+    assert item.since == signed.responses.latest("updated_at").updated_at.date()
+    assert [i.family for i in section(world.pi_buc, "casebooks_to_sign").items] == [
+        never.identifier
+    ]
 
 
 def test_the_statisticians_and_manager_see_the_lock_and_unlocks_to_confirm(world):
