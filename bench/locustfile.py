@@ -162,10 +162,16 @@ class Monitor(SiteUser):
 
 
 class Investigator(SiteUser):
-    """Opens a casebook and signs one ready to sign with their password."""
+    """Opens their work list (the casebooks to sign) and a casebook, and signs one ready to
+    sign with their password."""
 
     weight = 4
     prefix = "pi"
+
+    @tag("worklist")
+    @task(1)
+    def work_list(self) -> None:
+        self.page("/", "/ (PI's work list)")
 
     @task(3)
     def casebook(self) -> None:

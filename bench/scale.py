@@ -429,6 +429,7 @@ def alone(data: dict, runs: int = 5) -> dict[str, float]:
         ("GET /audit/", "monitor", "get", "/audit/", None),
         ("GET /audit/?family=", "monitor", "get", f"/audit/?family={identifier}", None),
         ("GET /api/v1/audit/events/", "monitor", "get", "/api/v1/audit/events/", None),
+        ("GET / (PI's work list)", "pi", "get", "/", None),
         ("GET /families/[id]/casebook/", "pi", "get", f"/families/{signable}/casebook/", None),
         (
             "POST /api/v1/families/[id]/signatures/",

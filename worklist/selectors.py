@@ -147,16 +147,17 @@ def _sites(user, role: str) -> list[int]:
     return list(sites_where(user, roles={role}).values_list("pk", flat=True))
 
 
-def _families(user, role: str):
-    return Family.objects.filter(site__in=_sites(user, role)).select_related("site", "trial")
+def _families(sites: list[int]):
+    return Family.objects.filter(site__in=sites).select_related("site", "trial")
 
 
 def _coordinator(user, day: date) -> list[Section]:
     role = Role.SITE_COORDINATOR
-    families = _families(user, role)
+    sites = _sites(user, role)
+    families = _families(sites)
     to_consent = Section("to_consent", "Families to consent and enrol", role)
     for s in ScreeningRecord.objects.filter(
-        site__in=_sites(user, role), outcome=ScreeningOutcome.ELIGIBLE
+        site__in=sites, outcome=ScreeningOutcome.ELIGIBLE
     ).select_related("site"):
         to_consent.items.append(
             Item(
@@ -189,7 +190,7 @@ def _coordinator(user, day: date) -> list[Section]:
     # where the person is blinded (another of their roles may be).
     for q in (
         queries_visible_to(user)
-        .filter(site__in=_sites(user, role), status=QueryStatus.OPEN)
+        .filter(site__in=sites, status=QueryStatus.OPEN)
         .select_related("response__definition", "family__trial", "site")
     ):
         queries.items.append(_query_item(q, "Answer the query on"))
@@ -291,7 +292,7 @@ def _query_item(q: Query, verb: str) -> Item:
 
 def _assessor(user, day: date) -> list[Section]:
     role = Role.OUTCOME_ASSESSOR
-    return [_forms_due(user, _families(user, role), role, day).section]
+    return [_forms_due(user, _families(_sites(user, role)), role, day).section]
 
 
 def _monitor(user, day: date) -> list[Section]:
