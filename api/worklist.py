@@ -3,7 +3,7 @@ gives its count and its oldest items, as the home page does; the whole section i
 at a time at its own address, as on the site."""
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
@@ -59,6 +59,16 @@ class WorklistView(APIView):
         )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="v1_worklist_section_list",
+        parameters=[
+            OpenApiParameter("role", str, OpenApiParameter.PATH, description="the role's key"),
+            OpenApiParameter("key", str, OpenApiParameter.PATH, description="the section's key"),
+        ],
+        summary="One section of your work list, whole, a page at a time",
+    )
+)
 class WorklistSectionView(ListAPIView):
     serializer_class = ItemOut
     filter_backends = []  # a list of work, not of records: nothing to filter by
@@ -70,14 +80,3 @@ class WorklistSectionView(ListAPIView):
         if section is None:
             raise NotFound("No such list of work of yours.")
         return section.items
-
-    @extend_schema(
-        operation_id="v1_worklist_section_list",
-        parameters=[
-            OpenApiParameter("role", str, OpenApiParameter.PATH, description="the role's key"),
-            OpenApiParameter("key", str, OpenApiParameter.PATH, description="the section's key"),
-        ],
-        summary="One section of your work list, whole, a page at a time",
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
