@@ -63,7 +63,7 @@ class AuditEvent(models.Model):
                 fields=["seq"], condition=models.Q(pos__isnull=True), name="audit_event_unsealed"
             ),
             models.Index(fields=["site_id", "seq"]),
-            # A site's last sealed event (reports.kept). Only sealed events are in it: an
+            # A site's last sealed event (sites.kept). Only sealed events are in it: an
             # event enters it once, when sealed, not also as it is written.
             models.Index(
                 fields=["site_id", "pos"],

@@ -532,7 +532,7 @@ def _one_site_changed():
     return change
 
 
-# Reports that keep each site's figures between views (reports.kept): timed afresh (nothing
+# Reports that keep each site's figures between views (sites.kept): timed afresh (nothing
 # kept, what every view cost before), with nothing changed, and after a change at one site.
 KEPT = {"report-quality", "api-report-quality", "api-report-quality-csv"}
 

@@ -1,5 +1,8 @@
 from celery import shared_task
 
+from trial.models import Trial
+
+from .due import keep_forms_due
 from .notifications import alert_send, overdue_remind
 
 
@@ -11,3 +14,12 @@ def send_alert(response_id: int, keys: list[str]) -> int:
 @shared_task
 def remind_overdue() -> int:
     return overdue_remind()
+
+
+@shared_task
+def keep_forms_due_nightly() -> int:
+    """Each trial's forms due for the new day, worked out and kept (crf.due)."""
+    trials = list(Trial.objects.all())
+    for trial in trials:
+        keep_forms_due(trial)
+    return len(trials)

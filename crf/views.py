@@ -17,6 +17,7 @@ from trial.config import config_of, words_of
 from trial.lookup import search_checked
 from trial.selectors import families_visible_to, trials_visible_to
 
+from .due import forms_due
 from .entry import form_not_done, response_submit, response_update, response_verify
 from .models import FormDefinition, Query, QueryStatus
 from .preconditions import (
@@ -33,7 +34,6 @@ from .selectors import (
     current_definitions,
     hides_arm_forms,
     open_queries_by_site_and_age,
-    outstanding_forms,
     queries_visible_to,
     randomised_on,
     responses_visible_to,
@@ -383,13 +383,10 @@ def sign_page(request, family_id: int):
 @login_required
 def dashboard(request):
     search, search_error = search_checked(search_text(request))
-    families = families_visible_to(request.user)
     queries = queries_visible_to(request.user).exclude(status=QueryStatus.CLOSED)
     if search and not search_error:
-        families = families.filter(identifier__icontains=search)
         queries = queries.filter(family__identifier__icontains=search)
-    outstanding = outstanding_forms(families, viewer=request.user)
-    outstanding.sort(key=lambda i: (not i.overdue, i.family.identifier, i.visit.day, i.form))
+    outstanding = forms_due(request.user, search="" if search_error else search)
     open_queries = paged(
         request,
         queries.select_related("response__definition").order_by("raised_at", "pk"),
@@ -403,7 +400,7 @@ def dashboard(request):
             # Visits by their labels (of the one trial the viewer sees).
             "words": words_of(config_of(trials[0])) if len(trials) == 1 else {},
             "outstanding": paged(request, outstanding, param="due"),
-            "overdue": sum(1 for i in outstanding if i.overdue),
+            "overdue": outstanding.overdue,
             "by_site": open_queries_by_site_and_age(request.user),
             "age_labels": [label for _, label in AGE_BANDS],
             "open_queries": open_queries,

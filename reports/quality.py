@@ -16,12 +16,12 @@ Bounded queries whatever the size of the trial: the families are counted per sit
 forms not done, withdrawals and queries are aggregated in SQL by site, visit and form (the
 days from randomisation to a form's date computed by the database), and only the few
 families whose consent or withdrawal stops some source are read one by one. Each site's
-counts are kept between views while the site's data stand as they were (reports.kept), so a
+counts are kept between views while the site's data stand as they were (sites.kept), so a
 view after a change at one site counts that site again, not every site in scope."""
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Value, When
@@ -30,11 +30,11 @@ from django.template.defaultfilters import floatformat
 
 from crf.models import FormDefinition, NotDone, Response
 from crf.selectors import AGE_BANDS, DONE, current_definitions
+from sites.kept import kept_by_site
 from sites.models import Site
 from trial.config import config_of
 from trial.models import Family, Trial
 
-from .kept import kept_by_site
 from .quality_sites import (
     FormCounts,
     Retention,
@@ -60,7 +60,7 @@ CSV_HEADER = (
     "out_of_window",
 )
 
-# Changed whenever what a site's kept figures hold changes (reports.kept).
+# Changed whenever what a site's kept figures hold changes (sites.kept).
 KEPT_AS = "quality-1"
 
 SITE_FIGURES = {
@@ -313,7 +313,7 @@ def _figures(
 
 def quality_of(scope: ReportScope) -> Quality:
     """The data quality report for the scope, in a fixed number of queries: each site's
-    counts are kept between views while its data stand as they were (reports.kept)."""
+    counts are kept between views while its data stand as they were (sites.kept)."""
     on = scope.on
     schedule = scope.config.schedule
     visits = list(schedule.visits) if schedule else []
@@ -344,10 +344,10 @@ def quality_of(scope: ReportScope) -> Quality:
         every_form,
     )
     figures = kept_by_site(
-        scope,
+        scope.sites,
         "quality",
         given,
-        lambda narrowed: _figures(narrowed, visits, cuts, shown, every_form),
+        lambda sites: _figures(replace(scope, sites=sites), visits, cuts, shown, every_form),
     )
 
     rows: list[FormCounts] = []

@@ -41,7 +41,7 @@ class FormCounts:
 @dataclass(frozen=True)
 class SiteFigures:
     """One site's counts as the report's queries give them, kept between views while the
-    site's data stand as they were (reports.kept). Slots are (visit, form)."""
+    site's data stand as they were (sites.kept). Slots are (visit, form)."""
 
     # randomised; at visit i: window opened{i}, closed{i}, and retained{i} (closed, with a
     # form complete there)

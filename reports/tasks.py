@@ -13,7 +13,7 @@ __all__ = ["build_dmc_report", "keep_quality_figures"]
 
 @shared_task
 def keep_quality_figures() -> int:
-    """Each trial's data quality figures for the new day, counted and kept (reports.kept)."""
+    """Each trial's data quality figures for the new day, counted and kept (sites.kept)."""
     trials = list(Trial.objects.all())
     for trial in trials:
         keep_figures(trial)

@@ -100,7 +100,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def _nothing_kept():
-    # Reports keep figures under the hash of a site's last ledger event (reports.kept); a
+    # Reports keep figures under the hash of a site's last ledger event (sites.kept); a
     # test's database is rolled back, so another test may reach the same hash with other data.
     cache.clear()
 

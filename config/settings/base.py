@@ -270,7 +270,7 @@ LEDGER_HEAD_DIR = Path(env.str("LEDGER_HEAD_DIR", default=str(VAR_DIR / "ledger-
 # Where `manage.py backup` writes its dumps and their manifests.
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 
-# Figures kept between views (reports.kept, the work list's counts): shared by every web
+# Figures kept between views (sites.kept, the work list's counts): shared by every web
 # worker with Redis (e.g. redis://127.0.0.1:6379/1), one memory per process otherwise.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://reconnect")}
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
@@ -329,10 +329,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
     },
     # The data quality report's figures for the new day, counted before anyone looks
-    # (reports.kept; with a cache shared by the web workers, CACHE_URL).
+    # (sites.kept; with a cache shared by the web workers, CACHE_URL).
     "quality-figures-nightly": {
         "task": "reports.tasks.keep_quality_figures",
         "schedule": crontab(hour=0, minute=5),
+    },
+    # The forms due at each site for the new day, worked out before anyone looks (crf.due).
+    "forms-due-nightly": {
+        "task": "crf.tasks.keep_forms_due_nightly",
+        "schedule": crontab(hour=0, minute=10),
     },
     # Safety steps due within the day or overdue: the 24-hour clock needs more than a daily
     # look; each reminder goes at most once a day per step.

@@ -104,10 +104,11 @@ def enter_baseline(world, family, *, on=None):
         enter(world, family, form, baseline.key, actor=actor, on=on)
 
 
-def randomised(world, code="BUC", *, days_ago=0):
-    """An enrolled family with baseline complete, randomised `days_ago` days ago."""
+def randomised(world, code="BUC", *, days_ago=0, family=None):
+    """An enrolled family (the site's first, unless one is given) with baseline complete,
+    randomised `days_ago` days ago."""
     load_forms(world)
-    family = family_at(world, code)
+    family = family or family_at(world, code)
     enter_baseline(world, family)
     sealed_test_list(world)
     coordinator = world.coord_buc if code == "BUC" else world.coord_oxf

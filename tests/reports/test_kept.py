@@ -1,4 +1,4 @@
-"""Figures kept per site between views (reports.kept), on the data quality report's known
+"""Figures kept per site between views (sites.kept), on the data quality report's known
 trial (tests/reports/test_quality.py): each change a service makes at a site shows on the
 very next view, exactly as a report computed afresh shows it; a view with nothing changed
 counts nothing again; a change at one site counts that site again and no other; and a site
@@ -20,10 +20,10 @@ from core.channels import Channel
 from crf.entry import form_not_done, response_update, response_verify
 from crf.models import Query, QueryStatus
 from crf.queries import query_close, query_raise
-from reports.kept import site_marks
 from reports.quality import quality_of
 from reports.scope import report_scope
 from reports.tasks import keep_quality_figures
+from sites.kept import site_marks
 from tests.reports.test_quality import ON, day, known, put, randomised, response
 from trial.config import config_of
 from trial.consents import consent_version_activate, consent_version_create
@@ -222,7 +222,7 @@ def test_an_unreachable_cache_costs_time_never_the_report(known, world, settings
         }
     }
     assert quality_of(scope).as_dict() == expected
-    assert "Report cache unreachable" in caplog.text
+    assert "Cache unreachable" in caplog.text
 
 
 def test_the_nightly_count_leaves_the_days_first_views_nothing_to_count(known, world, monkeypatch):

@@ -161,7 +161,7 @@ def queries_of(world, who: str, url: str) -> tuple[int, int, bytes]:
     client = Client()
     client.force_login(world.users[who], backend="django.contrib.auth.backends.ModelBackend")
     client.get(url)  # per-process caches (content types, the definition) fill
-    cache.clear()  # figures kept per site (reports.kept): count the report computed afresh
+    cache.clear()  # figures kept per site (sites.kept): count the report computed afresh
     with CaptureQueriesContext(connection) as made:
         answer = client.get(url)
         body = b"".join(answer.streaming_content) if answer.streaming else answer.content

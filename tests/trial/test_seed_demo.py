@@ -67,7 +67,7 @@ def test_the_demo_ledger_is_a_real_unbroken_chain(seeded):
 
 
 def test_every_event_about_a_family_names_its_site(seeded):
-    # Reports keep a site's figures while its last event stands (reports.kept): a change to
+    # Reports keep a site's figures while its last event stands (sites.kept): a change to
     # a family's data whose event named no site would leave them stale.
     about_families = AuditEvent.objects.exclude(family="")
     assert about_families.count() > 50
