@@ -115,6 +115,12 @@ class Response(models.Model):
                 fields=["family", "visit", "status", "form", "dated_on", "verified_at"],
                 name="crf_response_slot_status_idx",
             ),
+            # The families that have one form done (at one visit), as the CONSORT diagram and
+            # the balance table ask: the form's few rows, not every response of the trial;
+            # and whether one family has it, as a look-up.
+            models.Index(
+                fields=["form", "family", "visit", "status"], name="crf_response_form_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,9 @@ its screening record does. Randomised means an allocation in the trial's current
 randomisation the figures are split by arm only when the viewer may learn arms at every site
 in scope (`scope.by_arm`); otherwise they are pooled, and nothing is shown from which an arm's
 count follows (no intervention receipt at all: "received ReConnect" pooled would be one arm's
-count). Every figure is one SQL aggregate: a handful of queries, whatever the families.
+count). Every figure is one SQL aggregate: a handful of queries, whatever the families. The
+aggregates are grouped by site and each site's counts kept between views while its data stand
+as they were (sites.kept): a view after a change at one site counts that site again, not all.
 
 Each number names its listing (`node`): `assessed`, `excluded`, `not_eligible.<criterion>`,
 `declined.<reason>`, `other.<reason>`, `undecided`, `randomised`, and after randomisation
@@ -16,7 +18,7 @@ conditions behind the numbers (`family_rules`, `screening_rule`) are the listing
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Generic, TypeVar
 from urllib.parse import urlencode
@@ -26,6 +28,7 @@ from django.urls import reverse
 
 from crf.models import FormDefinition, NotDone, Response, ResponseStatus
 from randomisation.models import Allocation
+from sites.kept import kept_by_site
 from trial.config import words_of
 from trial.models import ProtocolDeviation, ScreeningOutcome, ScreeningRecord, Withdrawal
 
@@ -389,26 +392,38 @@ def _labels(defined: dict[str, str], counts: dict[str, int]) -> list[tuple[str, 
     ]
 
 
-def _enrolment(scope: ReportScope) -> list[ConsortBox]:
+# A site's referrals counted by what the enrolment boxes tell apart: (outcome, failed
+# criterion, reason, randomised, count).
+Screened = tuple[str, str, str, bool, int]
+
+
+def _screened(scope: ReportScope) -> dict[int, list[Screened]]:
+    """Each site's referrals counted by outcome, reason and whether randomised."""
     rows = (
         screenings(scope)
-        .values("outcome", "failed_criterion", "outcome_reason", "randomised")
+        .values_list("site_id", "outcome", "failed_criterion", "outcome_reason", "randomised")
         .annotate(n=Count("pk"))
         .order_by()
     )
+    found: dict[int, list[Screened]] = {}
+    for site_id, *counted in rows:
+        found.setdefault(site_id, []).append(tuple(counted))
+    return found
+
+
+def _enrolment(scope: ReportScope, screened: list[Screened]) -> list[ConsortBox]:
     groups: dict[str, dict[str, int]] = {"not_eligible": {}, "declined": {}, "other": {}}
     assessed = randomised = undecided = 0
-    for row in rows:
-        assessed += row["n"]
-        if row["randomised"]:
-            randomised += row["n"]
-        elif row["outcome"] in (ScreeningOutcome.ELIGIBLE, ScreeningOutcome.CONSENTED):
-            undecided += row["n"]
+    for outcome, failed_criterion, outcome_reason, was_randomised, n in screened:
+        assessed += n
+        if was_randomised:
+            randomised += n
+        elif outcome in (ScreeningOutcome.ELIGIBLE, ScreeningOutcome.CONSENTED):
+            undecided += n
         else:
-            kind = row["outcome"] if row["outcome"] in groups else "other"
-            field = "failed_criterion" if kind == "not_eligible" else "outcome_reason"
-            code = row[field] or UNRECORDED
-            groups[kind][code] = groups[kind].get(code, 0) + row["n"]
+            kind = outcome if outcome in groups else "other"
+            code = (failed_criterion if kind == "not_eligible" else outcome_reason) or UNRECORDED
+            groups[kind][code] = groups[kind].get(code, 0) + n
     config = scope.config
     defined = {
         "not_eligible": words_of(config)["criteria"],
@@ -445,10 +460,15 @@ def _enrolment(scope: ReportScope) -> list[ConsortBox]:
     ]
 
 
-def _counts(scope: ReportScope, *, with_receipt: bool) -> dict[str, dict[str, int]]:
-    """Each number after randomisation by arm ("" when pooled). The allocations grouped by
-    their facts (each fact read once per family, not once for every number it enters), every
-    number then summed from the groups by the same rules the listings filter with."""
+# Each number after randomisation, by arm ("" when pooled), by name.
+Counts = dict[str, dict[str, int]]
+SITE = "family__screening__site_id"
+
+
+def _counts(scope: ReportScope, *, with_receipt: bool) -> dict[int, Counts]:
+    """Each site's numbers after randomisation, by arm. The allocations grouped by site and
+    by their facts (each fact read once per family, not once for every number it enters),
+    every number then summed from the groups by the same rules the listings filter with."""
     facts = family_facts(scope, with_receipt=with_receipt)
     named = {
         "ineligible": facts.ineligible,
@@ -458,7 +478,7 @@ def _counts(scope: ReportScope, *, with_receipt: bool) -> dict[str, dict[str, in
         "closed": facts.closed,
     }
     read = {f"f_{name}": q for name, q in named.items() if q is not NEVER}
-    columns = (["arm"] if scope.by_arm else []) + list(read)
+    columns = [SITE] + (["arm"] if scope.by_arm else []) + list(read)
     rows = (
         allocations(scope)
         .annotate(
@@ -469,7 +489,7 @@ def _counts(scope: ReportScope, *, with_receipt: bool) -> dict[str, dict[str, in
         .order_by()
     )
     levels = list(facts.levels)
-    found: dict[str, dict[str, int]] = {}
+    found: dict[int, Counts] = {}
     for row in rows:
         truth = {name: Truth(bool(row.get(f"f_{name}"))) for name in named}
         rules = FamilyRules.of_facts(
@@ -494,23 +514,78 @@ def _counts(scope: ReportScope, *, with_receipt: bool) -> dict[str, dict[str, in
             "not_due": rules.not_due,
             "missing": rules.missing,
         }
-        got = found.setdefault(row["arm"] if scope.by_arm else "", {})
+        by_arm = found.setdefault(row[SITE], {})
+        got = by_arm.setdefault(row["arm"] if scope.by_arm else "", {})
         for name, holds in measures.items():
             got[name] = got.get(name, 0) + (row["n"] if holds else 0)
     # Sessions enter no other number: a query of their own (by arm only: see `_after`) keeps
     # the receipts' read out of the grouped query, whose plan then stays cheap.
     if facts.sessions is not NEVER and scope.by_arm:
-        with_sessions = allocations(scope).filter(facts.sessions).values("arm")
+        with_sessions = allocations(scope).filter(facts.sessions).values(SITE, "arm")
         for row in with_sessions.annotate(n=Count("pk")).order_by():
-            found.setdefault(row["arm"], {})["sessions"] = row["n"]
+            found.setdefault(row[SITE], {}).setdefault(row["arm"], {})["sessions"] = row["n"]
     return found
 
 
-def _after(scope: ReportScope) -> list[ConsortBox]:
+@dataclass(frozen=True)
+class SiteCounts:
+    """One site's share of the diagram: every number is a sum of the sites' shares."""
+
+    screened: tuple[Screened, ...]
+    after: Counts
+
+
+# Changed whenever what a site's kept counts hold changes (sites.kept).
+KEPT_AS = 1
+
+
+def _site_counts(scope: ReportScope) -> dict[int, SiteCounts]:
+    receipt = scope.by_arm and scope.config.reporting.receipt is not None
+    screened = _screened(scope)
+    after = _counts(scope, with_receipt=receipt)
+    return {pk: SiteCounts(tuple(screened.get(pk, ())), after.get(pk, {})) for pk in scope.site_ids}
+
+
+def _kept_counts(scope: ReportScope) -> tuple[list[Screened], Counts]:
+    """The scope's referrals counted, and its numbers after randomisation: each site's
+    kept while its data stand as they were, the others counted, then summed."""
+    receipt = scope.config.reporting.receipt if scope.by_arm else None
+    given = (
+        KEPT_AS,
+        scope.trial.pk,
+        scope.trial.definition_sha256,
+        scope.mode,
+        scope.on,
+        scope.start,
+        scope.end,
+        scope.by_arm,
+        # The receipt form's versions name the answers that count as sessions.
+        tuple(
+            FormDefinition.objects.filter(trial=scope.trial, form=receipt.form)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if receipt
+        else (),
+    )
+    figures = kept_by_site(
+        scope.sites, "consort", given, lambda sites: _site_counts(replace(scope, sites=sites))
+    )
+    screened: list[Screened] = []
+    after: Counts = {}
+    for site in figures.values():
+        screened += site.screened
+        for arm, counts in site.after.items():
+            summed = after.setdefault(arm, {})
+            for name, n in counts.items():
+                summed[name] = summed.get(name, 0) + n
+    return screened, after
+
+
+def _after(scope: ReportScope, found: Counts) -> list[ConsortBox]:
     config = scope.config
     receipt = config.reporting.receipt if scope.by_arm else None
     levels = [(level.key, level.label) for level in config.withdrawal_levels or []]
-    found = _counts(scope, with_receipt=receipt is not None)
     names = ["allocated", "ineligible", "withdrawn", "lost", "analysed", "not_due", "missing"]
     names += ["sessions", *(f"withdrawn.{key}" for key, _ in levels)]
     groups = list(scope.arms.items()) if scope.by_arm else [("", "")]
@@ -576,7 +651,8 @@ def _after(scope: ReportScope) -> list[ConsortBox]:
 
 def consort_of(scope: ReportScope) -> Consort:
     """The diagram's figures for the scope, split by arm only where the viewer may learn arms."""
-    boxes = _enrolment(scope) + _after(scope)
+    screened, after = _kept_counts(scope)
+    boxes = _enrolment(scope, screened) + _after(scope, after)
     arms = tuple(scope.arms.items()) if scope.by_arm else ()
     return Consort(
         by_arm=scope.by_arm, arms=arms, boxes=tuple(boxes), query=urlencode(scope.filters())
