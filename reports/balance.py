@@ -9,11 +9,13 @@ one pass whatever the number of forms named: one GROUP BY (form, arm, each value
 takes from them) counts the responses per distinct combination, from which the levels' counts
 and the numbers' summaries (exact: mean, SD, median and quartiles from each distinct value's
 count) follow. The same query on SQLite and PostgreSQL; no percentile function is needed. The
-columns' sizes and a coded field of the family are counted in SQL."""
+columns' sizes and a coded field of the family are counted in SQL. The pass is grouped by site
+too, and each site's rows kept between views while its data stand as they were (sites.kept):
+a view after a change at one site reads that site's responses again, not all."""
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.fields.json import KT
@@ -24,6 +26,7 @@ from crf.selectors import DONE, current_definitions
 from crf.spec import FormField
 from randomisation.factor_kinds import kind_of
 from randomisation.models import Allocation
+from sites.kept import kept_by_site
 from trial.schema import RECORD_FIELDS
 
 from .scope import ReportScope
@@ -285,13 +288,26 @@ def _read(scope: ReportScope, rows: list[_Row], split: bool, visit: str) -> "_Re
     if not rows:
         return read
     paths = list(dict.fromkeys(r.path for r in rows))
-    arm = [f"{VIA_RESPONSE}arm"] if split else []
-    grouped = (
-        _baseline(scope, list(dict.fromkeys(r.form for r in rows)), visit)
-        .values_list("form", *arm, *paths)
-        .annotate(n=Count("id"))
+    forms = list(dict.fromkeys(r.form for r in rows))
+    given = (
+        KEPT_AS,
+        scope.trial.pk,
+        scope.trial.definition_sha256,
+        scope.mode,
+        scope.start,
+        scope.end,
+        split,
+        visit,
+        tuple(forms),
+        tuple(paths),
     )
-    for found in grouped:
+    by_site = kept_by_site(
+        scope.sites,
+        "balance",
+        given,
+        lambda sites: _grouped(replace(scope, sites=sites), forms, paths, split, visit),
+    )
+    for found in (row for grouped in by_site.values() for row in grouped):
         form, n = found[0], found[-1]
         keys = [ALL, found[1]] if split else [ALL]
         got = dict(zip(paths, found[2:-1] if split else found[1:-1], strict=True))
@@ -312,6 +328,27 @@ def _read(scope: ReportScope, rows: list[_Row], split: bool, visit: str) -> "_Re
                 for level in levels:
                     read.counts[r.source][key][level] += n
     return read
+
+
+# Changed whenever what a site's kept rows hold changes (sites.kept).
+KEPT_AS = 1
+
+
+def _grouped(
+    scope: ReportScope, forms: list[str], paths: list[str], split: bool, visit: str
+) -> dict[int, list[tuple]]:
+    """Each site's completed baseline responses of the forms counted by form, arm (split)
+    and the values read: kept per site while its data stand as they were (sites.kept)."""
+    arm = [f"{VIA_RESPONSE}arm"] if split else []
+    grouped = (
+        _baseline(scope, forms, visit)
+        .values_list("family__site_id", "form", *arm, *paths)
+        .annotate(n=Count("id"))
+    )
+    found: dict[int, list[tuple]] = {pk: [] for pk in scope.site_ids}
+    for site_id, *row in grouped:
+        found[site_id].append(tuple(row))
+    return found
 
 
 @dataclass

@@ -11,12 +11,14 @@ target is a running total), and progress and the projection are as at today.
 
 Queries are bounded whatever the number of families or sites: one GROUP BY each for
 referrals, first consents (a consent with none earlier for the family: an anti-join, not a
-subquery per family) and randomisations, one count of families by site and days waited, and
-one count of the trial's sites."""
+subquery per family) and randomisations, one count of families by site and days waited, one
+count of the trial's sites, and one read of the sites' marks. Each site's counts are kept
+between views while its data stand as they were (sites.kept): a view after a change at one
+site counts that site again, not all."""
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cached_property
 
@@ -24,6 +26,7 @@ from django.db.models import Count, DateField, Exists, F, OuterRef, Q
 from django.db.models.functions import Cast, TruncDate, TruncMonth
 
 from randomisation.models import Allocation
+from sites.kept import kept_by_site
 from sites.models import Site
 from trial.models import ConsentRecord, ScreeningRecord
 
@@ -358,11 +361,50 @@ def _span(scope: ReportScope, plan: Plan | None, cells: set) -> list[date]:
     return list(months_from(first, last)) if first <= last else []
 
 
+# A site's counts by month, and its families by days waited.
+SiteCounts = tuple[dict[date, dict[str, int]], dict[int, int]]
+
+# Changed whenever what a site's kept counts hold changes (sites.kept).
+KEPT_AS = 1
+
+
+def _site_counts(scope: ReportScope) -> dict[int, SiteCounts]:
+    cells, waits = _counted(scope), _waits_by_site(scope)
+    found: dict[int, SiteCounts] = {pk: ({}, waits.get(pk, {})) for pk in scope.site_ids}
+    for (site_id, month), cell in cells.items():
+        found[site_id][0][month] = cell
+    return found
+
+
+def _kept_counts(scope: ReportScope) -> tuple[Cells, dict[int, dict[int, int]]]:
+    """The counts by site and month, and the waits by site: each site's kept while its data
+    stand as they were, the others counted."""
+    given = (
+        KEPT_AS,
+        scope.trial.pk,
+        scope.trial.definition_sha256,
+        scope.mode,
+        scope.on,
+        scope.start,
+        scope.end,
+    )
+    figures = kept_by_site(
+        scope.sites,
+        "recruitment",
+        given,
+        lambda sites: _site_counts(replace(scope, sites=sites)),
+    )
+    cells = {
+        (pk, month): cell for pk, (months, _) in figures.items() for month, cell in months.items()
+    }
+    return cells, {pk: waits for pk, (_, waits) in figures.items()}
+
+
 def recruitment_of(scope: ReportScope) -> Recruitment:
     """The recruitment report for the scope, pooled over the arms."""
     plan = _plan(scope)
-    cells = _counted(scope)
-    found = _Found(scope, plan, cells, _waits_by_site(scope), _span(scope, plan, set(cells)))
+    cells, waits = _kept_counts(scope)
+    found = _Found(scope, plan, cells, waits, _span(scope, plan, set(cells)))
     sites = tuple(found.part(s.code, s.name, {s.pk}, s.recruitment_target) for s in scope.sites)
     target = plan.target if plan else 0
     overall = found.part(ALL, _covers(scope), set(scope.site_ids), target)

@@ -20,7 +20,10 @@ from core.channels import Channel
 from crf.entry import form_not_done, response_update, response_verify
 from crf.models import Query, QueryStatus
 from crf.queries import query_close, query_raise
+from reports.balance import balance_of
+from reports.consort import consort_of
 from reports.quality import quality_of
+from reports.recruitment import recruitment_of
 from reports.scope import report_scope
 from reports.tasks import keep_quality_figures
 from sites.kept import site_marks
@@ -146,6 +149,34 @@ def test_each_change_shows_on_the_next_view_as_if_counted_afresh(known, world, c
     seen = quality_of(scope).as_dict()
     assert seen != before  # the change moved a figure...
     assert seen == afresh(scope)  # ...and every figure is the one counted afresh
+
+
+# The other reports that keep each site's counts, each as a value to compare, and the changes
+# above that move one of its figures.
+KEPT_REPORTS = {
+    "consort": (consort_of, {"withdraw", "randomise_another"}),
+    "recruitment": (lambda scope: recruitment_of(scope).as_dict(), {"randomise_another"}),
+    "balance": (lambda scope: balance_of(scope).as_dict(), {"randomise_another"}),
+}
+
+
+@pytest.mark.parametrize("report", KEPT_REPORTS)
+@pytest.mark.parametrize("change", CHANGES, ids=[c.__name__ for c in CHANGES])
+def test_the_other_kept_reports_show_each_change_on_the_next_view(known, world, report, change):
+    of, moved_by = KEPT_REPORTS[report]
+    viewers = (world.manager, world.stats_unblind)  # pooled and by arm
+    before = {}
+    for viewer in viewers:
+        before[viewer] = of(report_scope(viewer, world.trial))
+        assert of(report_scope(viewer, world.trial)) == before[viewer]  # kept, and the same
+    change(world, known)
+    for viewer in viewers:
+        scope = report_scope(viewer, world.trial)
+        seen = of(scope)
+        if change.__name__ in moved_by:
+            assert seen != before[viewer]
+        cache.clear()
+        assert seen == of(scope)  # every figure is the one counted afresh
 
 
 def counted_sites(monkeypatch) -> list[list[str]]:

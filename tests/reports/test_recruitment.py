@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
@@ -323,6 +324,7 @@ def test_without_a_recruitment_plan_the_counts_stand_alone(world, known):
 
 
 def _queries(callable_) -> int:
+    cache.clear()  # counts kept per site (sites.kept): count the report computed afresh
     with CaptureQueriesContext(connection) as captured:
         callable_()
     return len(captured)
@@ -342,9 +344,10 @@ def test_queries_are_the_same_for_few_and_many_families_and_sites(world, known):
         SiteFactory(trial=world.trial, code=f"S{'ABCD'[n]}X", recruitment_target=10)
     scope = _scope(world)
     assert len(scope.sites) == 7
+    cache.clear()  # written in bulk, with no ledger event to move the sites' marks
     assert recruitment_of(scope).overall.totals.randomised == 5 + 27
     assert _queries(lambda: recruitment_of(scope)) == few
-    assert few <= 5
+    assert few <= 6  # five counts, and the sites' marks (sites.kept)
 
 
 # -- the page, the chart and the API ------------------------------------------------------
