@@ -535,11 +535,10 @@ def _one_site_changed():
 # Reports that keep each site's figures between views (sites.kept): timed afresh (nothing
 # kept, what every view cost before), with nothing changed, and after a change at one site.
 KEPT = {
-    *(f"{kind}-{name}" for kind in ("report", "api-report") for name in ("quality", "consort")),
-    "report-consort-svg",
-    "report-consort-pdf",
-    "api-report-quality-csv",
-    "api-report-consort-csv",
+    name
+    for name in NAMES
+    if name.removeprefix("api-").removeprefix("report-").split("-")[0]
+    in ("consort", "recruitment", "quality", "balance")
 }
 
 
