@@ -31,9 +31,7 @@ from django.template.defaultfilters import floatformat
 from crf.models import FormDefinition, NotDone, Response
 from crf.selectors import AGE_BANDS, DONE, current_definitions
 from sites.kept import kept_by_site
-from sites.models import Site
-from trial.config import config_of
-from trial.models import Family, Trial
+from trial.models import Family
 
 from .quality_sites import (
     FormCounts,
@@ -399,21 +397,6 @@ def quality_of(scope: ReportScope) -> Quality:
             if k in shown
         ),
     )
-
-
-def keep_figures(trial: Trial) -> None:
-    """Count every site's figures for the day, pooled and by arm, and keep them: run just
-    after midnight (the day is part of what is kept), so that the day's first viewers find
-    them counted. With a cache shared by the web workers (CACHE_URL) only."""
-    sites = tuple(Site.objects.filter(trial=trial).order_by("code"))
-    if not sites:
-        return
-    for by_arm in (False, True):
-        quality_of(
-            ReportScope(
-                trial=trial, config=config_of(trial), viewer=None, sites=sites, by_arm=by_arm
-            )
-        )
 
 
 def _totals(rows: list[FormCounts]) -> tuple[FormCounts, ...]:

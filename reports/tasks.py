@@ -6,14 +6,14 @@ from celery import shared_task
 from trial.models import Trial
 
 from .dmc import build_dmc_report
-from .quality import keep_figures
+from .nightly import keep_figures
 
-__all__ = ["build_dmc_report", "keep_quality_figures"]
+__all__ = ["build_dmc_report", "keep_report_figures"]
 
 
 @shared_task
-def keep_quality_figures() -> int:
-    """Each trial's data quality figures for the new day, counted and kept (sites.kept)."""
+def keep_report_figures() -> int:
+    """Each trial's report figures for the new day, counted and kept (reports.nightly)."""
     trials = list(Trial.objects.all())
     for trial in trials:
         keep_figures(trial)

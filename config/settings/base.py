@@ -328,10 +328,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "outbox.tasks.sweep_outbox",
         "schedule": timedelta(minutes=1),
     },
-    # The data quality report's figures for the new day, counted before anyone looks
-    # (sites.kept; with a cache shared by the web workers, CACHE_URL).
-    "quality-figures-nightly": {
-        "task": "reports.tasks.keep_quality_figures",
+    # The reports' figures for the new day, counted before anyone looks (reports.nightly;
+    # with a cache shared by the web workers, CACHE_URL).
+    "report-figures-nightly": {
+        "task": "reports.tasks.keep_report_figures",
         "schedule": crontab(hour=0, minute=5),
     },
     # The forms due at each site for the new day, worked out before anyone looks (crf.due).

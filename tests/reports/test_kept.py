@@ -25,7 +25,7 @@ from reports.consort import consort_of
 from reports.quality import quality_of
 from reports.recruitment import recruitment_of
 from reports.scope import report_scope
-from reports.tasks import keep_quality_figures
+from reports.tasks import keep_report_figures
 from sites.kept import site_marks
 from tests.reports.test_quality import ON, day, known, put, randomised, response
 from trial.config import config_of
@@ -258,15 +258,29 @@ def test_an_unreachable_cache_costs_time_never_the_report(known, world, settings
 
 def test_the_nightly_count_leaves_the_days_first_views_nothing_to_count(known, world, monkeypatch):
     assert (
-        settings.CELERY_BEAT_SCHEDULE["quality-figures-nightly"]["task"]
-        == keep_quality_figures.name
+        settings.CELERY_BEAT_SCHEDULE["report-figures-nightly"]["task"] == keep_report_figures.name
     )
     calls = counted_sites(monkeypatch)
-    assert keep_quality_figures() == 1
+    assert keep_report_figures() == 1
     assert len(calls) == 2  # pooled, and by arm
     for viewer in (world.manager, world.stats_blind, world.coord_buc, world.monitor_buc):
         calls.clear()
         seen = quality_of(report_scope(viewer, world.trial)).as_dict()
         assert calls == []  # nothing left to count
         assert seen == afresh(report_scope(viewer, world.trial))
-        keep_quality_figures()
+        keep_report_figures()
+
+
+@pytest.mark.parametrize("report", KEPT_REPORTS)
+def test_the_nightly_count_leaves_every_kept_report_nothing_to_count(known, world, report):
+    of = KEPT_REPORTS[report][0]
+    keep_report_figures()
+    for viewer in (world.manager, world.stats_unblind, world.stats_blind, world.coord_buc):
+        scope = report_scope(viewer, world.trial)
+        with CaptureQueriesContext(connection) as read:
+            seen = of(scope)
+        counted_from = "crf_response" if report == "balance" else "trial_screeningrecord"
+        assert counted_from not in " ".join(q["sql"] for q in read.captured_queries)
+        cache.clear()
+        assert seen == of(scope)  # as counted afresh
+        keep_report_figures()
