@@ -43,7 +43,9 @@ def test_the_unblinded_statistician_makes_the_closed_dmc_report_and_opens_it(
     sign_in(page, "stats.unblind", PASSWORD)
     page.get_by_role("link", name="Reports", exact=True).click()
     page.get_by_role("link", name="Data monitoring committee report").click()
-    page.get_by_test_id("make-closed").click()
+    # Tasks run in the server's process here, so the click's navigation waits for the build
+    # (about 5 s, 10 s on a busy machine): as long a wait as for the status below.
+    page.get_by_test_id("make-closed").click(timeout=60_000)
     expect(page.get_by_test_id("dmc-status")).to_have_text("Ready", timeout=60_000)
     with page.expect_download() as download:
         page.get_by_test_id("download").click()

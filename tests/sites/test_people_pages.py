@@ -35,15 +35,15 @@ def roles_on(html: str) -> list[int]:
 
 @pytest.fixture
 def staff(world):
-    """70 coordinators at BUC named Ward (Ann Ward00, ...), 10 monitors at OXF named Lee
+    """70 coordinators at BUC named Wardle (Ann Wardle00, ...), 10 monitors at OXF named Lee
     (Tamsin Lee0, ...)."""
     for n in range(70):
         MembershipFactory(
             user=UserFactory(
-                username=f"ward{n:02d}",
+                username=f"wardle{n:02d}",
                 first_name="Ann",
-                last_name=f"Ward{n:02d}",
-                email=f"a.ward{n:02d}@bucks.nhs.example",
+                last_name=f"Wardle{n:02d}",
+                email=f"a.wardle{n:02d}@bucks.nhs.example",
             ),
             trial=world.trial,
             site=world.buc,
@@ -71,25 +71,25 @@ def test_every_role_is_on_exactly_one_page_of_50(world, page, staff):
 
 
 def test_the_site_and_the_search_are_kept_from_page_to_page(world, page, staff):
-    query = f"site={world.buc.pk}&q=ward"
+    query = f"site={world.buc.pk}&q=wardle"
     pages = follow_next(page(world.manager), f"/people/?{query}")
-    assert len(pages) == 2  # 70 Wards at BUC: 50, then 20
+    assert len(pages) == 2  # 70 Wardles at BUC: 50, then 20
     for url, _ in pages:
-        assert f"site={world.buc.pk}" in url and "q=ward" in url
+        assert f"site={world.buc.pk}" in url and "q=wardle" in url
     shown = [pk for _, html in pages for pk in roles_on(html)]
-    wards = Membership.objects.filter(site=world.buc, user__username__startswith="ward")
-    assert sorted(shown) == sorted(wards.values_list("pk", flat=True))
+    wardles = Membership.objects.filter(site=world.buc, user__username__startswith="wardle")
+    assert sorted(shown) == sorted(wardles.values_list("pk", flat=True))
     assert "Showing 51 to 70 of 70" in pages[-1][1]
-    assert 'value="ward"' in pages[-1][1]  # the search box still says what was searched
+    assert 'value="wardle"' in pages[-1][1]  # the search box still says what was searched
 
 
 @pytest.mark.parametrize(
     ("search", "usernames"),
     [
-        ("Ward07", {"ward07"}),  # last name
-        ("ann ward07", {"ward07"}),  # first and last name, any case
+        ("Wardle07", {"wardle07"}),  # last name
+        ("ann wardle07", {"wardle07"}),  # first and last name, any case
         ("lee3", {"lee3"}),  # username
-        ("a.ward12@bucks", {"ward12"}),  # email
+        ("a.wardle12@bucks", {"wardle12"}),  # email
         # A first name the factories never give (their names are random; Sam could be Samuel).
         ("tamsin", {f"lee{n}" for n in range(10)}),
     ],
@@ -111,5 +111,5 @@ def test_a_search_that_finds_no_one_says_so(world, page, staff):
 def test_a_coordinator_searches_only_the_people_they_can_see(world, page, staff):
     client = page(world.coord_buc)
     assert roles_on(client.get("/people/", {"q": "tamsin"}).content.decode()) == []  # OXF's
-    found = roles_on(client.get("/people/", {"q": "ward0"}).content.decode())
+    found = roles_on(client.get("/people/", {"q": "wardle0"}).content.decode())
     assert len(found) == 10
