@@ -18,8 +18,10 @@ import functools
 import math
 import time
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import JSONField
 from django.utils import timezone
 
 from .chain import GENESIS_HASH, link_hash
@@ -69,29 +71,50 @@ def locked_head() -> ChainHead:
 def insert_waiting(entry: AuditEvent) -> AuditEvent:
     """Write an event to wait for the sealer: its number from the sequence (no lock; a
     sequence may skip numbers on rollback, which the chain's places do not), no place and
-    no hashes yet. One statement, with no model save around it: this is the write path of
-    every change in the installation."""
-    fields = _waiting_fields()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _waiting_insert(),
-            [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields],
-        )
+    no hashes yet. One statement bound on the server, with no model save around it: this
+    is the write path of every change in the installation."""
+    params = [prep(getattr(entry, name)) for name, prep in _waiting_columns()]
+    connection.ensure_connection()
+    # A cursor that binds on the server: the values travel beside the statement, not each
+    # quoted into its text as Django's own cursors (which bind on the client) would do.
+    raw = psycopg.Cursor(connection.connection)
+    wrapped = (
+        connection.make_debug_cursor(raw)
+        if connection.queries_logged
+        else connection.make_cursor(raw)
+    )
+    with wrapped as cursor:
+        cursor.execute(_waiting_insert(), params)
         entry.seq = cursor.fetchone()[0]
     entry._state.adding, entry._state.db = False, connection.alias
     return entry
 
 
+def _as_is(value):
+    return value
+
+
 @functools.cache
-def _waiting_fields() -> tuple:
-    return tuple(f for f in AuditEvent._meta.concrete_fields if f.name not in ("seq", "pos"))
+def _waiting_columns() -> tuple:
+    """Each column the writer sets, with how its value is prepared: a JSON field's value is
+    adapted, every other value (text, numbers, an aware time) is bound as it is."""
+    return tuple(
+        (
+            field.attname,
+            functools.partial(field.get_db_prep_save, connection=connection)
+            if isinstance(field, JSONField)
+            else _as_is,
+        )
+        for field in AuditEvent._meta.concrete_fields
+        if field.name not in ("seq", "pos")
+    )
 
 
 @functools.cache
 def _waiting_insert() -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in _waiting_fields())
-    values = ", ".join(["%s"] * len(_waiting_fields()))
+    columns = ", ".join(quote(name) for name, _ in _waiting_columns())
+    values = ", ".join(["%s"] * len(_waiting_columns()))
     return (
         f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({quote('seq')}, {columns}) "  # noqa: S608
         f"VALUES (nextval('audit_event_number'), {values}) RETURNING {quote('seq')}"

@@ -395,7 +395,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--only", choices=["verify"], help="build, then run only that part")
+    parser.add_argument(
+        "--only", choices=["verify", "writers"], help="build, then run only that part"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="verify: runs of each, in turns")
     parser.add_argument("--workers", type=int, help="verify: processes (default: audit_verify's)")
     parser.add_argument(
@@ -445,6 +447,8 @@ def main() -> None:
         f"   after the batched runs: {waiting} events were still waiting to be sealed "
         f"(sealed in {seconds * 1000:.0f} ms); {batches:,} checkpoints in all\n"
     )
+    if args.only == "writers":
+        return None
 
     print("2. Review pages (median of 15, warm), trial manager's view of every event:")
     for name, ms in pages(built).items():

@@ -291,11 +291,7 @@ def _read(scope: ReportScope, rows: list[_Row], split: bool, visit: str) -> "_Re
     forms = list(dict.fromkeys(r.form for r in rows))
     given = (
         KEPT_AS,
-        scope.trial.pk,
-        scope.trial.definition_sha256,
-        scope.mode,
-        scope.start,
-        scope.end,
+        *scope.kept_key(),
         split,
         visit,
         tuple(forms),
@@ -331,7 +327,7 @@ def _read(scope: ReportScope, rows: list[_Row], split: bool, visit: str) -> "_Re
 
 
 # Changed whenever what a site's kept rows hold changes (sites.kept).
-KEPT_AS = 1
+KEPT_AS = 2
 
 
 def _grouped(

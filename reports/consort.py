@@ -536,7 +536,7 @@ class SiteCounts:
 
 
 # Changed whenever what a site's kept counts hold changes (sites.kept).
-KEPT_AS = 1
+KEPT_AS = 2
 
 
 def _site_counts(scope: ReportScope) -> dict[int, SiteCounts]:
@@ -552,12 +552,8 @@ def _kept_counts(scope: ReportScope) -> tuple[list[Screened], Counts]:
     receipt = scope.config.reporting.receipt if scope.by_arm else None
     given = (
         KEPT_AS,
-        scope.trial.pk,
-        scope.trial.definition_sha256,
-        scope.mode,
+        *scope.kept_key(),
         scope.on,
-        scope.start,
-        scope.end,
         scope.by_arm,
         # The receipt form's versions name the answers that count as sessions.
         tuple(

@@ -365,7 +365,7 @@ def _span(scope: ReportScope, plan: Plan | None, cells: set) -> list[date]:
 SiteCounts = tuple[dict[date, dict[str, int]], dict[int, int]]
 
 # Changed whenever what a site's kept counts hold changes (sites.kept).
-KEPT_AS = 1
+KEPT_AS = 2
 
 
 def _site_counts(scope: ReportScope) -> dict[int, SiteCounts]:
@@ -379,15 +379,7 @@ def _site_counts(scope: ReportScope) -> dict[int, SiteCounts]:
 def _kept_counts(scope: ReportScope) -> tuple[Cells, dict[int, dict[int, int]]]:
     """The counts by site and month, and the waits by site: each site's kept while its data
     stand as they were, the others counted."""
-    given = (
-        KEPT_AS,
-        scope.trial.pk,
-        scope.trial.definition_sha256,
-        scope.mode,
-        scope.on,
-        scope.start,
-        scope.end,
-    )
+    given = (KEPT_AS, *scope.kept_key(), scope.on)
     figures = kept_by_site(
         scope.sites,
         "recruitment",

@@ -54,6 +54,12 @@ class ReportScope:
     def mode(self) -> str:
         return self.trial.randomisation_mode
 
+    def kept_key(self) -> tuple:
+        """What every report's kept counts depend on besides the sites' data (sites.kept):
+        the trial, its definition, the randomisation mode and the date range. Each report
+        adds its own parts (the day, pooled or by arm, its forms)."""
+        return (self.trial.pk, self.trial.definition_sha256, self.mode, self.start, self.end)
+
     def dates(self, name: str) -> Q:
         """The date range as a condition on a date field (or a `__date` lookup)."""
         condition = Q()

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from audit import triggers
 from audit.chain import link_hash
@@ -128,6 +129,35 @@ def test_an_event_waits_unsealed_until_its_transaction_commits(batched):
         assert event.pos is None and event.hash == "" and event.prev_hash == ""
     event.refresh_from_db()
     assert event.pos is not None and event.hash
+
+
+def test_the_waiting_insert_is_bound_on_the_server_stores_what_was_given_and_is_logged(
+    batched,
+):
+    """The write path's insert sends its values beside the statement (not quoted into it);
+    they come back as given (JSON, time, empty fields), and Django's query log, and so every
+    query-count test, sees the statement like any other."""
+    changes = {"note": "café ☕", "n": [1, 2.5, None], "nested": {"ok": True}}
+    with CaptureQueriesContext(connection) as logged, transaction.atomic():
+        first = record(
+            event=EventType.UPDATE,
+            actor=batched.manager,
+            channel=Channel.API,
+            site=batched.mkn,
+            family="RC-MKN-0001-K",
+            changes=changes,
+            reason="corrected",
+        )
+        second = append(batched, 81)
+    inserts = [q["sql"] for q in logged if q["sql"].startswith('INSERT INTO "audit_auditevent"')]
+    assert len(inserts) == 2
+    assert all("$17" in sql and "café" not in sql for sql in inserts)
+    stored = AuditEvent.objects.get(seq=first.seq)
+    assert stored.changes == changes and stored.at == first.at
+    assert (stored.family, stored.reason, stored.site_code) == ("RC-MKN-0001-K", "corrected", "MKN")
+    assert stored.pos is not None
+    assert stored.hash == link_hash(stored.prev_hash, stored.chained_fields())
+    assert second.seq > first.seq
 
 
 def test_a_rolled_back_write_leaves_no_event_and_no_gap_in_the_chain(batched):
