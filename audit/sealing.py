@@ -15,6 +15,7 @@ docs/ledger.md gives the choice and the threats each mode covers.
 """
 
 import functools
+import hashlib
 import math
 import time
 
@@ -24,14 +25,11 @@ from django.db import connection, transaction
 from django.db.models import JSONField
 from django.utils import timezone
 
-from .chain import GENESIS_HASH, link_hash
+from .chain import GENESIS_HASH, ROW_FIELDS, event_text
 from .models import (
-    CHAINED_FIELDS,
-    CHAINED_WHEN_SET,
     AuditEvent,
     ChainHead,
     SealedBatch,
-    chained_fields,
 )
 
 INLINE = "inline"
@@ -46,7 +44,8 @@ NUDGE_EVERY = 0.5
 _nudged = [-math.inf]  # never: monotonic time starts near 0 at boot
 # The advisory lock that admits one sealer at a time (any fixed number unique to it).
 SEALER_LOCK = 0x5EA1ED
-HASHED = (*CHAINED_FIELDS, *CHAINED_WHEN_SET)
+# Where a waiting event's number, time and changes are in its row (audit.chain.ROW_FIELDS).
+SEQ, AT, CHANGES = (ROW_FIELDS.index(name) for name in ("seq", "at", "changes"))
 
 
 def sealing_mode() -> str:
@@ -167,7 +166,7 @@ def seal_batch() -> int:
     which must hold the sealer lock. Returns how many were sealed."""
     head = locked_head()
     waiting = list(
-        AuditEvent.objects.filter(pos__isnull=True).order_by("seq").values_list(*HASHED)[:BATCH]
+        AuditEvent.objects.filter(pos__isnull=True).order_by("seq").values_list(*ROW_FIELDS)[:BATCH]
     )
     if not waiting:
         return 0
@@ -175,10 +174,12 @@ def seal_batch() -> int:
     first = pos + 1
     sealed: list[tuple[int, int, str, str]] = []
     for row in waiting:
-        values = dict(zip(HASHED, row, strict=True))
         pos += 1
-        digest = link_hash(prev, chained_fields(values))
-        sealed.append((values["seq"], pos, prev, digest))
+        # The event's canonical form as the verifier builds it (audit.chain.event_text), with
+        # its time as chained_fields writes it: no mapping and no JSON encoding per event.
+        body = event_text(row, row[AT].isoformat(timespec="microseconds"), row[CHANGES])
+        digest = hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
+        sealed.append((row[SEQ], pos, prev, digest))
         prev = digest
     with connection.cursor() as cursor:
         # One statement for the batch: the four columns as arrays, joined on the number.

@@ -135,8 +135,9 @@ def test_the_waiting_insert_is_bound_on_the_server_stores_what_was_given_and_is_
     batched,
 ):
     """The write path's insert sends its values beside the statement (not quoted into it);
-    they come back as given (JSON, time, empty fields), and Django's query log, and so every
-    query-count test, sees the statement like any other."""
+    they come back as given (JSON, time, empty fields), Django's query log (and so every
+    query-count test) sees the statement like any other, and the sealer hashes them as
+    link_hash does."""
     changes = {"note": "café ☕", "n": [1, 2.5, None], "nested": {"ok": True}}
     with CaptureQueriesContext(connection) as logged, transaction.atomic():
         first = record(
@@ -147,6 +148,7 @@ def test_the_waiting_insert_is_bound_on_the_server_stores_what_was_given_and_is_
             family="RC-MKN-0001-K",
             changes=changes,
             reason="corrected",
+            conceal="event",
         )
         second = append(batched, 81)
     inserts = [q["sql"] for q in logged if q["sql"].startswith('INSERT INTO "audit_auditevent"')]
@@ -155,8 +157,12 @@ def test_the_waiting_insert_is_bound_on_the_server_stores_what_was_given_and_is_
     stored = AuditEvent.objects.get(seq=first.seq)
     assert stored.changes == changes and stored.at == first.at
     assert (stored.family, stored.reason, stored.site_code) == ("RC-MKN-0001-K", "corrected", "MKN")
-    assert stored.pos is not None
-    assert stored.hash == link_hash(stored.prev_hash, stored.chained_fields())
+    # Sealed by the batch sealer, each hashed exactly as link_hash hashes its fields (the
+    # concealment, hashed only when set, included).
+    for event in AuditEvent.objects.filter(seq__in=[first.seq, second.seq]):
+        assert event.pos is not None
+        assert event.hash == link_hash(event.prev_hash, event.chained_fields())
+    assert stored.conceal == "event" and "conceal" in stored.chained_fields()
     assert second.seq > first.seq
 
 
