@@ -204,6 +204,13 @@ def verify_chain(links: Iterable[Link], start: Start = Start()) -> Verification:
     return Verification(checked=expected - 1, last_seq=expected - 1, last_hash=prev)
 
 
+def row_hash(prev_hash: str, row: tuple, at: str, changes: Any) -> str:
+    """The hash that seals a stored event (`row`: ROW_FIELDS) after `prev_hash`: `link_hash`
+    over `event_text`, for the sealer and the verifier alike. `prev_hash` is a hash already
+    made here, hence ASCII: one UTF-8 encoding gives the same bytes as link_hash's two."""
+    return hashlib.sha256((prev_hash + event_text(row, at, changes)).encode("utf-8")).hexdigest()
+
+
 def verify_rows(
     rows: Iterable[tuple],
     *,
@@ -215,15 +222,12 @@ def verify_rows(
     speed: no mapping per event and no JSON encoding of the whole event. `at` gives a row's
     time in ISO 8601 as `chained_fields` writes it; `changes` its changes decoded."""
     expected, prev, prev_prev = start.seq, start.prev, start.prev_prev
-    sha256, text = hashlib.sha256, event_text
+    seal = row_hash
     for row in rows:
         pos, prev_hash, stored = row[0], row[17], row[18]
         if pos != expected or prev_hash != prev:
             return _misplaced(expected, prev, prev_prev, pos, prev_hash)
-        # prev_hash is the hash verified one step back, hence ASCII: one UTF-8 encoding
-        # gives the same bytes as link_hash's two.
-        body = text(row, at(row[2]), changes(row[13]))
-        if sha256((prev_hash + body).encode("utf-8")).hexdigest() != stored:
+        if seal(prev_hash, row, at(row[2]), changes(row[13])) != stored:
             return _altered(expected, prev)
         prev_prev, prev = prev, stored
         expected += 1

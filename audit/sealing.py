@@ -15,7 +15,6 @@ docs/ledger.md gives the choice and the threats each mode covers.
 """
 
 import functools
-import hashlib
 import math
 import time
 
@@ -25,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import JSONField
 from django.utils import timezone
 
-from .chain import GENESIS_HASH, ROW_FIELDS, event_text
+from .chain import GENESIS_HASH, ROW_FIELDS, row_hash
 from .models import (
     AuditEvent,
     ChainHead,
@@ -175,10 +174,8 @@ def seal_batch() -> int:
     sealed: list[tuple[int, int, str, str]] = []
     for row in waiting:
         pos += 1
-        # The event's canonical form as the verifier builds it (audit.chain.event_text), with
-        # its time as chained_fields writes it: no mapping and no JSON encoding per event.
-        body = event_text(row, row[AT].isoformat(timespec="microseconds"), row[CHANGES])
-        digest = hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
+        # Hashed as the verifier hashes it, with its time as chained_fields writes it.
+        digest = row_hash(prev, row, row[AT].isoformat(timespec="microseconds"), row[CHANGES])
         sealed.append((row[SEQ], pos, prev, digest))
         prev = digest
     with connection.cursor() as cursor:

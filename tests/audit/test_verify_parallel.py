@@ -22,6 +22,7 @@ from audit.chain import (
     event_text,
     json_value,
     link_hash,
+    row_hash,
     verify_chain,
 )
 from audit.models import AuditEvent, ChainHead, chained_fields
@@ -90,6 +91,10 @@ def test_the_fast_canonical_form_is_byte_for_byte_the_one_hashed(values):
     at = values["at"].isoformat(timespec="microseconds")
     fast = event_text(row_of(values), at, values["changes"])
     assert fast.encode("utf-8") == canonical_bytes(chained_fields(hashed))
+    # The sealer's and the verifier's one hash is link_hash's, after any stored hash.
+    prev = link_hash("0" * 64, {"seq": values["seq"]})
+    sealed = row_hash(prev, row_of(values), at, values["changes"])
+    assert sealed == link_hash(prev, chained_fields(hashed))
 
 
 @pytest.mark.parametrize("odd", [{"actor_id": "7"}, {"site_id": 2.5}, {"reason": None}])
