@@ -71,6 +71,34 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=f"{marker}: {missing}"))
 
 
+_unmarked_groups: set[str] = set()
+
+
+def pytest_collection_finish(session):
+    """Tests grouped with xdist_group share a costly module fixture (the seeded demo) or one
+    resource (the Celery broker), and `--dist loadgroup` runs each group in one worker only if
+    pytest-xdist could mark its tests; under a pytest where it cannot (pytest-xdist#1386) the
+    groups would be split silently, so each such test fails instead, saying why."""
+    if getattr(session.config.option, "loadgroup", False):
+        # pytest-xdist's own reading of a marked node id: the group follows the last "@".
+        _unmarked_groups.update(
+            item.nodeid
+            for item in session.items
+            if item.get_closest_marker("xdist_group")
+            and item.nodeid.rfind("@") <= item.nodeid.rfind("]")
+        )
+
+
+def pytest_runtest_setup(item):
+    if item.nodeid in _unmarked_groups:
+        pytest.fail(
+            f"marked xdist_group, but pytest-xdist could not mark its node id under pytest "
+            f"{pytest.__version__}, so its group is split across workers: install the pytest "
+            "that pyproject.toml pins.",
+            pytrace=False,
+        )
+
+
 _required_skips: list[str] = []
 
 

@@ -1,6 +1,10 @@
+import io
+
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.db import connections, transaction
+from django.test import TestCase, override_settings
 
 from audit.chain import GENESIS_HASH, link_hash
 from audit.models import AuditEvent
@@ -27,12 +31,32 @@ ACCOUNTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def _seeded_once(django_db_setup, django_db_blocker):
+    """seed_demo run once for the module (seeding takes a minute), in a transaction rolled
+    back after its last test; what it printed. Each test runs inside it in its own."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        # As in a Django TestCase: the services' durable blocks may open inside it.
+        outer._from_testcase = True
+    try:
+        with django_db_blocker.unblock():
+            printed = io.StringIO()
+            # As in the demo: DEBUG on, and the tasks its commits queue run.
+            with override_settings(DEBUG=True), TestCase.captureOnCommitCallbacks(execute=True):
+                call_command("seed_demo", stdout=printed)
+        yield printed.getvalue()
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            connections["default"].close_if_unusable_or_obsolete()
+
+
 @pytest.fixture
-def seeded(db, settings, capsys, django_capture_on_commit_callbacks):
-    settings.DEBUG = True
-    with django_capture_on_commit_callbacks(execute=True):  # as in the demo: tasks run
-        call_command("seed_demo")
-    return capsys.readouterr().out
+def seeded(_seeded_once, db) -> str:
+    return _seeded_once
 
 
 def test_seed_demo_creates_the_trial_sites_and_accounts(seeded, rf):
@@ -76,7 +100,8 @@ def test_every_event_about_a_family_names_its_site(seeded):
     )
 
 
-def test_seed_demo_a_second_time_changes_nothing(seeded, capsys):
+def test_seed_demo_a_second_time_changes_nothing(seeded, settings, capsys):
+    settings.DEBUG = True
     before = AuditEvent.objects.count()
     call_command("seed_demo")
     assert "exists already" in capsys.readouterr().out
@@ -84,10 +109,13 @@ def test_seed_demo_a_second_time_changes_nothing(seeded, capsys):
 
 
 def test_seed_demo_refuses_with_debug_off(db, settings):
+    # Refused before anything is read or written, whether or not this worker's module
+    # fixture has seeded the demo already.
     settings.DEBUG = False
+    before = (Trial.objects.count(), AuditEvent.objects.count())
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("seed_demo")
-    assert not Trial.objects.exists()
+    assert (Trial.objects.count(), AuditEvent.objects.count()) == before
 
 
 def test_bootstrap_refuses_an_existing_trial(seeded):
