@@ -225,22 +225,34 @@ def rolled_back():
         block.__exit__(None, None, None)
 
 
+@contextmanager
+def module_transaction(django_db_blocker):
+    """For a module-scoped fixture: a transaction open from its set-up until after the
+    module's last test, then rolled back. The services' durable blocks may open inside it (as
+    in a Django TestCase), and each test's `db` runs in a savepoint of it. The database is
+    opened here only to begin and to end it: the fixture opens it to build, a test through `db`."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        outer._from_testcase = True
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            connections["default"].close_if_unusable_or_obsolete()
+
+
 @pytest.fixture(scope="module")
 def _module_world(django_db_setup, django_db_blocker):
     """One World for a whole module, in a transaction rolled back after its last test, and
     a copy of the World's attributes as they were made."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        # As in a Django TestCase: the services' durable blocks may open inside it.
-        outer._from_testcase = True
-        made = World()
-        snapshot = copy.deepcopy(made.__dict__)
-    yield made, snapshot
-    with django_db_blocker.unblock():
-        transaction.set_rollback(True)
-        outer.__exit__(None, None, None)
-        connections["default"].close_if_unusable_or_obsolete()
+    with module_transaction(django_db_blocker):
+        with django_db_blocker.unblock():
+            made = World()
+            snapshot = copy.deepcopy(made.__dict__)
+        yield made, snapshot
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from pathlib import Path
 import pyreadstat
 import pytest
 import xmlschema
-from django.db import connections, transaction
 
 from audit.events import EventType
 from audit.models import AuditEvent
@@ -27,6 +26,7 @@ from demo.seed import seed
 from randomisation.models import Allocation
 from trial.models import Family, PersonIdentity, Trial
 
+from ..conftest import module_transaction
 from .export_support import NOT_DONE, STATA, bundle, expected_values, labels_of, odm_xsd, table
 
 pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("export-demo")]
@@ -37,11 +37,7 @@ ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
 @pytest.fixture(scope="module")
 def _demo(django_db_setup, django_db_blocker):
     """The demo seeded once for the module, with both bundles built; rolled back at the end."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        outer._from_testcase = True
-    try:
+    with module_transaction(django_db_blocker):
         with django_db_blocker.unblock():
             seed(log=lambda *_: None)
             trial = Trial.objects.get(code="RC")
@@ -61,11 +57,6 @@ def _demo(django_db_setup, django_db_blocker):
                 )
                 made[name] = export_build(export.pk)
         yield made
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-            connections["default"].close_if_unusable_or_obsolete()
 
 
 @pytest.fixture

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 import pytest
-from django.db import connections, transaction
 from django.test import Client
 
 from demo.seed import seed
+
+from ..conftest import module_transaction
 
 # The demo's accounts, one a role.
 ROLES = [
@@ -32,20 +33,10 @@ FILES = (".csv", ".svg", ".pdf", "/download/")
 @pytest.fixture(scope="module")
 def demo_trial(django_db_setup, django_db_blocker):
     """The demo seeded once for the module, in a transaction rolled back after its last test."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        # As in a Django TestCase: the services' durable blocks may open inside it.
-        outer._from_testcase = True
-    try:
+    with module_transaction(django_db_blocker):
         with django_db_blocker.unblock():
             seed(log=lambda *_: None)
         yield
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-            connections["default"].close_if_unusable_or_obsolete()
 
 
 class Page(NamedTuple):

@@ -3,7 +3,6 @@ import io
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
-from django.db import connections, transaction
 from django.test import TestCase, override_settings
 
 from audit.chain import GENESIS_HASH, link_hash
@@ -15,6 +14,8 @@ from lock.models import Freeze
 from sites.models import Membership, Site
 from sites.selectors import sites_visible_to
 from trial.models import Trial
+
+from ..conftest import module_transaction
 
 ACCOUNTS = [
     "manager",
@@ -35,23 +36,13 @@ ACCOUNTS = [
 def _seeded_once(django_db_setup, django_db_blocker):
     """seed_demo run once for the module (seeding takes a minute), in a transaction rolled
     back after its last test; what it printed. Each test runs inside it in its own."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        # As in a Django TestCase: the services' durable blocks may open inside it.
-        outer._from_testcase = True
-    try:
+    with module_transaction(django_db_blocker):
         with django_db_blocker.unblock():
             printed = io.StringIO()
             # As in the demo: DEBUG on, and the tasks its commits queue run.
             with override_settings(DEBUG=True), TestCase.captureOnCommitCallbacks(execute=True):
                 call_command("seed_demo", stdout=printed)
         yield printed.getvalue()
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-            connections["default"].close_if_unusable_or_obsolete()
 
 
 @pytest.fixture
