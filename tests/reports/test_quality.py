@@ -42,8 +42,6 @@ from trial.models import ConsentRecord, Family, Participant, ScreeningRecord, Wi
 
 pytestmark = pytest.mark.django_db
 
-ON = today()
-
 
 def coordinator(world, family):
     return world.coord_buc if family.site == world.buc else world.coord_oxf
@@ -85,16 +83,16 @@ def randomised(world, code, days_ago, *, video=True):
     load_forms(world)
     for form in schedule_of(world.trial).baseline.forms:
         if form != "care_index" or video:
-            put(world, family, form, "baseline", ON)
+            put(world, family, form, "baseline", today())
     sealed_test_list(world)
     allocation = family_randomise(family=family, actor=site_coordinator, channel=Channel.COMMAND)
     Allocation.objects.filter(pk=allocation.pk).update(
         randomised_at=allocation.randomised_at - timedelta(days=days_ago)
     )
     Response.objects.filter(family=family, visit="baseline").update(
-        dated_on=ON - timedelta(days=days_ago + 5)
+        dated_on=today() - timedelta(days=days_ago + 5)
     )
-    family.randomised_on = ON - timedelta(days=days_ago)
+    family.randomised_on = today() - timedelta(days=days_ago)
     return family
 
 
@@ -108,7 +106,7 @@ def withdraw(world, family, level, on_day):
         actor=coordinator(world, family),
         channel=Channel.COMMAND,
         level=level,
-        withdrawal_date=ON,
+        withdrawal_date=today(),
         reason="The family asked to.",
     )
     Withdrawal.objects.filter(pk=withdrawal.pk).update(withdrawal_date=on_day)
@@ -151,7 +149,7 @@ def build(world):
     )
     put(world, b, "legal_status", "month_6", day(b, 165))
     receipt = put(world, b, "intervention_receipt", "month_6", day(b, 168))
-    withdraw(world, b, "questionnaires", ON)
+    withdraw(world, b, "questionnaires", today())
     withdraw(world, c, "complete", day(c, 100))
     put(world, e, "psoc", "month_6", day(e, 150))
     for answer in (
@@ -249,7 +247,7 @@ def test_a_family_that_withdrew_twice_owes_nothing_either_level_stops(known, wor
     # B withdrew from questionnaires; now from all contact too: its CARE-Index (video),
     # service use and assessor's guess (contact) are no longer expected at 6 months, and
     # its intervention receipt, complete before, still counts.
-    withdraw(world, known["b"], "all_contact", ON)
+    withdraw(world, known["b"], "all_contact", today())
     report = quality_of(report_scope(world.manager, world.trial))
     less = {("month_6", f): (1, 0, 1, 0, 0) for f in ("care_index", "service_use")}
     less[("month_6", "assessor_guess")] = (1, 0, 1, 0, 0)
@@ -307,7 +305,7 @@ def test_a_blinded_viewer_sees_no_form_that_reveals_the_arm(known, world, viewer
 
 
 def test_the_date_range_filters_on_the_randomisation_date(known, world):
-    start = ON - timedelta(days=220)
+    start = today() - timedelta(days=220)
     report = quality_of(report_scope(world.manager, world.trial, start=start))
     # A (day 250) and C (day 300) are left out.
     assert report.randomised == 3 and report.start == start
@@ -325,11 +323,11 @@ def test_the_page_shows_the_figures_and_says_what_it_covers(known, world, page):
     assert "Families randomised from the start of the trial" in text
     assert "Intervention receipt" in text and "left out" not in text
     narrowed = page(world.manager).get(
-        "/reports/quality/", {"site": "OXF", "from": (ON - timedelta(days=220)).isoformat()}
+        "/reports/quality/", {"site": "OXF", "from": (today() - timedelta(days=220)).isoformat()}
     )
     text = narrowed.content.decode()
     assert narrowed.status_code == 200 and "At OXF." in text
-    assert f"Families randomised from {ON - timedelta(days=220):%-d %b %Y}" in text
+    assert f"Families randomised from {today() - timedelta(days=220):%-d %b %Y}" in text
     assert "/api/v1/reports/quality.csv?site=OXF&amp;from=" in text
 
 
