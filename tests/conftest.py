@@ -231,15 +231,13 @@ def module_transaction(django_db_blocker):
     module's last test, then rolled back. The services' durable blocks may open inside it (as
     in a Django TestCase), and each test's `db` runs in a savepoint of it. The database is
     opened here only to begin and to end it: the fixture opens it to build, a test through `db`."""
+    outer = rolled_back()
     with django_db_blocker.unblock():
-        outer = transaction.atomic()
         outer.__enter__()
-        outer._from_testcase = True
     try:
         yield
     finally:
         with django_db_blocker.unblock():
-            transaction.set_rollback(True)
             outer.__exit__(None, None, None)
             connections["default"].close_if_unusable_or_obsolete()
 

@@ -17,6 +17,7 @@ import reports.quality
 from audit.events import EventType
 from audit.models import AuditEvent
 from core.channels import Channel
+from core.clock import today
 from crf.entry import form_not_done, response_update, response_verify
 from crf.models import Query, QueryStatus
 from crf.queries import query_close, query_raise
@@ -27,7 +28,7 @@ from reports.recruitment import recruitment_of
 from reports.scope import report_scope
 from reports.tasks import keep_report_figures
 from sites.kept import site_marks
-from tests.reports.test_quality import ON, day, known, put, randomised, response
+from tests.reports.test_quality import day, known, put, randomised, response
 from trial.config import config_of
 from trial.consents import consent_version_activate, consent_version_create
 from trial.enrolment import withdrawal_record
@@ -98,7 +99,7 @@ def withdraw(world, known):
         actor=world.coord_buc,
         channel=Channel.COMMAND,
         level="questionnaires",
-        withdrawal_date=ON,
+        withdrawal_date=today(),
         reason="The family asked to.",
     )
 
@@ -114,14 +115,14 @@ def ask_for_consent_again(world, known):
         actor=world.manager,
         channel=Channel.COMMAND,
         version="9.0",
-        ethics_approval_date=ON - timedelta(days=30),
+        ethics_approval_date=today() - timedelta(days=30),
         items=items,
         reconsent_required=True,
     )
     consent_version_activate(
         version=version,
         site=world.oxf,
-        effective_from=ON - timedelta(days=1),
+        effective_from=today() - timedelta(days=1),
         actor=world.manager,
         channel=Channel.COMMAND,
     )
@@ -212,7 +213,9 @@ def test_a_change_at_one_site_counts_that_site_again_and_no_other(known, world, 
 def test_each_view_keeps_its_own_filters_and_blinding(known, world, monkeypatch):
     calls = counted_sites(monkeypatch)
     everything = quality_of(report_scope(world.manager, world.trial))
-    recent = quality_of(report_scope(world.manager, world.trial, start=ON - timedelta(days=180)))
+    recent = quality_of(
+        report_scope(world.manager, world.trial, start=today() - timedelta(days=180))
+    )
     blinded = quality_of(report_scope(world.stats_blind, world.trial))
     assert len(calls) == 3  # none of them served another's figures
     assert recent.randomised < everything.randomised
