@@ -2,8 +2,9 @@
 
 Randomises families through `family_randomise` (duty check, preconditions, stratum row lock,
 slot, allocation, history, audit event) from 8 and then 32 client processes, and prints
-randomisations per second and p95 latency beside the transactions per second of `pgbench`
-running a single-row update transaction with the same number of clients, in the same run.
+randomisations per second, p95 latency and the machine's processor time per randomisation
+beside the transactions per second of `pgbench` running a single-row update transaction with
+the same number of clients, in the same run.
 Then the same for a second trial allocating by minimisation, where every allocation of the
 trial takes its turn on one row lock (each depends on all the earlier ones).
 
@@ -193,6 +194,13 @@ def _http_client(port, token, family_ids, seconds, ready, queue) -> None:
     queue.put((latencies, time.time(), failures))
 
 
+def busy_jiffies() -> int:
+    """The machine's processor time spent so far, in clock ticks, all cores (Linux)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:]]
+    return sum(ticks) - ticks[3] - ticks[4]  # less idle and iowait
+
+
 def randomise_run(
     url: str,
     ids: list[int],
@@ -200,9 +208,10 @@ def randomise_run(
     clients: int,
     seconds: float,
     server: tuple[int, list[str]] | None = None,
-) -> tuple[float, float, int]:
-    """(randomisations per second, p95 ms, randomisations done) with `clients` processes:
-    calling the service, or through the API when `server` is (port, tokens) of gunicorn."""
+) -> tuple[float, float, int, float]:
+    """(randomisations per second, p95 ms, randomisations done, the machine's processor ms
+    per randomisation) with `clients` processes: calling the service, or through the API when
+    `server` is (port, tokens) of gunicorn."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     # On a busy machine 32 processes take longer than any fixed delay to start Django: the
@@ -220,8 +229,9 @@ def randomise_run(
     for p in procs:
         p.start()
     ready.wait()
-    start_at = time.time()
+    start_at, busy_at_start = time.time(), busy_jiffies()
     results = [queue.get() for _ in procs]
+    busy = busy_jiffies() - busy_at_start
     for p in procs:
         p.join()
     failed = sum(r[2] for r in results if len(r) > 2)
@@ -233,6 +243,7 @@ def randomise_run(
         len(latencies) / elapsed,
         latencies[int(0.95 * (len(latencies) - 1))] * 1000,
         len(latencies),
+        busy * 1000 / os.sysconf("SC_CLK_TCK") / len(latencies),
     )
 
 
@@ -311,22 +322,29 @@ def main() -> None:
     setup_django()
     print(
         f"{'method':>13} {'clients':>8} {'randomisations/s':>18} {'p95 ms':>8} "
-        f"{'pgbench tps':>12}  (pgbench: single-row UPDATE transactions, same clients)"
+        f"{'cpu ms each':>12} {'pgbench tps':>12}  (pgbench: single-row UPDATE transactions, "
+        "same clients)"
     )
     for method in ("blocks", "minimisation"):
         built = build(url, args.families, method=method)
         ids, used = built["families"], 0
         with served(url, built["coordinator"], args.http) as server:
             for clients in (8, 32):
-                rate, p95, done = randomise_run(
+                rate, p95, done, cpu = randomise_run(
                     url, ids[used:], built["coordinator"], clients, args.seconds, server
                 )
                 used += done
                 tps = pgbench(url, clients, int(args.seconds))
-                print(f"{method:>13} {clients:>8} {rate:>18,.0f} {p95:>8.1f} {tps:>12,.0f}")
+                print(
+                    f"{method:>13} {clients:>8} {rate:>18,.0f} {p95:>8.1f} {cpu:>12.1f} "
+                    f"{tps:>12,.0f}"
+                )
     print(
         f"\n{args.families:,} enrolled families per trial at one site: blocks from a sealed "
-        "list of 4 strata, minimisation from a sealed seed on 3 factors."
+        "list of 4 strata, minimisation from a sealed seed on 3 factors.\n"
+        f"cpu ms each: the machine's processor time (all {os.cpu_count()} cores: clients, "
+        "server and PostgreSQL) over the run, per randomisation. When the processors are "
+        "the limit, a rate that falls with more clients is this cost rising."
     )
     if args.http:
         print(

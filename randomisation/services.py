@@ -385,8 +385,9 @@ def _allocate(
 
 def _allocated(allocation: Allocation, changes: dict, actor, channel: Channel, role: str):
     family = allocation.family
-    # The notification is queued before the ledger's event: the ledger's head is locked
-    # until the commit, so whatever follows the event waits on every other write of the trial.
+    # The notification is queued before the ledger's event. Sealed inline, the event locks
+    # the ledger's head until the commit, so whatever followed it would wait on every other
+    # write; sealed in batches (PostgreSQL's default) the event takes no lock.
     enqueue(notify_randomised, allocation.pk)
     record(
         event=EventType.RANDOMISED,
