@@ -1,6 +1,7 @@
 """The Content Security Policy: every page answers with it, its directives exactly; no
 template holds an inline script, style or event handler, and no page as rendered (its
-server-drawn SVG included) carries one, so the policy blocks nothing the pages need."""
+server-drawn SVG included) carries one, so the policy blocks nothing the pages need. Every
+page each demo role reaches is checked for both in tests/pages/test_crawled_pages.py."""
 
 import re
 from html.parser import HTMLParser
@@ -8,11 +9,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.test import Client
-
-from sites.models import Membership
-
-from .pages.crawl import crawl, demo_trial  # noqa: F401  (demo_trial: the module's fixture)
 
 # The policy, directive by directive, as the browser is sent it.
 POLICY = {
@@ -180,31 +176,3 @@ def test_the_imbalance_plot_is_drawn_without_a_style(world, page):
     html = answer.content.decode()
     assert 'class="imbalance-plot"' in html
     assert not inline_parts(html)
-
-
-# Two roles' crawls: between them every kind of page (the reports' drawings, the forms, the
-# casebooks, the lock, the exports, the randomisation lists) as the demo fills them. The
-# header is added by one middleware to every response: every tenth page is asked for it again.
-CRAWLED = ["coord.buc", "stats.unblind"]
-
-
-@pytest.mark.django_db
-@pytest.mark.xdist_group("link-crawl")
-@pytest.mark.usefixtures("demo_trial")
-@pytest.mark.parametrize("username", CRAWLED)
-def test_every_page_a_role_reaches_carries_the_policy_and_nothing_inline(username):
-    user = Membership.objects.filter(user__username=username).first().user
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    bad, pages = [], 0
-    for p in crawl(user):
-        if not p.html:
-            continue
-        pages += 1
-        if pages % 10 == 1:
-            header = client.get(p.url).get("Content-Security-Policy", "")
-            if directives(header) != POLICY:
-                bad.append(f"{p.url}: policy {header!r}")
-        bad += [f"{p.url}: {found}" for found in inline_parts(p.html)]
-    assert pages > 100, pages
-    assert not bad, f"{len(bad)} problems, e.g.:\n" + "\n".join(bad[:20])

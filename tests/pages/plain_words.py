@@ -1,28 +1,18 @@
-"""Plain words: as each demo role, no page reachable from the home page shows a code where
-a label exists. The visible text of every page (no scripts, styles or tag attributes) holds
-no snake_case code, no `app.Model 123` record name, no dotted key such as `values.item_1`,
-and no key of the trial definition or of a form spec that has a label of its own."""
+"""Plain words: the visible text of a page (no scripts, styles or tag attributes) holds no
+snake_case code, no `app.Model 123` record name, no dotted key such as `values.item_1`, and
+no key of the trial definition or of a form spec that has a label of its own. The crawl of
+every demo role's pages applies it (test_crawled_pages.py)."""
 
 import re
-from collections import Counter
 from html.parser import HTMLParser
 
-import pytest
 from django.contrib.auth import get_user_model
 
 from crf.models import FormDefinition
-from sites.models import Membership
 from trial.config import config_of
 from trial.models import Trial
 
-from .crawl import ROLES, crawl, demo_trial  # noqa: F401  (demo_trial: the module's fixture)
-
 User = get_user_model()
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.xdist_group("plain-words"),
-    pytest.mark.usefixtures("demo_trial"),
-]
 
 # A token is taken whole, through dots, @, hyphens and slashes: an email address or a path
 # is never read as a code, and "reconnect_export.zip" is one token (a file name, allowed below).
@@ -147,25 +137,6 @@ def offences(url: str, text: str, keys: re.Pattern, allowed) -> list[tuple[str, 
     return [found[span] for span in sorted(found)]
 
 
-@pytest.mark.parametrize("username", ROLES)
-def test_no_page_shows_a_code_where_a_label_exists(username):
-    user = Membership.objects.filter(user__username=username).first().user
-    keys = labelled_keys()
-    assert "prfq" in keys and "cp_plan" in keys  # the specs and the definition were read
-    allowed = allow_list()
-    key_words = re.compile(_START + "(?:" + "|".join(map(re.escape, keys)) + ")" + _END)
-    found, seen = [], 0
-    for page in crawl(user):
-        if not page.html:
-            continue
-        seen += 1
-        for token, context in offences(page.url, visible_text(page.html), key_words, allowed):
-            found.append((page.url, token, context))
-    assert seen > 100, seen  # the crawl reached the demo's families, forms and sites
-    tally = Counter(token for _, token, _ in found)
-    assert not found, (
-        f"{len(found)} codes shown where a label exists, e.g.:\n"
-        + "\n".join(f"{url} as {username}: {t!r} in “…{c}…”" for url, t, c in found[:100])
-        + "\nby token: "
-        + ", ".join(f"{token} ({n})" for token, n in tally.most_common(40))
-    )
+def key_words(keys: dict[str, str]) -> re.Pattern:
+    """The labelled codes as one pattern, each taken whole as a token."""
+    return re.compile(_START + "(?:" + "|".join(map(re.escape, keys)) + ")" + _END)
