@@ -7,7 +7,6 @@ import csv
 import io
 import re
 from html import unescape
-from html.parser import HTMLParser
 
 import pytest
 
@@ -24,31 +23,7 @@ from trial.config import config_of
 
 from ..access import crf_family, crf_response
 from ..factories import PASSWORD, MembershipFactory
-
-
-class _Visible(HTMLParser):
-    """What a reader sees of a page: its text, without attributes, scripts or styles."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag, attrs):
-        self._hidden += tag in ("script", "style")
-
-    def handle_endtag(self, tag):
-        self._hidden -= tag in ("script", "style") and self._hidden > 0
-
-    def handle_data(self, data):
-        if not self._hidden:
-            self.parts.append(data)
-
-
-def visible(html: str) -> str:
-    parser = _Visible()
-    parser.feed(html)
-    return " ".join(" ".join(parser.parts).split())
+from ..pages.plain_words import visible_text as visible
 
 
 def row_of(html: str, seq: int) -> str:
